@@ -352,6 +352,7 @@ def download_model(
         official = _official_checksums(variant)
         if official and _sha256_file(tmp) not in official:
             raise _offline_error(variant, url, "the download's checksum matches no official one")
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a cache file is not a secret
         os.replace(tmp, target)
         done = True
         _fsync_dir(target.parent)
@@ -372,8 +373,8 @@ def _stream(
     """Copy `url` to `out`; return (bytes received, Content-Length or None)."""
     received = 0
     total: int | None = None
-    request = urllib.request.Request(url, headers={"User-Agent": "formcheck-model-store"})
     try:
+        request = urllib.request.Request(url, headers={"User-Agent": "formcheck-model-store"})
         with urllib.request.urlopen(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
@@ -397,8 +398,9 @@ def _stream(
         raise _offline_error(
             variant, url, f"transfer cut short at {received} of {total} bytes"
         ) from None
-    except (OSError, http.client.HTTPException) as exc:
-        raise _offline_error(variant, url, f"transfer failed: {exc!r}") from None
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # ValueError: a malformed FORMCHECK_MODEL_URL ("unknown url type").
+        raise _offline_error(variant, url, f"transfer failed: {exc}") from None
     return received, total
 
 
@@ -420,6 +422,8 @@ def _describe_file(path: Path, source: Source, variant: str | None) -> dict[str,
         "checksum_note": None,
     }
     if not row["present"]:
+        if source == "env":
+            row["problem"] = "no such file"
         return row
     try:
         sha, size = inspect_model(path)

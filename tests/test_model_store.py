@@ -393,9 +393,13 @@ WORKPLACE_MODEL = _workplace_model()
     reason="no real pose model: set FORMCHECK_MODEL or put pose_landmarker_full.task in "
     "../shared/models/ to check a real bundle",
 )
-def test_real_workplace_bundle_validates() -> None:
+def test_real_workplace_bundle_validates(monkeypatch: pytest.MonkeyPatch) -> None:
     assert WORKPLACE_MODEL is not None
     info = resolve_model(WORKPLACE_MODEL)
+    monkeypatch.setenv("FORMCHECK_MODEL", str(WORKPLACE_MODEL))
+    row = describe_models()[0]
+    assert row["valid"] and row["sha256"] == info.sha256
+    assert row["checksum"] == ("known" if info.checksum_known else "unknown")
     assert info.variant == "full" or info.name.startswith("pose_landmarker")
     if info.sha256 == WORKPLACE_SHA:
         assert info.checksum_known and info.variant == "full"
@@ -424,3 +428,16 @@ def test_stale_part_files_are_swept(server: str, monkeypatch, isolated_env: Path
     use_server(monkeypatch, f"{server}/good")
     resolve_model()
     assert not stale.exists() and fresh.exists()  # a fresh one may belong to a running download
+
+
+def test_malformed_url_override_is_one_line_error(monkeypatch, isolated_env: Path) -> None:
+    monkeypatch.setenv("FORMCHECK_MODEL_URL", "no-scheme-here/{variant}")
+    with pytest.raises(ModelError, match="could not download .*unknown url type"):
+        resolve_model()
+    assert_cache_clean(isolated_env)
+
+
+def test_describe_models_reports_a_missing_env_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FORMCHECK_MODEL", str(tmp_path / "gone.task"))
+    row = describe_models()[0]
+    assert row["source"] == "env" and row["present"] is False and row["problem"] == "no such file"
