@@ -342,9 +342,14 @@ class ImageFolderSource(_PrefetchSource):
                 f"no images ({'/'.join(s[1:] for s in IMAGE_SUFFIXES)}) in folder {self.folder}: "
                 "pass a folder of frames or a video file"
             )
-        first = next((im for im in map(self._load, self.paths) if im is not None), None)
+        # Probe quietly for the frame size; unreadable images are reported once, while iterating.
+        loads = (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in self.paths)
+        first = next((im for im in loads if im is not None), None)
         if first is None:
-            raise InputError(f"none of the {len(self.paths)} images in {self.folder} could be read")
+            raise InputError(
+                f"none of the {len(self.paths)} images in {self.folder} could be read: "
+                "check they are valid jpg/png/bmp/webp files"
+            )
         height, width = first.shape[:2]
         self.info = SourceInfo(
             kind="images",
@@ -356,13 +361,6 @@ class ImageFolderSource(_PrefetchSource):
             duration_s=len(self.paths) / fps,
         )
         self.skipped = 0  # unreadable images passed over
-
-    @staticmethod
-    def _load(path: Path) -> np.ndarray | None:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            logger.warning("skipping unreadable image %s", path)
-        return image
 
     def _produce(self) -> Iterator[Frame]:
         index = 0
