@@ -1,0 +1,70 @@
+"""The pose stage: MediaPipe's Tasks-API PoseLandmarker, adapted to PoseFrame."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from formcheck.errors import ModelError
+from formcheck.pose_frame import PoseFrame
+
+log = logging.getLogger(__name__)
+
+# The model works on 256x256 crops; feeding it more pixels only costs colour conversion and
+# copying. Frames are shrunk so their longer side is at most this before inference, and the
+# landmarks are scaled back to the original frame's pixels.
+MAX_INFERENCE_SIDE = 640
+
+
+class PoseEstimator:
+    """Runs PoseLandmarker on a stream of frames with strictly increasing timestamps.
+
+    VIDEO mode tracks the person from frame to frame (faster and steadier than IMAGE mode); it
+    needs monotonic timestamps, which the sources guarantee and this class re-checks.
+    """
+
+    def __init__(self, model_path: str | os.PathLike, *, num_poses: int = 2, min_confidence: float = 0.5) -> None:
+        # Imported here so that commands which never run the model start fast.
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self._mp_image = __import__("mediapipe").Image
+        self._mp_format = __import__("mediapipe").ImageFormat.SRGB
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path)),
+            running_mode=vision.RunningMode.VIDEO,
+            num_poses=num_poses,
+            min_pose_detection_confidence=min_confidence,
+            min_pose_presence_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+        )
+        try:
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"cannot load pose model {Path(model_path).name}: {str(exc).splitlines()[0]}") from None
+        self._last_ms = -1
+
+    def detect(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
+        h, w = image_bgr.shape[:2]
+        scale = min(1.0, MAX_INFERENCE_SIDE / max(h, w))
+        small = image_bgr if scale >= 1.0 else cv2.resize(image_bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)
+        self._last_ms = ms
+        result = self._landmarker.detect_for_video(self._mp_image(image_format=self._mp_format, data=rgb), ms)
+        # Normalised landmarks are scaled by the *original* size, so the shrink is invisible downstream.
+        return PoseFrame.from_mediapipe(result, t_s=t_s, image_size=(w, h))
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def __enter__(self) -> "PoseEstimator":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,176 @@
+"""Per-rep valgus scores and the standing baseline, pure functions over a clip's metric arrays.
+
+Which measure decides a rep (DOMAIN.md): FPPA where the thigh is seen well enough, else the knee
+against the foot (knee-to-toe offset, or the frontal shank angle where the toe is missing).
+The thigh counts as foreshortened when its image length, relative to the shank's, falls under a
+fraction of what it was while standing: seen from the front, a deep squat points the thigh at
+the camera and FPPA then reads -60 to -120 degrees on knees that do not cave at all.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from formcheck.config import Thresholds
+from formcheck.landmarks import SIDES, Side
+from formcheck.metrics import Metrics
+from formcheck.trackers.base import RepWindow
+
+
+class Basis(str, enum.Enum):
+    FPPA = "fppa"
+    SHANK = "shank"
+    KNEE_TOE = "knee_toe"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Standing posture: static FPPA per leg and the thigh's image length over hip width."""
+
+    fppa_deg: dict[Side, float | None]
+    thigh_ratio: dict[Side, float | None]
+    frames: int  # how many standing frames it was taken from
+
+
+@dataclass(frozen=True)
+class RepScore:
+    rep: RepWindow
+    fppa_deg: dict[Side, float | None]  # at deepest flexion
+    peak_fppa_deg: dict[Side, float | None]
+    peak_shank_deg: dict[Side, float | None]
+    peak_knee_toe_offset: dict[Side, float | None]
+    valgus: dict[Side, bool | None]
+    basis: Basis | None  # None: the view did not allow scoring
+    depth_deg: float | None  # peak knee flexion of the working legs
+    min_separation_ratio: float | None
+
+
+def _f(x: float) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def _nanmax(a: np.ndarray) -> float | None:
+    a = a[np.isfinite(a)]
+    return float(a.max()) if a.size else None
+
+
+def standing_mask(m: Metrics, reps: list[RepWindow], tolerance_deg: float = 10.0) -> np.ndarray:
+    """Frames outside reps, frontal, with knees within `tolerance_deg` of the straightest seen."""
+    with np.errstate(all="ignore"):
+        flex = np.nanmean(np.stack([m.left.flexion_deg, m.right.flexion_deg]), axis=0)
+    mask = np.isfinite(flex) & (m.view == 0)
+    for r in reps:
+        mask[r.start_i : r.end_i + 1] = False
+    if not mask.any():
+        return mask
+    return mask & (flex <= np.nanpercentile(flex[mask], 10) + tolerance_deg)
+
+
+def compute_baseline(m: Metrics, reps: list[RepWindow]) -> Baseline:
+    """Standing baseline, preferring the time before the first rep (the person settling in)."""
+    mask = standing_mask(m, reps)
+    if reps:
+        before = mask.copy()
+        before[reps[0].start_i :] = False
+        if before.sum() >= 5:
+            mask = before
+    fppa: dict[Side, float | None] = {}
+    ratio: dict[Side, float | None] = {}
+    for side in SIDES:
+        leg = m.leg(side)
+        with np.errstate(all="ignore"):
+            r = leg.thigh_px / m.hip_width_px
+        vals = leg.fppa_deg[mask]
+        vals = vals[np.isfinite(vals)]
+        fppa[side] = float(np.median(vals)) if vals.size else None
+        rv = r[mask]
+        rv = rv[np.isfinite(rv)]
+        ratio[side] = float(np.median(rv)) if rv.size else None
+    return Baseline(fppa_deg=fppa, thigh_ratio=ratio, frames=int(mask.sum()))
+
+
+def fppa_usable(m: Metrics, side: Side, baseline: Baseline, th: Thresholds) -> np.ndarray:
+    """Frames where this leg's FPPA can be trusted (frontal view, thigh not foreshortened)."""
+    leg = m.leg(side)
+    ok = np.isfinite(leg.fppa_deg) & ~(leg.flexion_deg > th.fppa_max_flexion_deg)
+    standing = baseline.thigh_ratio[side]
+    if standing:
+        with np.errstate(all="ignore"):
+            ok &= (leg.thigh_px / m.hip_width_px) / standing >= th.foreshortened_thigh_ratio
+    return ok
+
+
+def loaded_mask(m: Metrics, rep: RepWindow) -> np.ndarray:
+    """Frames of the rep in its loaded half: flexion past half-way from start to bottom.
+
+    Knee-against-foot measures are read only there: while standing, a toes-out foot already puts
+    the knee 'inside the toes'.
+    """
+    with np.errstate(all="ignore"):
+        flex = np.nanmax(np.stack([m.leg(s).flexion_deg for s in rep.legs]), axis=0)
+    half = flex[rep.start_i] + 0.5 * (flex[rep.bottom_i] - flex[rep.start_i])
+    mask = np.zeros(len(flex), dtype=bool)
+    sl = slice(rep.start_i, rep.end_i + 1)
+    mask[sl] = flex[sl] >= half if np.isfinite(half) else True
+    return mask
+
+
+def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) -> RepScore:
+    sl = slice(rep.start_i, rep.end_i + 1)
+    b = rep.bottom_i
+    loaded = loaded_mask(m, rep)
+    frontal = m.view[sl] == 0
+    scoreable = bool(frontal.mean() >= 0.5) if frontal.size else False
+
+    fppa_b: dict[Side, float | None] = {}
+    peak_fppa: dict[Side, float | None] = {}
+    peak_shank: dict[Side, float | None] = {}
+    peak_kt: dict[Side, float | None] = {}
+    usable_at_bottom = True
+    toe_seen = True
+    for side in rep.legs:
+        leg = m.leg(side)
+        usable = fppa_usable(m, side, baseline, th)
+        fppa_b[side] = _f(leg.fppa_deg[b]) if usable[b] else None
+        peak_fppa[side] = _nanmax(np.where(usable[sl], leg.fppa_deg[sl], np.nan))
+        peak_shank[side] = _nanmax(leg.shank_deg[loaded])
+        peak_kt[side] = _nanmax(leg.knee_toe[loaded])
+        usable_at_bottom &= bool(usable[b])
+        toe_seen &= peak_kt[side] is not None
+
+    valgus: dict[Side, bool | None] = {s: None for s in rep.legs}
+    basis: Basis | None = None
+    if scoreable:
+        basis = Basis.FPPA if usable_at_bottom else (Basis.KNEE_TOE if toe_seen else Basis.SHANK)
+        for side in rep.legs:
+            if basis is Basis.FPPA:
+                v = peak_fppa[side]
+                if v is not None and th.baseline_relative and baseline.fppa_deg[side] is not None:
+                    v -= baseline.fppa_deg[side]
+                limit = th.valgus_fppa_deg
+            elif basis is Basis.KNEE_TOE:
+                v, limit = peak_kt[side], th.valgus_knee_toe
+            else:
+                v, limit = peak_shank[side], th.valgus_shank_deg
+            valgus[side] = None if v is None else bool(v > limit)
+    else:
+        fppa_b = {s: None for s in rep.legs}
+        peak_fppa = {s: None for s in rep.legs}
+
+    with np.errstate(all="ignore"):
+        flex = np.nanmax(np.stack([m.leg(s).flexion_deg[sl] for s in rep.legs]), axis=0)
+    sep = m.separation_ratio[sl]
+    return RepScore(
+        rep=rep,
+        fppa_deg=fppa_b,
+        peak_fppa_deg=peak_fppa,
+        peak_shank_deg=peak_shank if scoreable else {s: None for s in rep.legs},
+        peak_knee_toe_offset=peak_kt if scoreable else {s: None for s in rep.legs},
+        valgus=valgus,
+        basis=basis,
+        depth_deg=_nanmax(flex),
+        min_separation_ratio=(float(np.nanmin(sep)) if np.isfinite(sep).any() else None) if len(rep.legs) == 2 else None,
+    )

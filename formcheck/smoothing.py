@@ -1,0 +1,163 @@
+"""Landmark smoothing: a causal One Euro filter for live cues, a zero-phase Butterworth for reports.
+
+The Tasks API dropped the landmark smoothing the legacy solution had, and raw BlazePose jitters
+by several pixels. Causal filters delay and blunt peaks, so the numbers in reports come from a
+zero-phase filter over the whole recording instead (DOMAIN.md); live cues need causality and use
+One Euro, whose cutoff rises with speed so fast movements lag little.
+
+Landmarks whose visibility is under the gate count as missing. Short gaps are bridged (held live,
+interpolated offline); longer gaps stay NaN and are counted by the caller.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import butter, filtfilt
+
+from formcheck.landmarks import LEG_SWAP_PAIRS
+
+VISIBILITY_GATE = 0.5
+MAX_GAP_S = 0.25
+
+
+@dataclass(frozen=True)
+class OneEuroParams:
+    """One Euro parameters for coordinates in body-scale units (leg lengths) and seconds."""
+
+    min_cutoff_hz: float = 1.2
+    beta: float = 0.6
+    d_cutoff_hz: float = 1.0
+
+
+def _alpha(cutoff_hz: np.ndarray | float, dt: float) -> np.ndarray | float:
+    tau = 1.0 / (2.0 * math.pi * cutoff_hz)
+    return 1.0 / (1.0 + tau / dt)
+
+
+class OneEuroLandmarkFilter:
+    """Causal One Euro filter over all landmarks at once, gated by visibility.
+
+    A landmark that is missing (NaN or under the visibility gate) keeps its last filtered value
+    for up to `max_gap_s`, then becomes NaN; when it returns the filter restarts from it rather
+    than sliding across the gap.
+    """
+
+    def __init__(self, params: OneEuroParams = OneEuroParams(), max_gap_s: float = MAX_GAP_S) -> None:
+        self.params = params
+        self.max_gap_s = max_gap_s
+        self._x: np.ndarray | None = None  # (33, D) filtered
+        self._dx: np.ndarray | None = None
+        self._t_seen: np.ndarray | None = None  # (33,) last time each landmark was observed
+        self._t: float | None = None
+
+    def reset(self) -> None:
+        self._x = self._dx = self._t_seen = None
+        self._t = None
+
+    def update(self, points: np.ndarray, visibility: np.ndarray, t_s: float, scale: float) -> np.ndarray:
+        """Filter one frame of (33, D) points; `scale` (pixels per body unit) normalises speed."""
+        seen = (visibility >= VISIBILITY_GATE) & np.all(np.isfinite(points), axis=-1)
+        if self._x is None or self._t is None or t_s <= self._t:
+            self._x = np.where(seen[:, None], points, np.nan)
+            self._dx = np.zeros_like(points)
+            self._t_seen = np.where(seen, t_s, -np.inf)
+            self._t = t_s
+            return self._x.copy()
+        dt = t_s - self._t
+        p = self.params
+        scale = max(scale, 1e-6)
+        restart = seen & ~np.all(np.isfinite(self._x), axis=-1)
+        raw_dx = (points - self._x) / dt / scale
+        a_d = _alpha(p.d_cutoff_hz, dt)
+        dx = a_d * raw_dx + (1 - a_d) * self._dx
+        speed = np.linalg.norm(dx, axis=-1, keepdims=True)
+        a = _alpha(p.min_cutoff_hz + p.beta * speed, dt)
+        x = a * points + (1 - a) * self._x
+        x = np.where(restart[:, None], points, x)
+        dx = np.where(restart[:, None], 0.0, dx)
+        # Unseen landmarks hold their value for a short gap, then go missing.
+        held = ~seen & (t_s - self._t_seen <= self.max_gap_s)
+        x = np.where(seen[:, None], x, np.where(held[:, None], self._x, np.nan))
+        dx = np.where(seen[:, None], dx, np.where(held[:, None], self._dx, 0.0))
+        self._x, self._dx, self._t = x, dx, t_s
+        self._t_seen = np.where(seen, t_s, self._t_seen)
+        return x.copy()
+
+
+def bridge_gaps(t_s: np.ndarray, values: np.ndarray, max_gap_s: float = MAX_GAP_S) -> np.ndarray:
+    """Linearly interpolate NaN runs no longer than `max_gap_s` along axis 0; longer runs stay NaN."""
+    out = np.array(values, dtype=np.float64, copy=True)
+    flat = out.reshape(len(out), -1)
+    for j in range(flat.shape[1]):
+        col = flat[:, j]
+        ok = np.isfinite(col)
+        if ok.all() or ok.sum() < 2:
+            continue
+        idx = np.flatnonzero(ok)
+        filled = np.interp(t_s, t_s[idx], col[idx])
+        # Which missing samples sit in a short interior gap?
+        nxt = np.searchsorted(idx, np.arange(len(col)))
+        interior = (~ok) & (nxt > 0) & (nxt < len(idx))
+        prev_t = t_s[idx[np.clip(nxt - 1, 0, len(idx) - 1)]]
+        next_t = t_s[idx[np.clip(nxt, 0, len(idx) - 1)]]
+        short = interior & (next_t - prev_t <= max_gap_s + 1e-9)
+        col[short] = filled[short]
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index runs where mask is True."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def zero_phase_lowpass(t_s: np.ndarray, values: np.ndarray, cutoff_hz: float = 6.0, order: int = 4) -> np.ndarray:
+    """4th-order Butterworth, forward and backward (no lag), over each run of finite samples.
+
+    The sample rate is taken from the median frame interval; with frame rates too low for the
+    cutoff (e.g. 10 fps) the cutoff is lowered to 0.8 of Nyquist. Runs too short for the filter's
+    padding are returned unfiltered rather than distorted.
+    """
+    out = np.array(values, dtype=np.float64, copy=True)
+    if len(t_s) < 3:
+        return out
+    fs = 1.0 / float(np.median(np.diff(t_s)))
+    wn = min(cutoff_hz / (fs / 2.0), 0.8)
+    b, a = butter(order, wn)
+    padlen = 3 * max(len(a), len(b))
+    flat = out.reshape(len(out), -1)
+    for j in range(flat.shape[1]):
+        col = flat[:, j]
+        for start, stop in _runs(np.isfinite(col)):
+            if stop - start > padlen:
+                col[start:stop] = filtfilt(b, a, col[start:stop])
+    return out
+
+
+_LEFT_LEG = [a for a, _ in LEG_SWAP_PAIRS]
+_RIGHT_LEG = [b for _, b in LEG_SWAP_PAIRS]
+
+
+def leg_swap_detected(prev: np.ndarray | None, points: np.ndarray, ratio: float = 0.5) -> bool:
+    """Whether the model exchanged the two legs since the previous frame.
+
+    BlazePose sometimes swaps the knees/ankles/feet of the two legs for a few frames while the
+    hips stay put. If exchanging them back brings the legs much closer to the previous frame's
+    (cost under `ratio` of leaving them), it is a swap.
+    """
+    if prev is None:
+        return False
+    l, r = _LEFT_LEG, _RIGHT_LEG
+    keep = np.nansum(np.linalg.norm(points[l] - prev[l], axis=-1) + np.linalg.norm(points[r] - prev[r], axis=-1))
+    swap = np.nansum(np.linalg.norm(points[r] - prev[l], axis=-1) + np.linalg.norm(points[l] - prev[r], axis=-1))
+    return bool(swap < ratio * keep)
+
+
+def swap_legs(values: np.ndarray) -> np.ndarray:
+    """Exchange the lower-leg landmarks of the two legs along the first (landmark) axis."""
+    out = values.copy()
+    out[_LEFT_LEG], out[_RIGHT_LEG] = values[_RIGHT_LEG], values[_LEFT_LEG]
+    return out

@@ -1,0 +1,129 @@
+"""What every exercise tracker is: a small state machine fed one frame of metrics at a time.
+
+Trackers know nothing about drawing, files or time sources; they turn metrics into events. The
+same tracker class runs live (on causally filtered metrics) and in reports (on zero-phase
+filtered metrics), which is how both paths count the same reps.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from formcheck.landmarks import Side
+from formcheck.metrics import Metrics
+
+
+class Phase(str, enum.Enum):
+    SETUP = "setup"  # no person, or no standing reference yet
+    STANDING = "standing"
+    DESCENT = "descent"
+    ASCENT = "ascent"
+    HOLD = "hold"
+
+
+@dataclass(frozen=True)
+class RepWindow:
+    """One counted repetition, frame indices and seconds (start = motion onset, end = back up)."""
+
+    index: int
+    start_i: int
+    bottom_i: int
+    end_i: int
+    start_s: float
+    bottom_s: float
+    end_s: float
+    legs: tuple[Side, ...]
+
+
+@dataclass(frozen=True)
+class HoldWindow:
+    """A single-leg hold (balance work)."""
+
+    leg: Side
+    start_i: int
+    end_i: int
+    start_s: float
+    end_s: float
+    touchdowns: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class RepStarted:
+    index: int
+    t_s: float
+
+
+@dataclass(frozen=True)
+class RepCompleted:
+    rep: RepWindow
+
+
+@dataclass(frozen=True)
+class RepRejected:
+    """Movement that looked like a rep but was not one (too short, too shallow, person lost)."""
+
+    t_s: float
+    reason: str
+
+
+Event = RepStarted | RepCompleted | RepRejected
+
+
+@dataclass
+class TrackerState:
+    """What an annotator or live window shows; rebuilt by the tracker, read by everyone else."""
+
+    phase: Phase = Phase.SETUP
+    rep_in_progress: int | None = None  # index of the rep being done, if any
+    reps_done: int = 0
+    working_legs: tuple[Side, ...] = ()
+    reps: list[RepWindow] = field(default_factory=list)
+    holds: list[HoldWindow] = field(default_factory=list)
+
+
+class Tracker(ABC):
+    """Base class: subclasses implement `update` for one frame of metrics (a 0-d `Metrics`)."""
+
+    name: str = ""
+    description: str = ""
+
+    def __init__(self) -> None:
+        self.state = TrackerState()
+
+    @abstractmethod
+    def update(self, i: int, m: Metrics) -> list[Event]:
+        """Feed frame `i`; returns what happened on it."""
+
+    def finish(self) -> list[Event]:
+        """The stream ended: a rep still in progress is not counted."""
+        return []
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the working legs are under load now (when valgus cues may fire)."""
+        return self.state.phase in (Phase.DESCENT, Phase.ASCENT, Phase.HOLD)
+
+
+_REGISTRY: dict[str, type[Tracker]] = {}
+
+
+def register(cls: type[Tracker]) -> type[Tracker]:
+    if not cls.name or cls.name in _REGISTRY:
+        raise ValueError(f"tracker name missing or taken: {cls.name!r}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def tracker_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def tracker_class(name: str) -> type[Tracker]:
+    from formcheck.errors import InputError
+
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise InputError(f"unknown exercise '{name}': choose one of {', '.join(tracker_names())}") from None

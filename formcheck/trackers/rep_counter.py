@@ -1,0 +1,154 @@
+"""Hysteresis repetition counting on one scalar "depth" signal, relative to a standing reference.
+
+The signal is anything that rises as a rep goes down and falls back when it comes up (knee
+flexion from the world landmarks for squats). The standing reference is the lowest recent value
+outside reps, so a person's own standing posture (and the model's bias) cancels out.
+
+A rep starts when the signal rises `enter` above standing and is counted when it falls back
+under `end_fraction` of the rep's own range (or `onset` above standing, whichever is higher);
+the window's start is the last frame at or below that level before the rise. Reps that are too
+short, too shallow against the person's own recent reps, or broken by a long loss of the person
+are rejected, not counted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from formcheck.trackers.base import Phase, RepRejected, RepStarted
+
+Sample = tuple[int, float, float]  # (frame index, t_s, signal)
+
+
+@dataclass(frozen=True)
+class RepParams:
+    enter: float = 30.0  # rise above standing that starts a rep (signal units, degrees here)
+    onset: float = 8.0  # at or below this above standing counts as standing
+    onset_rate: float = 15.0  # signal units per second under which the signal counts as still
+    rate_window_s: float = 0.1
+    end_fraction: float = 0.12  # a rep ends when back under this fraction of its range
+    min_duration_s: float = 0.5
+    max_gap_s: float = 1.0  # the person lost for longer than this aborts the rep
+    reference_window_s: float = 10.0
+    min_relative_range: float = 0.5  # a rep shallower than this fraction of recent reps is a half rep
+
+
+@dataclass(frozen=True)
+class CountedRep:
+    start: Sample
+    bottom: Sample
+    end: Sample
+
+
+class RepCounter:
+    def __init__(self, params: RepParams = RepParams()) -> None:
+        self.p = params
+        self.phase = Phase.SETUP
+        self._ref_window: deque[tuple[float, float]] = deque()  # (t, signal) outside reps
+        self._history: deque[Sample] = deque()  # recent samples for finding the onset
+        self._start: Sample | None = None
+        self._bottom: Sample | None = None
+        self._last_t: float | None = None
+        self._recent_ranges: deque[float] = deque(maxlen=5)
+        self.reference: float | None = None
+        self.rep_index = 0
+
+    def _update_reference(self, t: float, x: float) -> None:
+        w = self._ref_window
+        w.append((t, x))
+        while w and w[0][0] < t - self.p.reference_window_s:
+            w.popleft()
+        self.reference = min(v for _, v in w)
+
+    def update(self, i: int, t: float, x: float) -> tuple[list, CountedRep | None]:
+        """Feed one sample (x may be NaN); returns (events, the rep completed on this sample)."""
+        events: list = []
+        if math.isnan(x):
+            if self._start is not None and self._last_t is not None and t - self._last_t > self.p.max_gap_s:
+                events.append(RepRejected(t, "person lost during the rep"))
+                self._abort()
+            return events, None
+        self._last_t = t
+        self._history.append((i, t, x))
+        while self._history and self._history[0][1] < t - self.p.reference_window_s:
+            self._history.popleft()
+
+        if self._start is None:
+            self._update_reference(t, x)
+            assert self.reference is not None
+            rise = x - self.reference
+            self.phase = Phase.STANDING
+            if rise >= self.p.enter:
+                self._start = self._onset_before(i)
+                self._bottom = (i, t, x)
+                self.rep_index += 1
+                self.phase = Phase.DESCENT
+                events.append(RepStarted(self.rep_index, self._start[1]))
+            return events, None
+
+        assert self._bottom is not None and self.reference is not None
+        if x > self._bottom[2]:
+            self._bottom = (i, t, x)
+            self.phase = Phase.DESCENT
+        elif x < self._bottom[2] - 0.1 * self.p.enter:
+            self.phase = Phase.ASCENT
+        rep_range = self._bottom[2] - self.reference
+        end_level = self.reference + max(self.p.onset, self.p.end_fraction * rep_range)
+        if x <= end_level:
+            start, bottom = self._start, self._bottom
+            self._abort()
+            self._update_reference(t, x)
+            if t - start[1] < self.p.min_duration_s:
+                events.append(RepRejected(t, "too quick to be a rep"))
+                self.rep_index -= 1
+                return events, None
+            typical = sorted(self._recent_ranges)[len(self._recent_ranges) // 2] if self._recent_ranges else None
+            if typical is not None and rep_range < self.p.min_relative_range * typical:
+                events.append(RepRejected(t, "half rep: much shallower than the previous reps"))
+                self.rep_index -= 1
+                return events, None
+            self._recent_ranges.append(rep_range)
+            return events, CountedRep(start, bottom, (i, t, x))
+        return events, None
+
+    def _onset_before(self, i: int) -> Sample:
+        """Where the rise began: walking back from frame `i`, the first sample where the signal
+        was no longer climbing (rate under `onset_rate` over `rate_window_s`), or was back at
+        standing level. A plain level test would put the start inside any fidget or stance change
+        that preceded the rep.
+        """
+        before = [s for s in self._history if s[0] < i]
+        if not before:
+            return self._history[0]
+        level = (self.reference if self.reference is not None else -math.inf) + self.p.onset
+        j = len(before) - 1
+        while j > 0:
+            s = before[j]
+            if s[2] <= level:
+                return s
+            k = j
+            while k > 0 and before[k][1] > s[1] - self.p.rate_window_s:
+                k -= 1
+            dt = s[1] - before[k][1]
+            if dt <= 0 or (s[2] - before[k][2]) / dt < self.p.onset_rate:
+                return s
+            j -= 1
+        return before[0]
+
+    def _abort(self) -> None:
+        self._start = None
+        self._bottom = None
+        self.phase = Phase.STANDING
+
+    def finish(self) -> list:
+        if self._start is not None:
+            self.rep_index -= 1
+            self._abort()
+            return [RepRejected(self._last_t or 0.0, "the recording ended during a rep")]
+        return []
+
+    @property
+    def in_rep(self) -> bool:
+        return self._start is not None
