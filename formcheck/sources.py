@@ -150,6 +150,8 @@ class _PrefetchSource(FrameSource):
             for frame in self._produce():
                 if not self._put(frame):
                     return
+            if self._stop.is_set():
+                return  # stopped early: the end of the input was never reached
             self._finished()
             self._put(_End())
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer to re-raise
@@ -179,14 +181,20 @@ class _PrefetchSource(FrameSource):
                 return
             self._closed = True
         self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(_JOIN_TIMEOUT_S)
-            if thread.is_alive():
-                # Releasing a capture another thread is reading can crash OpenCV: leak it instead.
-                logger.warning("%s: decoder thread did not stop; leaving it to exit", self.info.name)
-                return
-        self._release()
+        # Releasing a capture another thread is still reading can crash OpenCV: leak it instead.
+        if _join(self._thread, self.info.name):
+            self._release()
+
+
+def _join(thread: threading.Thread | None, name: str) -> bool:
+    """Wait for a worker thread to end; False (and a warning) if it is stuck."""
+    if thread is None or thread is threading.current_thread():
+        return True
+    thread.join(_JOIN_TIMEOUT_S)
+    if thread.is_alive():
+        logger.warning("%s: %s thread did not stop within %.0f s", name, thread.name, _JOIN_TIMEOUT_S)
+        return False
+    return True
 
 
 def _default_file_capture(path: str) -> Capture:
@@ -574,11 +582,7 @@ class RealtimeSource(FrameSource):
             self._cond.notify_all()
         # Closing the inner source unblocks a grabber waiting on it (decoder queue or camera read).
         self.inner.close()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(_JOIN_TIMEOUT_S)
-            if thread.is_alive():
-                logger.warning("%s: realtime grabber thread did not stop", self.info.name)
+        _join(self._thread, self.info.name)
 
 
 def open_source(

@@ -12,6 +12,7 @@ import os
 import struct
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -283,6 +284,21 @@ def test_early_break_stops_decoder_thread(tmp_path: Path) -> None:
     assert source.truncated is None  # the end was never reached
 
 
+def test_stopping_is_not_truncation(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # close() arriving while the reader is between frames must not read as a cut-off file.
+    class StoppedMidway(ScriptedCapture):
+        def read(self) -> tuple[bool, np.ndarray | None]:
+            if self.reads == 3:
+                source._stop.set()
+                return False, None
+            return super().read()
+
+    source = scripted_file(tmp_path, StoppedMidway([encode(i) for i in range(20)]))
+    with caplog.at_level(logging.WARNING, logger="formcheck.sources"):
+        assert len(list(source)) <= 3
+    assert source.truncated is None and "truncated" not in caplog.text
+
+
 def test_close_midway_stops_decoder_thread(tmp_path: Path) -> None:
     path = write_video(tmp_path / "long.mp4", 200, fps=30)
     source = open_source(path)
@@ -306,7 +322,10 @@ def test_source_iterates_once(tmp_path: Path) -> None:
 # ---- errors ------------------------------------------------------------------------------------
 
 
-def assert_input_error(excinfo: pytest.ExceptionInfo[InputError], *words: str) -> None:
+def expect_input_error(make: Callable[[], object], *words: str) -> None:
+    """`make()` must raise InputError (exit code 2) with one line naming the problem and the fix."""
+    with pytest.raises(InputError) as excinfo:
+        make()
     message = str(excinfo.value)
     assert excinfo.value.exit_code == 2
     assert "\n" not in message and ": " in message  # one line: what, then what to do
@@ -315,33 +334,22 @@ def assert_input_error(excinfo: pytest.ExceptionInfo[InputError], *words: str) -
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError) as excinfo:
-        open_source(tmp_path / "nope.mp4")
-    assert_input_error(excinfo, "not found", "nope.mp4")
+    expect_input_error(lambda: open_source(tmp_path / "nope.mp4"), "not found", "nope.mp4")
 
 
 def test_directory_given_to_video_source(tmp_path: Path) -> None:
     folder = tmp_path / "clip.mp4"
     folder.mkdir()
-    with pytest.raises(InputError) as excinfo:
-        VideoFileSource(folder)
-    assert_input_error(excinfo, "is a folder")
+    expect_input_error(lambda: VideoFileSource(folder), "is a folder")
 
 
-def test_text_file_named_mp4(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "words"), [(b"this is not a video\n", ("cannot read", "as a video")), (b"", ("empty",))]
+)
+def test_not_a_video(tmp_path: Path, content: bytes, words: tuple[str, ...]) -> None:
     path = tmp_path / "notes.mp4"
-    path.write_text("this is not a video\n")
-    with pytest.raises(InputError) as excinfo:
-        open_source(path)
-    assert_input_error(excinfo, "cannot read", "as a video")
-
-
-def test_zero_byte_file(tmp_path: Path) -> None:
-    path = tmp_path / "zero.mp4"
-    path.touch()
-    with pytest.raises(InputError) as excinfo:
-        open_source(path)
-    assert_input_error(excinfo, "empty")
+    path.write_bytes(content)
+    expect_input_error(lambda: open_source(path), *words)
 
 
 def test_video_without_frames(tmp_path: Path) -> None:
@@ -349,9 +357,7 @@ def test_video_without_frames(tmp_path: Path) -> None:
     full = write_video(tmp_path / "five.avi", 5, fourcc="MJPG").read_bytes()
     path = tmp_path / "empty.avi"
     path.write_bytes(full[: full.find(b"movi") + 4])
-    with pytest.raises(InputError) as excinfo:
-        open_source(path)
-    assert_input_error(excinfo, "no decodable frames", "empty")
+    expect_input_error(lambda: open_source(path), "no decodable frames", "empty")
 
 
 def test_no_thread_left_after_errors(tmp_path: Path) -> None:
@@ -394,9 +400,7 @@ def test_truncated_mp4_with_index_at_end_is_unreadable(tmp_path: Path) -> None:
     full = write_video(tmp_path / "full.mp4", 60).read_bytes()
     path = tmp_path / "cut.mp4"
     path.write_bytes(full[: len(full) // 2])
-    with pytest.raises(InputError) as excinfo:
-        open_source(path)
-    assert_input_error(excinfo, "cannot read", "unfinished recording")
+    expect_input_error(lambda: open_source(path), "cannot read", "unfinished recording")
 
 
 # ---- rotation ----------------------------------------------------------------------------------
@@ -474,16 +478,12 @@ def test_image_folder_resizes_odd_sizes(tmp_path: Path) -> None:
 
 def test_empty_image_folder(tmp_path: Path) -> None:
     (tmp_path / "readme.txt").write_text("no images here")
-    with pytest.raises(InputError) as excinfo:
-        open_source(tmp_path)
-    assert_input_error(excinfo, "no images")
+    expect_input_error(lambda: open_source(tmp_path), "no images")
 
 
 def test_image_folder_all_unreadable(tmp_path: Path) -> None:
     (tmp_path / "a.png").write_text("x")
-    with pytest.raises(InputError) as excinfo:
-        ImageFolderSource(tmp_path)
-    assert_input_error(excinfo, "could be read")
+    expect_input_error(lambda: ImageFolderSource(tmp_path), "could be read")
 
 
 # ---- camera ------------------------------------------------------------------------------------
@@ -564,25 +564,19 @@ def test_camera_rides_out_short_hiccup() -> None:
 
 def test_camera_not_there() -> None:
     clock = FakeClock()
-    with pytest.raises(InputError) as excinfo:
-        camera(ScriptedCapture([], opened=False), clock, index=3)
-    assert_input_error(excinfo, "no camera at index 3")
+    expect_input_error(lambda: camera(ScriptedCapture([], opened=False), clock, index=3), "no camera at index 3")
 
 
 def test_camera_opens_but_gives_nothing() -> None:
     clock = FakeClock()
     fake = FakeCamera([], clock)
-    with pytest.raises(InputError) as excinfo:
-        camera(fake, clock, index=1)
-    assert_input_error(excinfo, "no camera at index 1")
+    expect_input_error(lambda: camera(fake, clock, index=1), "no camera at index 1")
     assert fake.released
 
 
 def test_open_source_without_camera_hardware() -> None:
     # This machine has no camera; with one, index 97 is still very unlikely to exist.
-    with pytest.raises(InputError) as excinfo:
-        open_source(97)
-    assert_input_error(excinfo, "no camera at index 97")
+    expect_input_error(lambda: open_source(97), "no camera at index 97")
 
 
 def test_camera_loss_propagates_through_realtime_wrapper() -> None:
@@ -633,15 +627,18 @@ def test_realtime_fast_consumer_drops_nothing_and_keeps_pace(tmp_path: Path) -> 
     assert (n - 1) / fps - 0.01 <= elapsed <= (n - 1) / fps + 0.3
 
 
-def test_realtime_early_break_and_close(tmp_path: Path) -> None:
+def test_realtime_early_break_and_close(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = write_video(tmp_path / "clip.mp4", 100, fps=20)
     source = open_source(path, realtime=True)
-    for frame in source:
-        if frame.index >= 2:
-            break
-    assert not wait_no_threads(timeout=1.0)
-    source.close()
-    source.close()
+    assert isinstance(source, RealtimeSource) and isinstance(source.inner, VideoFileSource)
+    with caplog.at_level(logging.WARNING, logger="formcheck.sources"):
+        for frame in source:
+            if frame.index >= 2:
+                break
+        assert not wait_no_threads(timeout=1.0)
+        source.close()
+        source.close()
+    assert source.inner.truncated is None and "truncated" not in caplog.text  # stopped, not cut off
 
     source = open_source(path, realtime=True)
     frames = iter(source)
