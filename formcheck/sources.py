@@ -99,9 +99,10 @@ class _Failure:
 class _PrefetchSource(FrameSource):
     """A source whose frames are produced on a reader thread into a small bounded queue.
 
-    Decoding a 1080p frame costs about as much as pose inference, so doing it in parallel nearly
-    halves the wall time. The queue is bounded to keep memory flat; the reader looks at a stop flag
-    between puts so close() or an abandoned iteration never deadlocks on a full queue.
+    Decoding a phone-sized frame takes tens of milliseconds, so doing it in parallel hides it behind
+    pose inference. The queue is bounded to keep memory flat; the reader looks at a stop flag
+    between puts so close() or an abandoned iteration never deadlocks on a full queue. The thread
+    starts with the first next(), so an iterator that is never advanced leaves nothing running.
     """
 
     _thread_name = "formcheck-decode"
@@ -132,8 +133,6 @@ class _PrefetchSource(FrameSource):
             if self._iterated:
                 raise RuntimeError(f"{self.info.name}: a source can be iterated only once")
             self._iterated = True
-            self._thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
-            self._thread.start()
         return self._consume()
 
     def _put(self, item: Frame | _End | _Failure) -> bool:
@@ -158,6 +157,11 @@ class _PrefetchSource(FrameSource):
             self._put(_Failure(exc))
 
     def _consume(self) -> Iterator[Frame]:
+        with self._lock:
+            if self._closed:
+                return
+            self._thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
+            self._thread.start()
         try:
             while not self._stop.is_set():
                 try:
@@ -524,8 +528,6 @@ class RealtimeSource(FrameSource):
             if self._iterated:
                 raise RuntimeError(f"{self.info.name}: a source can be iterated only once")
             self._iterated = True
-        self._thread = threading.Thread(target=self._grab, name=self._thread_name, daemon=True)
-        self._thread.start()
         return self._consume()
 
     def _grab(self) -> None:
@@ -559,6 +561,12 @@ class RealtimeSource(FrameSource):
                 self._cond.notify_all()
 
     def _consume(self) -> Iterator[Frame]:
+        with self._cond:
+            if self._stop.is_set():
+                return
+            # Started by the first next(): the media clock starts when the consumer is ready.
+            self._thread = threading.Thread(target=self._grab, name=self._thread_name, daemon=True)
+            self._thread.start()
         try:
             while True:
                 with self._cond:

@@ -312,6 +312,16 @@ def test_close_midway_stops_decoder_thread(tmp_path: Path) -> None:
     source.close()  # idempotent
 
 
+def test_no_thread_until_first_frame_is_asked_for(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "clip.mp4", 5)
+    for realtime in (False, True):
+        source = open_source(path, realtime=realtime)
+        frames = iter(source)
+        assert not source_threads()
+        source.close()
+        assert list(frames) == [] and not source_threads()
+
+
 def test_source_iterates_once(tmp_path: Path) -> None:
     with open_source(write_video(tmp_path / "clip.mp4", 3)) as source:
         list(source)
