@@ -1,0 +1,607 @@
+"""Scripted exercise motion: a 3D skeleton per frame for every exercise formcheck watches.
+
+A script is a list of key poses in time (where the pelvis and each foot are, trunk lean, foot
+pitch); between keys everything eases with a minimum-jerk ramp. Knees and elbows come from
+two-bone inverse kinematics (formcheck.synth.kinematics), so knee flexion is whatever the bone
+lengths make of the hip-to-ankle distance: a real angle, not a label. Planted feet are the same
+point in every key, so they stay planted. The pelvis height for a wanted flexion comes from a
+sagittal model in which the knee travels forward and the hips back and down.
+
+The medial knee shift of a rep (metres, per leg) is a rotation of the knee about its hip-ankle
+axis toward the midline, ramped with the leg's flexion within the rep (0 when standing, full at
+the deepest point). Hip, ankle and flexion are untouched by it.
+
+Rep windows: start = the first frame of the rep's motion, end = the frame the person is back to
+standing, bottom = the frame of deepest knee flexion (mean over the working legs) within the
+loaded part of the rep (step-ups also flex the knee while lifting the foot onto the box; that
+swing is not the bottom).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from formcheck.landmarks import SIDES, Side
+from formcheck.synth.body import LEFT, NUM_JOINTS, UP, BodyShape, J, lateral_sign, side_joint
+from formcheck.synth.kinematics import (
+    apply_medial_shift,
+    foot_points,
+    hip_to_ankle_distance,
+    sagittal_hip_offset,
+    smoothstep,
+    two_bone,
+    unit,
+)
+from formcheck.geometry import knee_flexion_deg
+
+EXERCISES: tuple[str, ...] = ("squat", "lunge", "step-down", "step-up", "single-leg-squat", "side-lunge", "balance")
+
+STANDING_FLEXION_DEG = 4.0  # a "straight" standing knee is never locked at exactly 0
+
+
+@dataclass(frozen=True)
+class MotionParams:
+    """What a clip's person does. Shifts are given per rep as {leg: metres}, missing = 0."""
+
+    exercise: str = "squat"
+    reps: int = 5
+    depth_deg: float = 80.0  # knee flexion of the working leg(s) at the bottom
+    tempo_s: float = 2.6  # one rep, start to end
+    rest_s: float = 0.8
+    lead_in_s: float = 2.0  # standing still first, for a baseline
+    tail_s: float = 1.0
+    working_leg: Side = Side.RIGHT
+    alternate: bool = False  # lunges and side lunges: switch legs each rep
+    medial_shift_m: tuple[dict, ...] = ()
+    stance_width_m: float = 0.34  # ankle to ankle, squats
+    toe_out_deg: float = 7.0
+    step_height_m: float = 0.17
+    hold_s: float = 8.0  # balance
+    touchdowns_s: tuple[float, ...] = (4.0,)  # balance, seconds into the hold
+    sway_m: float = 0.012  # balance
+    arms: str = "hips"  # hips | sides | forward | out
+    fps: float = 30.0
+
+    def shift(self, rep: int, leg: Side) -> float:
+        if rep < len(self.medial_shift_m):
+            return float(self.medial_shift_m[rep].get(leg.value, 0.0))
+        return 0.0
+
+    def leg_for(self, rep: int) -> Side:
+        if self.alternate and rep % 2 == 1:
+            return self.working_leg.other
+        return self.working_leg
+
+
+@dataclass
+class Pose:
+    """A key pose: pelvis (hip-joint midpoint), trunk lean forward, and each foot."""
+
+    pelvis: np.ndarray
+    ankle: dict[Side, np.ndarray]
+    pitch_deg: dict[Side, float] = field(default_factory=lambda: {Side.LEFT: 0.0, Side.RIGHT: 0.0})
+    lean_deg: float = 0.0
+
+    def copy(self, **kw) -> "Pose":
+        p = Pose(self.pelvis.copy(), {s: a.copy() for s, a in self.ankle.items()}, dict(self.pitch_deg), self.lean_deg)
+        for k, v in kw.items():
+            setattr(p, k, v)
+        return p
+
+
+@dataclass
+class RepScript:
+    index: int
+    t_start: float
+    t_end: float
+    legs: tuple[Side, ...]
+    shift_m: dict[Side, float]
+    loaded: tuple[float, float]
+
+
+@dataclass
+class Box:
+    """A step or box on the floor: centre of its footprint (x, z), size (width x, height y, depth z)."""
+
+    x: float
+    z: float
+    width: float
+    height: float
+    depth: float
+
+
+@dataclass
+class Rep:
+    index: int
+    start_frame: int
+    bottom_frame: int
+    end_frame: int
+    legs: tuple[Side, ...]
+    medial_shift_m: dict[Side, float]  # actual 3D medial knee displacement at the bottom
+
+
+@dataclass
+class Hold:
+    leg: Side
+    start_s: float
+    end_s: float
+    touchdowns: list[float]
+
+
+@dataclass
+class Motion:
+    params: MotionParams
+    body: BodyShape
+    t_s: np.ndarray  # (T,)
+    joints: np.ndarray  # (T, NUM_JOINTS, 3) metres, world frame of formcheck.synth.body
+    flexion_deg: dict[Side, np.ndarray]
+    reps: list[Rep]
+    holds: list[Hold]
+    boxes: list[Box]
+
+
+class _Script:
+    """Collects key poses and rep windows while an exercise is written out."""
+
+    def __init__(self, params: MotionParams, body: BodyShape) -> None:
+        self.p = params
+        self.b = body
+        self.keys: list[tuple[float, Pose]] = []
+        self.reps: list[RepScript] = []
+        self.holds: list[Hold] = []
+        self.boxes: list[Box] = []
+        self.sway: tuple[float, float, Side] | None = None
+        self.t = 0.0
+
+    # -- poses -----------------------------------------------------------------------------
+    def hip_x(self, pelvis_x: float, side: Side) -> float:
+        return pelvis_x + lateral_sign(side) * self.b.hip_width / 2
+
+    def pelvis_for(self, ankle: np.ndarray, side: Side, flexion: float, pelvis_x: float, share: float = 0.4) -> np.ndarray:
+        """Pelvis that gives `side`'s planted leg this knee flexion, hips back as it bends."""
+        d = hip_to_ankle_distance(flexion, self.b.thigh, self.b.shank)
+        fz, _ = sagittal_hip_offset(flexion, self.b.thigh, self.b.shank, share)
+        dx = self.hip_x(pelvis_x, side) - ankle[0]
+        dy = np.sqrt(max(d**2 - dx**2 - fz**2, 1e-6))
+        return np.array([pelvis_x, ankle[1] + dy, ankle[2] + fz])
+
+    def lean_for(self, flexion: float, share: float = 0.4, k: float = 0.75) -> float:
+        """Trunk lean that keeps the mass over the feet as the hips go back."""
+        return k * (flexion - STANDING_FLEXION_DEG) * (1 - share)
+
+    def ankle_at(self, x: float, z: float, floor: float = 0.0) -> np.ndarray:
+        return np.array([x, floor + self.b.ankle_height, z])
+
+    def toe_pivot(self, ankle: np.ndarray, side: Side, pitch_deg: float) -> np.ndarray:
+        """Ankle position after the heel rises by `pitch_deg` about a planted toe."""
+        h = self.b.ankle_height
+        z0 = np.zeros(1)
+        _, toe0 = foot_points(ankle[None], np.radians(self.p.toe_out_deg) + z0, z0, lateral_sign(side), self.b.foot, h)
+        _, toe1 = foot_points(ankle[None], np.radians(self.p.toe_out_deg) + z0, np.radians(pitch_deg) + z0,
+                              lateral_sign(side), self.b.foot, h)
+        return ankle + (toe0 - toe1)[0]
+
+    def standing(self, pelvis_x: float = 0.0, half_width: float | None = None, floor: float = 0.0) -> Pose:
+        hw = self.b.hip_width / 2 if half_width is None else half_width
+        ankle = {s: self.ankle_at(lateral_sign(s) * hw, 0.0, floor) for s in SIDES}
+        pelvis = self.pelvis_for(ankle[Side.LEFT], Side.LEFT, STANDING_FLEXION_DEG, pelvis_x)
+        return Pose(pelvis, ankle)
+
+    # -- timeline ----------------------------------------------------------------------------
+    def key(self, dt: float, pose: Pose) -> None:
+        self.t += dt
+        self.keys.append((self.t, pose))
+
+    def rep(self, t0: float, legs: tuple[Side, ...], idx: int, loaded: tuple[float, float] | None = None) -> None:
+        shift = {s: self.p.shift(idx, s) for s in SIDES}
+        self.reps.append(RepScript(idx + 1, t0, self.t, legs, shift, loaded or (t0, self.t)))
+
+    def rest(self) -> None:
+        self.key(self.p.rest_s, self.keys[-1][1].copy())
+
+
+def _squat(s: _Script) -> None:
+    p, b = s.p, s.b
+    stand = s.standing(half_width=p.stance_width_m / 2)
+    bottom_pelvis = s.pelvis_for(stand.ankle[Side.LEFT], Side.LEFT, p.depth_deg, 0.0)
+    bottom = stand.copy(pelvis=bottom_pelvis, lean_deg=s.lean_for(p.depth_deg))
+    s.key(0.0, stand)
+    s.key(p.lead_in_s, stand)
+    for i in range(p.reps):
+        t0 = s.t
+        s.key(0.45 * p.tempo_s, bottom)
+        s.key(0.10 * p.tempo_s, bottom.copy())
+        s.key(0.45 * p.tempo_s, stand.copy())
+        s.rep(t0, SIDES, i)
+        s.rest()
+
+
+def _lunge(s: _Script) -> None:
+    p, b = s.p, s.b
+    stand = s.standing()
+    step = 0.42 * b.height_m
+    s.key(0.0, stand)
+    s.key(p.lead_in_s, stand)
+    for i in range(p.reps):
+        w = p.leg_for(i)
+        o = w.other
+        front = stand.ankle[w] + np.array([0.0, 0.0, step])
+        mid = stand.copy()
+        mid.ankle[w] = (stand.ankle[w] + front) / 2 + np.array([0.0, 0.10, 0.0])
+        mid.pelvis = stand.pelvis + np.array([0.0, 0.0, 0.12 * step])
+        planted = stand.copy()
+        planted.ankle[w] = front
+        planted.pelvis = stand.pelvis + np.array([0.0, -0.02, 0.45 * step])
+        planted.ankle[o] = s.toe_pivot(stand.ankle[o], o, 20.0)
+        planted.pitch_deg[o] = 20.0
+        bottom = planted.copy()
+        bottom.pelvis = s.pelvis_for(front, w, p.depth_deg, 0.0, share=0.25)
+        bottom.ankle[o] = s.toe_pivot(stand.ankle[o], o, 45.0)
+        bottom.pitch_deg[o] = 45.0
+        bottom.lean_deg = 6.0
+        _step_out_rep(s, i, w, (stand, mid, planted, bottom))
+
+
+def _step_out_rep(s: _Script, i: int, w: Side, poses: tuple[Pose, Pose, Pose, Pose]) -> None:
+    """One stepping rep (lunges): step out, load to the bottom, back to planted, step home.
+
+    The rep is loaded only while the stepping foot is planted.
+    """
+    stand, mid, planted, bottom = poses
+    T = s.p.tempo_s
+    t0 = s.t
+    s.key(0.14 * T, mid)
+    s.key(0.12 * T, planted)
+    t_load = s.t
+    s.key(0.25 * T, bottom)
+    s.key(0.07 * T, bottom.copy())
+    s.key(0.22 * T, planted.copy())
+    t_unload = s.t
+    s.key(0.10 * T, mid.copy())
+    s.key(0.10 * T, stand.copy())
+    s.rep(t0, (w,), i, (t_load, t_unload))
+    s.rest()
+
+
+def _step_down(s: _Script) -> None:
+    """Forward step-down from a box: the free heel taps the floor in front of the box."""
+    p, b = s.p, s.b
+    w = p.working_leg
+    h = p.step_height_m
+    depth = 0.40
+    s.boxes.append(Box(0.0, 0.0, 0.62, h, depth))
+    stand = s.standing(floor=h)
+    lift = stand.copy()
+    lift.ankle[w.other] = stand.ankle[w.other] + np.array([0.0, 0.06, 0.12])
+    lift.pelvis = stand.pelvis + np.array([lateral_sign(w) * 0.02, 0.0, 0.0])
+    bottom = lift.copy()
+    px = lift.pelvis[0]
+    bottom.pelvis = s.pelvis_for(stand.ankle[w], w, p.depth_deg, px, share=0.45)
+    bottom.lean_deg = s.lean_for(p.depth_deg, 0.45, 0.6)
+    bottom.ankle[w.other] = s.ankle_at(stand.ankle[w.other][0], depth / 2 + 0.14)
+    bottom.pitch_deg[w.other] = -15.0
+    s.key(0.0, stand)
+    s.key(p.lead_in_s, stand)
+    for i in range(p.reps):
+        t0 = s.t
+        s.key(0.15 * p.tempo_s, lift)
+        s.key(0.32 * p.tempo_s, bottom)
+        s.key(0.08 * p.tempo_s, bottom.copy())
+        s.key(0.30 * p.tempo_s, lift.copy())
+        s.key(0.15 * p.tempo_s, stand.copy())
+        s.rep(t0, (w,), i)
+        s.rest()
+
+
+def _step_up(s: _Script) -> None:
+    """Lateral step-up: the working foot steps sideways onto a box and the body rises over it."""
+    p, b = s.p, s.b
+    w = p.working_leg
+    sw = lateral_sign(w)
+    h = p.step_height_m
+    box_x = sw * (b.hip_width / 2 + 0.24)
+    s.boxes.append(Box(box_x, 0.0, 0.36, h, 0.40))
+    stand = s.standing()
+    on_box = s.ankle_at(box_x - sw * 0.02, 0.0, floor=h)
+    swing = stand.copy()
+    swing.ankle[w] = (stand.ankle[w] + on_box) / 2 + np.array([0.0, h + 0.06, 0.0])
+    placed = stand.copy()
+    placed.ankle[w] = on_box
+    placed.pelvis = stand.pelvis + np.array([sw * 0.06, -0.03, 0.0])
+    # Deepest point: weight moved over the box foot, still low.
+    low = placed.copy()
+    low.pelvis = s.pelvis_for(on_box, w, p.depth_deg, placed.pelvis[0] + sw * 0.03, share=0.4)
+    low.lean_deg = s.lean_for(p.depth_deg, 0.4, 0.5)
+    top = placed.copy()
+    top.pelvis = s.pelvis_for(on_box, w, STANDING_FLEXION_DEG + 2, box_x - sw * b.hip_width / 2 - sw * 0.04)
+    top.ankle[w.other] = top.pelvis + np.array([-sw * b.hip_width / 2, 0.0, 0.0])
+    top.ankle[w.other][1] = h + b.ankle_height + 0.04
+    s.key(0.0, stand)
+    s.key(p.lead_in_s, stand)
+    T = p.tempo_s
+    for i in range(p.reps):
+        t0 = s.t
+        s.key(0.10 * T, swing)
+        s.key(0.10 * T, placed)
+        s.key(0.10 * T, low)
+        t_load = s.t - 0.10 * T
+        s.key(0.22 * T, top)
+        s.key(0.08 * T, top.copy())
+        s.key(0.20 * T, low.copy())
+        s.key(0.05 * T, placed.copy())
+        t_unload = s.t
+        s.key(0.08 * T, swing.copy())
+        s.key(0.07 * T, stand.copy())
+        s.rep(t0, (w,), i, (t_load, t_unload))
+        s.rest()
+
+
+def _single_leg_hold_pose(s: _Script, w: Side, stance: Pose, flexion: float, behind: bool) -> Pose:
+    """Pose standing on `w` with the other foot lifted (in front for squats, behind for balance)."""
+    px = stance.ankle[w][0] - lateral_sign(w) * s.b.hip_width / 2 + lateral_sign(w) * 0.035
+    pose = stance.copy()
+    pose.pelvis = s.pelvis_for(stance.ankle[w], w, flexion, px, share=0.4)
+    pose.lean_deg = s.lean_for(flexion, 0.4, 0.7)
+    o = w.other
+    if behind:
+        rel = np.array([0.0, -0.55 * s.b.leg, -0.30 * s.b.leg])
+    else:
+        rel = np.array([0.0, -0.70 * s.b.leg, 0.35 * s.b.leg])
+    pose.ankle[o] = pose.pelvis + np.array([lateral_sign(o) * s.b.hip_width / 2, 0.0, 0.0]) + rel
+    pose.pitch_deg[o] = 25.0 if behind else 10.0
+    return pose
+
+
+def _single_leg_squat(s: _Script) -> None:
+    p = s.p
+    w = p.working_leg
+    stand = s.standing()
+    up = _single_leg_hold_pose(s, w, stand, STANDING_FLEXION_DEG + 3, behind=False)
+    bottom = _single_leg_hold_pose(s, w, stand, p.depth_deg, behind=False)
+    s.key(0.0, stand)
+    s.key(p.lead_in_s, stand)
+    s.key(0.8, up)
+    s.key(0.4, up.copy())
+    for i in range(p.reps):
+        t0 = s.t
+        s.key(0.45 * p.tempo_s, bottom)
+        s.key(0.10 * p.tempo_s, bottom.copy())
+        s.key(0.45 * p.tempo_s, up.copy())
+        s.rep(t0, (w,), i)
+        s.rest()
+    s.key(0.8, stand.copy())
+
+
+def _side_lunge(s: _Script) -> None:
+    p, b = s.p, s.b
+    stand = s.standing()
+    out = 0.36 * b.height_m
+    s.key(0.0, stand)
+    s.key(p.lead_in_s, stand)
+    for i in range(p.reps):
+        w = p.leg_for(i)
+        sw = lateral_sign(w)
+        wide = stand.ankle[w] + np.array([sw * out, 0.0, 0.0])
+        mid = stand.copy()
+        mid.ankle[w] = (stand.ankle[w] + wide) / 2 + np.array([0.0, 0.08, 0.0])
+        mid.pelvis = stand.pelvis + np.array([sw * 0.05, 0.0, 0.0])
+        planted = stand.copy()
+        planted.ankle[w] = wide
+        planted.pelvis = stand.pelvis + np.array([sw * out / 2, -0.03, 0.0])
+        bottom = planted.copy()
+        bottom.pelvis = _side_lunge_pelvis(s, wide, stand.ankle[w.other], w, p.depth_deg)
+        bottom.lean_deg = s.lean_for(p.depth_deg, 0.35, 0.8)
+        _step_out_rep(s, i, w, (stand, mid, planted, bottom))
+
+
+def _side_lunge_pelvis(s: _Script, wide: np.ndarray, trail: np.ndarray, w: Side, flexion: float) -> np.ndarray:
+    """Pelvis over the bent leg, as far out as the straight trailing leg lets it go."""
+    lo, hi = trail[0], wide[0]
+    for _ in range(40):  # bisection on the pelvis x
+        mid = (lo + hi) / 2
+        pel = s.pelvis_for(wide, w, flexion, mid, share=0.35)
+        d = np.linalg.norm(pel + np.array([s.hip_x(0.0, w.other), 0, 0]) - trail)
+        if d > 0.985 * s.b.leg:
+            hi = mid
+        else:
+            lo = mid
+    return s.pelvis_for(wide, w, flexion, lo, share=0.35)
+
+
+def _balance(s: _Script) -> None:
+    p = s.p
+    w = p.working_leg
+    stand = s.standing()
+    hold = _single_leg_hold_pose(s, w, stand, 8.0, behind=True)
+    s.key(0.0, stand)
+    s.key(p.lead_in_s, stand)
+    s.key(0.7, hold)
+    t_start = s.t - 0.35  # the free foot leaves the floor about halfway through the lift
+    touch = []
+    td_pose = hold.copy()
+    td_pose.ankle[w.other] = stand.ankle[w.other] + np.array([0.0, 0.0, -0.05])
+    td_pose.pelvis = hold.pelvis + np.array([-lateral_sign(w) * 0.02, 0.0, 0.0])
+    td_pose.pitch_deg[w.other] = 10.0
+    for td in sorted(p.touchdowns_s):
+        at = t_start + td
+        if at - 0.35 <= s.t or at + 0.9 >= t_start + p.hold_s:
+            continue
+        s.key(at - 0.35 - s.t, hold.copy())
+        s.key(0.35, td_pose)
+        touch.append(round(s.t, 3))
+        s.key(0.30, td_pose.copy())
+        s.key(0.35, hold.copy())
+    s.key(t_start + p.hold_s - s.t, hold.copy())
+    s.key(0.7, stand.copy())
+    s.holds.append(Hold(w, round(t_start, 3), round(s.t - 0.35, 3), touch))
+    s.sway = (t_start, t_start + p.hold_s, w)
+    s.key(p.tail_s, stand.copy())
+
+
+_SCRIPTS = {
+    "squat": _squat,
+    "lunge": _lunge,
+    "step-down": _step_down,
+    "step-up": _step_up,
+    "single-leg-squat": _single_leg_squat,
+    "side-lunge": _side_lunge,
+    "balance": _balance,
+}
+
+
+def _interpolate(keys: list[tuple[float, Pose]], t: np.ndarray) -> dict:
+    """Per-frame pelvis, ankles, pitches and lean, eased between key poses."""
+    times = np.array([k for k, _ in keys])
+    i = np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 1)
+    j = np.minimum(i + 1, len(times) - 1)
+    span = times[j] - times[i]
+    s = smoothstep(np.where(span > 0, (t - times[i]) / np.where(span > 0, span, 1.0), 0.0))[:, None]
+
+    def lerp(get) -> np.ndarray:
+        vals = np.array([np.asarray(get(p), dtype=float) for _, p in keys])
+        a, b = vals[i], vals[j]
+        if a.ndim == 1:
+            return a + (b - a) * s[:, 0]
+        return a + (b - a) * s
+
+    return {
+        "pelvis": lerp(lambda p: p.pelvis),
+        "lean": lerp(lambda p: p.lean_deg),
+        "ankle": {sd: lerp(lambda p, sd=sd: p.ankle[sd]) for sd in SIDES},
+        "pitch": {sd: lerp(lambda p, sd=sd: p.pitch_deg[sd]) for sd in SIDES},
+    }
+
+
+def _sway(t: np.ndarray, t0: float, t1: float, amp: float, rng: np.random.Generator) -> np.ndarray:
+    """Slow postural sway (a few incommensurate sines), faded in and out at the hold's ends."""
+    env = smoothstep((t - t0) / 0.8) * smoothstep((t1 - t) / 0.8)
+    out = np.zeros((len(t), 3))
+    for axis, scale in ((0, 1.0), (2, 0.7)):
+        for f in (0.23, 0.41, 0.67):
+            out[:, axis] += scale * amp / 2 * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
+    return out * env[:, None]
+
+
+def _arms(joints: np.ndarray, body: BodyShape, style: str, up: np.ndarray, fwd: np.ndarray) -> None:
+    """Place elbows and wrists for an arm style, in place."""
+    lu, lf = body.upper_arm, body.forearm
+    for side in SIDES:
+        sl = lateral_sign(side) * LEFT
+        sh = joints[:, side_joint("SHOULDER", side)]
+        hip = joints[:, side_joint("HIP", side)]
+        if style == "hips":
+            target = hip + 0.09 * sl + 0.11 * up + 0.01 * fwd
+            pole = sl * 1.0 - 0.6 * fwd
+        elif style == "forward":
+            target = sh + 0.95 * (lu + lf) * fwd - 0.05 * up + 0.04 * -sl
+            pole = -up
+        elif style == "out":
+            target = sh + 0.95 * (lu + lf) * unit(sl * 0.75 - up * 0.66)
+            pole = -fwd - up * 0.3
+        else:  # sides
+            target = sh + 0.97 * (lu + lf) * unit(-up + 0.12 * sl + 0.05 * fwd)
+            pole = -fwd + 0.2 * sl
+        elbow, wrist = two_bone(sh, target, lu, lf, np.broadcast_to(pole, sh.shape))
+        joints[:, side_joint("ELBOW", side)] = elbow
+        joints[:, side_joint("WRIST", side)] = wrist
+
+
+def build_motion(params: MotionParams, body: BodyShape | None = None, seed: int = 0) -> Motion:
+    """Pose the skeleton for every frame of the scripted exercise."""
+    if params.exercise not in _SCRIPTS:
+        raise ValueError(f"unknown exercise {params.exercise!r}; one of {', '.join(EXERCISES)}")
+    body = body or BodyShape()
+    rng = np.random.default_rng(seed)
+    sc = _Script(params, body)
+    _SCRIPTS[params.exercise](sc)
+    if params.exercise != "balance":
+        sc.key(params.tail_s, sc.keys[-1][1].copy())
+    n = int(round(sc.t * params.fps)) + 1
+    t = np.arange(n) / params.fps
+    k = _interpolate(sc.keys, t)
+    pelvis = k["pelvis"]
+    ankles = {sd: k["ankle"][sd].copy() for sd in SIDES}
+    if sc.sway is not None:
+        t0, t1, w = sc.sway
+        sway = _sway(t, t0, t1, params.sway_m, rng)
+        pelvis = pelvis + sway
+        ankles[w.other] = ankles[w.other] + sway
+
+    J_ = np.zeros((n, NUM_JOINTS, 3))
+    J_[:, J.PELVIS] = pelvis
+    toe_out = np.radians(params.toe_out_deg) * np.ones(n)
+    flex = {}
+    for sd in SIDES:
+        sg = lateral_sign(sd)
+        hip = pelvis + sg * body.hip_width / 2 * LEFT
+        yaw = toe_out * sg
+        foot_fwd = np.stack([np.sin(yaw), np.zeros(n), np.cos(yaw)], axis=-1)
+        knee, ankle = two_bone(hip, ankles[sd], body.thigh, body.shank, _over_foot_pole(hip, ankles[sd], foot_fwd, body))
+        J_[:, side_joint("HIP", sd)] = hip
+        J_[:, side_joint("KNEE", sd)] = knee
+        J_[:, side_joint("ANKLE", sd)] = ankle
+        flex[sd] = knee_flexion_deg(hip, knee, ankle)
+        heel, toe = foot_points(ankle, toe_out, np.radians(k["pitch"][sd]), sg, body.foot, body.ankle_height)
+        J_[:, side_joint("HEEL", sd)] = heel
+        J_[:, side_joint("TOE", sd)] = toe
+
+    reps = _apply_rep_shifts(sc.reps, J_, flex, t, params.fps)
+
+    lean = np.radians(k["lean"])
+    up = np.stack([np.zeros(n), np.cos(lean), np.sin(lean)], axis=-1)
+    fwd = np.stack([np.zeros(n), -np.sin(lean), np.cos(lean)], axis=-1)
+    for sd in SIDES:
+        J_[:, side_joint("SHOULDER", sd)] = pelvis + body.trunk * up + lateral_sign(sd) * body.shoulder_width / 2 * LEFT
+    J_[:, J.NECK] = pelvis + body.trunk * up + 0.045 * body.height_m * up
+    head_up = unit(up + np.array([0.0, 0.0, -0.25]) * np.sin(lean)[:, None])  # head stays more upright
+    J_[:, J.HEAD] = J_[:, J.NECK] + 0.085 * body.height_m * head_up
+    _arms(J_, body, params.arms, up, fwd)
+    return Motion(params, body, t, J_, flex, reps, sc.holds, sc.boxes)
+
+
+def _over_foot_pole(hip: np.ndarray, ankle: np.ndarray, foot_fwd: np.ndarray, body: BodyShape) -> np.ndarray:
+    """Where a well-aligned knee goes: above the line of the foot, as far forward as the shank tilts.
+
+    The knee "tracks over the toes" (the coaching ideal) rather than bending toward a fixed
+    direction, so a clean rep is clean whatever the stance width and toe-out.
+    """
+    d = np.linalg.norm(hip - ankle, axis=-1)
+    c = (d**2 - body.thigh**2 - body.shank**2) / (2 * body.thigh * body.shank)
+    flexion = np.arccos(np.clip(c, -1.0, 1.0))
+    alpha = 0.4 * flexion + np.radians(3.0)
+    target = ankle + body.shank * (foot_fwd * np.sin(alpha)[:, None] + UP * np.cos(alpha)[:, None])
+    return target - hip
+
+
+def _apply_rep_shifts(scripts: list[RepScript], joints: np.ndarray, flex: dict[Side, np.ndarray], t: np.ndarray,
+                      fps: float) -> list[Rep]:
+    """Rotate each rep's knees medially, ramped with flexion, and fix the rep windows."""
+    reps = []
+    n = len(t)
+    for r in scripts:
+        a = int(round(r.t_start * fps))
+        e = min(int(round(r.t_end * fps)), n - 1)
+        la, le = int(round(r.loaded[0] * fps)), min(int(round(r.loaded[1] * fps)), n - 1)
+        work = np.mean([flex[sd][la : le + 1] for sd in r.legs], axis=0)
+        bottom = la + int(np.argmax(work))
+        actual = {}
+        for sd in SIDES:
+            shift = r.shift_m.get(sd, 0.0) if sd in r.legs else 0.0
+            if shift == 0.0:
+                actual[sd] = 0.0
+                continue
+            th = flex[sd][a : e + 1]
+            env = np.clip((th - th[0]) / max(flex[sd][bottom] - th[0], 1e-6), 0.0, 1.0)
+            hip = joints[a : e + 1, side_joint("HIP", sd)]
+            other = joints[a : e + 1, side_joint("HIP", sd.other)]
+            knee = joints[a : e + 1, side_joint("KNEE", sd)].copy()
+            ankle = joints[a : e + 1, side_joint("ANKLE", sd)]
+            medial = unit(other - hip)
+            new = apply_medial_shift(hip, knee, ankle, medial, shift * env)
+            joints[a : e + 1, side_joint("KNEE", sd)] = new
+            b = bottom - a
+            actual[sd] = float(np.dot(new[b] - knee[b], medial[b]))
+        reps.append(Rep(r.index, a, bottom, e, r.legs, actual))
+    return reps

@@ -1,0 +1,129 @@
+"""Ground truth for a synthetic clip, as written beside it in `<clip>.truth.json`.
+
+How the truth is defined:
+
+- `landmarks_px`: the pinhole projection of the skeleton points the renderer draws at each
+  BlazePose landmark (joints for limbs and trunk, drawn eyes/mouth/ears/fingers for the rest),
+  in pixels of the clip, OpenCV convention (integer = pixel centre). Occluded points are still
+  given: the truth is the geometry, not what is visible.
+- `legs.<side>.fppa_deg`, `shank_deg`, `knee_toe`: formcheck.geometry's `fppa_deg`,
+  `shank_angle_deg` and `knee_toe_offset` applied to those projected points, so the truth uses
+  exactly the sign conventions the analysis uses (positive = knee medial). They are image
+  measures: at camera yaw 15-30 degrees they differ from the frontal value, as they do for a
+  real camera.
+- `legs.<side>.knee_flexion_deg`: from the 3D skeleton (formcheck.geometry.knee_flexion_deg).
+- `reps[]`: windows from the script: start = first frame of the rep's motion, bottom = deepest
+  knee flexion of the working legs (in the loaded part of the rep), end = back to standing.
+  `medial_shift_m` is the knee's actual 3D displacement toward the midline at the bottom;
+  `valgus[leg]` is true when that shift is at least VALGUS_SHIFT_M. The scripted shifts are
+  either 0 (clean) or large enough that a frontal clip's peak FPPA is above 15 degrees, while a
+  clean rep's stays below 5: the flag truth is never a borderline call. `fppa_bottom_deg` and
+  `peak_fppa_deg` (the most valgus value from start to end) are per working leg.
+- `holds[]`: balance holds: the stance leg, when the free foot left the floor and came back
+  down, and the times the free foot touched down in between.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+
+from formcheck.geometry import fppa_deg, knee_toe_offset, leg_points, shank_angle_deg
+from formcheck.landmarks import SIDES, PoseLandmark
+from formcheck.synth.body import blazepose_points
+from formcheck.synth.camera import Camera
+from formcheck.synth.motion import Motion
+
+VALGUS_SHIFT_M = 0.03
+SCHEMA = "formcheck-synth-truth/1"
+
+
+def projected_landmarks(motion: Motion, camera: Camera) -> np.ndarray:
+    """(T, 33, 2) pixel centres of the drawn landmarks."""
+    uv, _ = camera.project(blazepose_points(motion.joints))
+    return uv
+
+
+def leg_measures(image_xy: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Per-leg FPPA, shank angle and knee-to-toe offset of (T, 33, 2) pixel landmarks."""
+    out = {}
+    for side in SIDES:
+        hip, knee, ankle, toe, other = leg_points(image_xy, side)
+        out[side.value] = {
+            "fppa_deg": fppa_deg(hip, knee, ankle, other),
+            "shank_deg": shank_angle_deg(hip, knee, ankle, other),
+            "knee_toe": knee_toe_offset(hip, knee, ankle, toe, other),
+        }
+    return out
+
+
+def _r(a, nd: int = 2) -> list:
+    return [round(float(v), nd) for v in np.asarray(a)]
+
+
+def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: dict) -> dict:
+    """The truth document (plain JSON types) for a rendered motion."""
+    xy = projected_landmarks(motion, camera)
+    legs = leg_measures(xy)
+    for side in SIDES:
+        legs[side.value]["knee_flexion_deg"] = motion.flexion_deg[side]
+    fps = motion.params.fps
+    reps = []
+    for r in motion.reps:
+        win = slice(r.start_frame, r.end_frame + 1)
+        reps.append({
+            "index": r.index,
+            "start_frame": r.start_frame,
+            "bottom_frame": r.bottom_frame,
+            "end_frame": r.end_frame,
+            "start_s": round(r.start_frame / fps, 3),
+            "bottom_s": round(r.bottom_frame / fps, 3),
+            "end_s": round(r.end_frame / fps, 3),
+            "legs": [s.value for s in r.legs],
+            "valgus": {s.value: bool(r.medial_shift_m[s] >= VALGUS_SHIFT_M) for s in r.legs},
+            "medial_shift_m": {s.value: round(r.medial_shift_m[s], 4) for s in r.legs},
+            "fppa_bottom_deg": {s.value: round(float(legs[s.value]["fppa_deg"][r.bottom_frame]), 2) for s in r.legs},
+            "peak_fppa_deg": {s.value: round(float(np.max(legs[s.value]["fppa_deg"][win])), 2) for s in r.legs},
+            "knee_flexion_bottom_deg": {s.value: round(float(motion.flexion_deg[s][r.bottom_frame]), 1)
+                                        for s in r.legs},
+        })
+    holds = [{"leg": h.leg.value, "start_s": h.start_s, "end_s": h.end_s, "touchdowns": h.touchdowns}
+             for h in motion.holds]
+    return {
+        "schema": SCHEMA,
+        "clip": clip_name,
+        "exercise": motion.params.exercise,
+        "fps": fps,
+        "frame_count": len(motion.t_s),
+        "width": camera.width,
+        "height": camera.height,
+        "render": render_params,
+        "t_s": _r(motion.t_s, 4),
+        "landmarks_px": {
+            lm.name.lower(): {"index": int(lm), "x": _r(xy[:, int(lm), 0]), "y": _r(xy[:, int(lm), 1])}
+            for lm in PoseLandmark
+        },
+        "legs": {side: {k: _r(v) for k, v in m.items()} for side, m in legs.items()},
+        "reps": reps,
+        "holds": holds,
+    }
+
+
+def write_truth(truth: dict, path: pathlib.Path) -> None:
+    path.write_text(json.dumps(truth, separators=(",", ":")) + "\n")
+
+
+def load_truth(path: pathlib.Path) -> dict:
+    return json.loads(pathlib.Path(path).read_text())
+
+
+def truth_landmarks(truth: dict) -> np.ndarray:
+    """(T, 33, 2) pixel landmarks back from a truth document."""
+    n = truth["frame_count"]
+    out = np.full((n, len(PoseLandmark), 2), np.nan)
+    for lm in truth["landmarks_px"].values():
+        out[:, lm["index"], 0] = lm["x"]
+        out[:, lm["index"], 1] = lm["y"]
+    return out
