@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -18,6 +21,32 @@ log = logging.getLogger(__name__)
 # copying. Frames are shrunk so their longer side is at most this before inference, and the
 # landmarks are scaled back to the original frame's pixels.
 MAX_INFERENCE_SIDE = 640
+
+
+# MediaPipe's C++ side writes start-up chatter (XNNPACK, feedback-manager notices) straight to
+# file descriptor 2; it is hidden while the model loads and runs its first frames.
+_NOISY_CALLS = 3
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    if os.environ.get("FORMCHECK_DEBUG"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 class PoseEstimator:
@@ -42,10 +71,12 @@ class PoseEstimator:
             min_tracking_confidence=min_confidence,
         )
         try:
-            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+            with _native_stderr_silenced():
+                self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"cannot load pose model {Path(model_path).name}: {str(exc).splitlines()[0]}") from None
         self._last_ms = -1
+        self._calls = 0
 
     def detect(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
         h, w = image_bgr.shape[:2]
@@ -54,7 +85,13 @@ class PoseEstimator:
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)
         self._last_ms = ms
-        result = self._landmarker.detect_for_video(self._mp_image(image_format=self._mp_format, data=rgb), ms)
+        image = self._mp_image(image_format=self._mp_format, data=rgb)
+        self._calls += 1
+        if self._calls <= _NOISY_CALLS:
+            with _native_stderr_silenced():
+                result = self._landmarker.detect_for_video(image, ms)
+        else:
+            result = self._landmarker.detect_for_video(image, ms)
         # Normalised landmarks are scaled by the *original* size, so the shrink is invisible downstream.
         return PoseFrame.from_mediapipe(result, t_s=t_s, image_size=(w, h))
 

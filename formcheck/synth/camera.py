@@ -21,11 +21,11 @@ class Camera:
     yaw_deg: float = 0.0
     height_m: float = 0.55
     distance_m: float = 3.0
-    look_at_m: float = 0.88
+    look_at_m: float = 0.85
     width: int = 640
     height: int = 480
     focal_px: float | None = None
-    frame_height_m: float = 2.05
+    frame_height_m: float = 2.15
 
     @property
     def f(self) -> float:

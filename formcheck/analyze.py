@@ -1,0 +1,156 @@
+"""Running the pipeline over a source and writing a session's files (analyze, and live at its end).
+
+Files in the output folder: annotated.mp4 (written while frames stream), then summary.json,
+frames.csv and report.html from the report pass. An interrupted run (Ctrl-C) still gets all four,
+covering what was measured, with `"partial": true`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from formcheck.annotate import annotate
+from formcheck.config import Config
+from formcheck.errors import InputError, SourceLostError
+from formcheck.model_store import ModelInfo
+from formcheck.outputs import summary_dict, write_frames_csv, write_summary
+from formcheck.pipeline import FrameResult, Pipeline
+from formcheck.pose import PoseEstimator
+from formcheck.report import write_report
+from formcheck.session import SessionResult, summarize
+from formcheck.sinks import VideoSink
+from formcheck.sources import FrameSource, VideoFileSource
+from formcheck.trackers import tracker_class
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, float], None]  # (frames done, media seconds reached)
+
+
+@dataclass
+class Outcome:
+    out_dir: Path
+    summary: dict[str, Any]
+    result: SessionResult
+    partial: bool
+    frames: int
+    wall_s: float
+    files: dict[str, Path] = field(default_factory=dict)
+    stopped_by: str | None = None  # "interrupt", "source lost"
+
+
+def prepare_out_dir(out_dir: Path) -> Path:
+    """Create the folder (and parents) or fail with one line if it cannot be written."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output folder {out_dir}: {exc.strerror or exc}") from None
+    if not out_dir.is_dir() or not os.access(out_dir, os.W_OK | os.X_OK):
+        raise InputError(f"output folder {out_dir} is not writable: choose another with --out")
+    return out_dir
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """While the report is written, a second Ctrl-C must not leave half-written files."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_session(
+    source: FrameSource,
+    *,
+    exercise: str,
+    out_dir: Path,
+    model: ModelInfo,
+    config: Config,
+    progress: ProgressFn | None = None,
+    on_frame: Callable[[FrameResult, Any], bool | None] | None = None,
+    write_video: bool = True,
+) -> Outcome:
+    """Stream `source` through the pipeline into `out_dir`; returns once the files are written.
+
+    `on_frame(result, annotated_image)` lets the live loop show a window and handle keys; it
+    returns True to stop. Ctrl-C and a lost source end the stream early; what was measured is
+    kept and written, marked partial.
+    """
+    tracker_class(exercise)  # unknown exercise: fail before any work
+    prepare_out_dir(out_dir)
+    info = source.info
+    files = {
+        "annotated": out_dir / "annotated.mp4",
+        "summary": out_dir / "summary.json",
+        "frames": out_dir / "frames.csv",
+        "report": out_dir / "report.html",
+    }
+    started = time.perf_counter()
+    stopped_by: str | None = None
+    warnings: list[str] = []
+    with PoseEstimator(model.path) as estimator:
+        pipeline = Pipeline(estimator, tracker_class(exercise)(), config)
+        sink = VideoSink(files["annotated"], info.fps, (info.width, info.height)) if write_video else None
+        try:
+            for frame in source:
+                result = pipeline.process(frame)
+                image = None
+                if sink is not None or on_frame is not None:
+                    image = annotate(frame.image, result, config, exercise)
+                if sink is not None:
+                    sink.write(image)
+                if progress is not None:
+                    progress(len(pipeline.recording), frame.t_s)
+                if on_frame is not None and on_frame(result, image):
+                    stopped_by = "user"
+                    break
+        except KeyboardInterrupt:
+            stopped_by = "interrupt"
+        except SourceLostError as exc:
+            stopped_by = "source lost"
+            warnings.append(str(exc))
+        finally:
+            with _sigint_ignored():
+                source.close()
+                if sink is not None:
+                    sink.close()
+    if isinstance(source, VideoFileSource) and source.truncated:
+        warnings.append(f"only {source.decoded} of the {info.frame_count} frames the file announces could be decoded (truncated file?)")
+    if pipeline.leg_swaps:
+        warnings.append(f"the pose model swapped the legs on {pipeline.leg_swaps} frames; they were swapped back")
+    if getattr(source, "dropped", 0):
+        warnings.append(f"{source.dropped} frames were dropped because processing fell behind the camera")
+
+    partial = stopped_by in ("interrupt", "source lost")
+    with _sigint_ignored():
+        result = summarize(pipeline.recording, exercise, config, info, partial=partial, extra_warnings=warnings)
+        model_json = {"name": model.name, "sha256": model.sha256, "variant": model.variant}
+        summary = summary_dict(result, config, model_json)
+        write_summary(files["summary"], summary)
+        write_frames_csv(files["frames"], result)
+        write_report(files["report"], result, summary)
+    if not write_video:
+        files.pop("annotated")
+    return Outcome(
+        out_dir=out_dir,
+        summary=summary,
+        result=result,
+        partial=partial,
+        frames=len(pipeline.recording),
+        wall_s=time.perf_counter() - started,
+        files=files,
+        stopped_by=stopped_by,
+    )

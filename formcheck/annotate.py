@@ -1,0 +1,126 @@
+"""Drawing a frame's state: `annotate(image, result, config) -> image`. No windows, no files.
+
+Each knee's thigh and shank are coloured by its valgus measure against the threshold (green
+well under, amber near, red past it, grey where the view does not allow scoring); the value is
+written beside the knee; a cue shows as a red banner and an arrow pushing the knee outward.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from formcheck.config import Config
+from formcheck.cues import knee_measure
+from formcheck.landmarks import LEG, SIDES, SKELETON, Side
+from formcheck.metrics import VIEW_CODES, View
+from formcheck.pipeline import FrameResult
+
+GREEN = (80, 200, 60)
+AMBER = (0, 190, 255)
+RED = (40, 40, 230)
+GREY = (170, 170, 170)
+WHITE = (255, 255, 255)
+DARK = (30, 30, 30)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _pt(p: np.ndarray) -> tuple[int, int] | None:
+    return (int(round(p[0])), int(round(p[1]))) if np.all(np.isfinite(p)) else None
+
+
+def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color: tuple[int, int, int], thick: int) -> None:
+    cv2.putText(img, text, org, FONT, scale, DARK, thick + 2, cv2.LINE_AA)
+    cv2.putText(img, text, org, FONT, scale, color, thick, cv2.LINE_AA)
+
+
+def _leg_colour(basis: str, value: float, limit: float, cued: bool) -> tuple[int, int, int]:
+    if cued:
+        return RED
+    if not math.isfinite(value):
+        return GREY
+    if value >= limit:
+        return RED
+    return AMBER if value >= 0.5 * limit else GREEN
+
+
+def annotate(image: np.ndarray, result: FrameResult, config: Config, exercise: str = "") -> np.ndarray:
+    img = image.copy()
+    h, w = img.shape[:2]
+    unit = max(h, w) / 720.0
+    thick = max(1, int(round(2 * unit)))
+    scale = 0.6 * unit
+    xy = result.image_xy
+    cued = {c.leg for c in result.cues}
+
+    for a, b in SKELETON:
+        pa, pb = _pt(xy[int(a)]), _pt(xy[int(b)])
+        if pa and pb:
+            cv2.line(img, pa, pb, WHITE, thick, cv2.LINE_AA)
+
+    working = result.state.working_legs or SIDES
+    for side in SIDES:
+        leg = LEG[side]
+        hip, knee, ankle = (_pt(xy[int(j)]) for j in (leg.hip, leg.knee, leg.ankle))
+        basis, value, limit = knee_measure(result.metrics, side, config.thresholds)
+        colour = _leg_colour(basis, value, limit, side in cued) if side in working else GREY
+        for p, q in ((hip, knee), (knee, ankle)):
+            if p and q:
+                cv2.line(img, p, q, colour, 2 * thick + 1, cv2.LINE_AA)
+        for p in (hip, knee, ankle):
+            if p:
+                cv2.circle(img, p, 2 * thick + 1, colour, -1, cv2.LINE_AA)
+        if knee and side in working and math.isfinite(value):
+            label = f"{value:+.0f} deg" if basis == "fppa" else f"toe {value:+.2f}"
+            other_hip = xy[int(LEG[side.other].hip)]
+            outward = -1 if (np.isfinite(other_hip[0]) and other_hip[0] > knee[0]) else 1
+            (tw, _), _ = cv2.getTextSize(label, FONT, scale, thick)
+            x = knee[0] + int(12 * unit) if outward > 0 else knee[0] - int(12 * unit) - tw
+            _text(img, label, (x, knee[1]), scale, colour, thick)
+        if knee and side in cued:
+            _arrow_outward(img, xy, side, knee, unit)
+
+    # Status panel.
+    st = result.state
+    view = VIEW_CODES[int(result.metrics.view)]
+    lines = [
+        f"{exercise}  reps {st.reps_done}" + (f"  (rep {st.rep_in_progress})" if st.rep_in_progress else ""),
+        f"{st.phase.value}   view {view.value}",
+    ]
+    y = int(28 * unit)
+    for line in lines:
+        _text(img, line, (int(10 * unit), y), scale, WHITE, thick)
+        y += int(26 * unit)
+    warning = None
+    if result.pose is None:
+        warning = "No person found: step into the frame"
+    elif view in (View.OBLIQUE, View.SIDE):
+        warning = "Face the camera to check your knees"
+    if warning:
+        _text(img, warning, (int(10 * unit), y), scale, AMBER, thick)
+    if result.cues:
+        _banner(img, result.cues[0].message, unit)
+    return img
+
+
+def _arrow_outward(img: np.ndarray, xy: np.ndarray, side: Side, knee: tuple[int, int], unit: float) -> None:
+    other_hip = xy[int(LEG[side.other].hip)]
+    direction = -1 if (np.isfinite(other_hip[0]) and other_hip[0] > knee[0]) else 1
+    length = int(60 * unit)
+    start = (knee[0] + direction * int(10 * unit), knee[1])
+    end = (start[0] + direction * length, knee[1])
+    cv2.arrowedLine(img, start, end, RED, max(2, int(4 * unit)), cv2.LINE_AA, tipLength=0.35)
+
+
+def _banner(img: np.ndarray, message: str, unit: float) -> None:
+    h, w = img.shape[:2]
+    bh = int(48 * unit)
+    overlay = img.copy()
+    cv2.rectangle(overlay, (0, h - bh), (w, h), RED, -1)
+    cv2.addWeighted(overlay, 0.75, img, 0.25, 0, dst=img)
+    scale = 0.8 * unit
+    thick = max(1, int(round(2 * unit)))
+    (tw, th), _ = cv2.getTextSize(message, FONT, scale, thick)
+    cv2.putText(img, message, ((w - tw) // 2, h - (bh - th) // 2), FONT, scale, WHITE, thick, cv2.LINE_AA)

@@ -1,0 +1,264 @@
+"""The `formcheck` command line: the only place that configures logging, prints, and picks exit codes.
+
+Exit codes (CONTRACT.md): 0 done; 2 the input or command line is at fault; 130 interrupted (what
+was measured is still written, marked partial); 1 anything else. Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from formcheck import __version__
+from formcheck.errors import FormcheckError, InputError
+
+# Quieten native logging (MediaPipe, OpenCV, FFmpeg) before those libraries are first imported:
+# a bad input must end in one line of our own, not decoder chatter.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+log = logging.getLogger("formcheck")
+
+app = typer.Typer(
+    name="formcheck",
+    help="Watches knee-rehab exercises and flags the knee caving inward (dynamic knee valgus).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_INTERRUPTED = 130
+
+
+def _exercise_help() -> str:
+    from formcheck.trackers import tracker_class, tracker_names
+
+    return "Exercise: " + "; ".join(f"{n} ({tracker_class(n).description})" for n in tracker_names()) + "."
+
+
+class SideChoice(str, Enum):
+    auto = "auto"
+    left = "left"
+    right = "right"
+
+
+class Variant(str, Enum):
+    lite = "lite"
+    full = "full"
+    heavy = "heavy"
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"formcheck: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _configure_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.DEBUG if verbose else (logging.ERROR if quiet else logging.WARNING)
+    logging.basicConfig(level=level, format="formcheck: %(levelname)s: %(message)s")
+
+
+def _resolve_model(model: Optional[Path], variant: Variant, quiet: bool):
+    """Find the pose model; a progress bar appears only if a download actually starts."""
+    from formcheck.model_store import resolve_model
+
+    if quiet:
+        return resolve_model(model, variant.value)
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    bar: Progress | None = None
+    task = None
+
+    def on_progress(done: int, total: int | None) -> None:
+        nonlocal bar, task
+        if bar is None:
+            bar = Progress(
+                "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                transient=True, console=Console(stderr=True), disable=not sys.stderr.isatty(),
+            )
+            bar.start()
+            task = bar.add_task(f"downloading pose model ({variant.value})", total=total)
+        bar.update(task, completed=done, total=total)
+
+    try:
+        return resolve_model(model, variant.value, progress=on_progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def _default_out(video: Path) -> Path:
+    out = Path.cwd() / video.stem
+    return out if out.resolve() != video.resolve() else Path.cwd() / f"{video.stem}_formcheck"
+
+
+ModelOpt = Annotated[
+    Optional[Path],
+    typer.Option("--model", help="Pose model .task file (else $FORMCHECK_MODEL, else the cache, else download)."),
+]
+VariantOpt = Annotated[Variant, typer.Option("--model-variant", help="Model to fetch when none is given.")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="TOML settings file (see formcheck/default_config.toml).")]
+
+
+def _load_config(config_file: Optional[Path], threshold: Optional[float], baseline_relative: bool):
+    from formcheck.config import load_config
+
+    overrides: dict = {"thresholds": {}}
+    if threshold is not None:
+        overrides["thresholds"]["valgus_fppa_deg"] = threshold
+    if baseline_relative:
+        overrides["thresholds"]["baseline_relative"] = True
+    return load_config(config_file, overrides)
+
+
+def _print_outcome(outcome, quiet: bool) -> None:
+    s = outcome.summary
+    if quiet:
+        return
+    flagged = [r["index"] for r in s["reps"] if any(v for v in r["valgus"].values())]
+    typer.echo(
+        f"{s['exercise']}: {s['rep_count']} reps, knee caving in on "
+        + (f"rep{'s' if len(flagged) > 1 else ''} {', '.join(map(str, flagged))}" if flagged else "none")
+        + f" ({outcome.frames} frames in {outcome.wall_s:.1f} s, {outcome.frames / max(outcome.wall_s, 1e-9):.1f} frames/s)"
+    )
+    for w in s["warnings"]:
+        typer.echo(f"warning: {w}")
+    for name, path in outcome.files.items():
+        typer.echo(f"  {name:<9} {path}")
+
+
+@app.command()
+def analyze(
+    video: Annotated[Path, typer.Argument(help="Recorded video (mp4, mov, avi, webm, mkv) or a folder of images.")],
+    exercise: Annotated[str, typer.Option("--exercise", "-e", help=_exercise_help())] = "squat",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: named after the video).")] = None,
+    model: ModelOpt = None,
+    model_variant: VariantOpt = Variant.full,
+    side: Annotated[SideChoice, typer.Option("--side", help="Working leg for single-leg exercises.")] = SideChoice.auto,
+    config_file: ConfigOpt = None,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help="FPPA valgus threshold, degrees.")] = None,
+    baseline_relative: Annotated[bool, typer.Option("--baseline-relative", help="Judge FPPA against the standing baseline.")] = False,
+    no_video: Annotated[bool, typer.Option("--no-video", help="Skip annotated.mp4.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Analyse a recorded video: writes annotated.mp4, summary.json, frames.csv and report.html."""
+    _configure_logging(quiet, verbose)
+    from formcheck.analyze import run_session
+    from formcheck.sources import open_source
+    from formcheck.trackers import tracker_class
+
+    tracker_class(exercise)
+    config = _load_config(config_file, threshold, baseline_relative)
+    if not video.exists():
+        raise InputError(f"no such file: {video}")
+    model_info = _resolve_model(model, model_variant, quiet)
+    out_dir = out if out is not None else _default_out(video)
+    source = open_source(video)
+    progress_ctx = None
+    progress_fn = None
+    if not quiet and sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        progress_ctx = Progress(
+            TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[fps]:.1f} frames/s"),
+            TimeRemainingColumn(), transient=True, console=Console(stderr=True),
+        )
+        task = progress_ctx.add_task("frames", total=source.info.frame_count, fps=0.0)
+        progress_ctx.start()
+
+        def progress_fn(done: int, _t: float) -> None:
+            elapsed = progress_ctx.tasks[0].elapsed or 1e-9
+            progress_ctx.update(task, completed=done, fps=done / elapsed)
+
+    try:
+        outcome = run_session(
+            source, exercise=exercise, out_dir=out_dir, model=model_info,
+            config=config, progress=progress_fn, write_video=not no_video,
+        )
+    finally:
+        if progress_ctx is not None:
+            progress_ctx.stop()
+    _print_outcome(outcome, quiet)
+    if outcome.partial:
+        raise _fail(f"interrupted after {outcome.frames} frames: partial results written to {out_dir}", EXIT_INTERRUPTED)
+
+
+@app.command()
+def samples(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the clips and their truth.")] = Path("samples"),
+    which: Annotated[str, typer.Option("--set", help="'standard' (the benchmark set) or 'committed' (the small set in sample_videos/).")] = "standard",
+) -> None:
+    """(Re)make the synthetic sample clips and their ground truth."""
+    _configure_logging(False, False)
+    from formcheck.analyze import prepare_out_dir
+    from formcheck.synth.samples import make_samples
+
+    prepare_out_dir(out)
+    paths = make_samples(out, which)
+    for p in paths:
+        typer.echo(str(p))
+
+
+@app.command()
+def models() -> None:
+    """List pose models: where each is, its variant and checksum."""
+    from formcheck.model_store import describe_models
+
+    for row in describe_models():
+        state = "present" if row.get("present") else "absent"
+        if row.get("problem"):
+            state += f" ({row['problem']})"
+        typer.echo(f"{row.get('name')}  variant={row.get('variant')}  source={row.get('source')}  {state}")
+        typer.echo(f"    path    {row.get('path')}")
+        if row.get("sha256"):
+            typer.echo(f"    sha256  {row['sha256']}  checksum {row.get('checksum')}")
+        if not row.get("present") and row.get("url"):
+            typer.echo(f"    url     {row['url']}")
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"formcheck {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Console entry point: turns errors into one line and the contract's exit codes."""
+    debug = bool(os.environ.get("FORMCHECK_DEBUG"))
+    try:
+        app(standalone_mode=False)
+    except FormcheckError as exc:
+        typer.echo(f"formcheck: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("formcheck: interrupted before anything was measured", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            typer.echo("formcheck: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        if debug:
+            raise
+        typer.echo(f"formcheck: unexpected error: {type(exc).__name__}: {exc} (set FORMCHECK_DEBUG=1 for details)", err=True)
+        sys.exit(1)

@@ -1,0 +1,161 @@
+"""summary.json and frames.csv, exactly as CONTRACT.md lays them out (schema_version 1)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from formcheck import __version__
+from formcheck.config import Config
+from formcheck.landmarks import SIDES, Side
+from formcheck.metrics import VIEW_CODES
+from formcheck.scoring import RepScore
+from formcheck.session import SessionResult
+
+SCHEMA_VERSION = 1
+
+FRAME_COLUMNS = [
+    "frame", "t_s", "pose",
+    "fppa_left_deg", "fppa_right_deg", "shank_left_deg", "shank_right_deg",
+    "knee_toe_left", "knee_toe_right", "knee_flexion_left_deg", "knee_flexion_right_deg",
+    "view", "rep", "phase", "cue",
+    # beyond the contract's minimum:
+    "fppa_usable_left", "fppa_usable_right", "separation_ratio", "pelvic_tilt_deg",
+    "trunk_lean_deg", "body_yaw_deg",
+]  # fmt: skip
+
+
+def _r(x: float | None, nd: int = 2) -> float | None:
+    if x is None or not math.isfinite(x):
+        return None
+    return round(float(x), nd)
+
+
+def _legs(d: dict[Side, Any], nd: int = 2) -> dict[str, Any]:
+    return {s.value: (_r(v, nd) if isinstance(v, float) or v is None else v) for s, v in d.items()}
+
+
+def rep_json(score: RepScore) -> dict[str, Any]:
+    r = score.rep
+    return {
+        "index": r.index,
+        "start_s": _r(r.start_s, 3),
+        "bottom_s": _r(r.bottom_s, 3),
+        "end_s": _r(r.end_s, 3),
+        "legs": [s.value for s in r.legs],
+        "fppa_deg": _legs(score.fppa_deg, 1),
+        "peak_fppa_deg": _legs(score.peak_fppa_deg, 1),
+        "peak_shank_deg": _legs(score.peak_shank_deg, 1),
+        "peak_knee_toe_offset": _legs(score.peak_knee_toe_offset, 3),
+        "valgus": {s.value: v for s, v in score.valgus.items()},
+        "valgus_basis": score.basis.value if score.basis else None,
+        "depth_deg": _r(score.depth_deg, 1),
+        "min_separation_ratio": _r(score.min_separation_ratio, 3),
+        "start_frame": r.start_i,
+        "bottom_frame": r.bottom_i,
+        "end_frame": r.end_i,
+    }
+
+
+def summary_dict(result: SessionResult, config: Config, model: dict[str, Any]) -> dict[str, Any]:
+    src = result.source
+    th = config.thresholds
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "formcheck_version": __version__,
+        "exercise": result.exercise,
+        "partial": result.partial,
+        "source": {
+            "path": src.name,
+            "fps": _r(src.fps, 3),
+            "frame_count": int(len(result.frame_index)),
+            "width": src.width,
+            "height": src.height,
+            "duration_s": _r(float(result.metrics.t_s[-1]) if len(result.metrics.t_s) else 0.0, 3),
+        },
+        "model": model,
+        "view": result.view.value,
+        "pose_coverage": _r(result.pose_coverage, 4),
+        "baseline_fppa_deg": _legs(result.baseline.fppa_deg, 1),
+        "thresholds": {
+            "valgus_fppa_deg": th.valgus_fppa_deg,
+            "valgus_shank_deg": th.valgus_shank_deg,
+            "valgus_knee_toe": th.valgus_knee_toe,
+            "baseline_relative": th.baseline_relative,
+            "frontal_max_yaw_deg": th.frontal_max_yaw_deg,
+            "fppa_max_flexion_deg": th.fppa_max_flexion_deg,
+        },
+        "rep_count": len(result.reps),
+        "reps": [rep_json(s) for s in result.reps],
+        "holds": [
+            {
+                "leg": h.leg.value,
+                "start_s": _r(h.start_s, 3),
+                "end_s": _r(h.end_s, 3),
+                "duration_s": _r(h.end_s - h.start_s, 3),
+                "touchdowns": len(h.touchdowns),
+            }
+            for h in result.holds
+        ],
+        "cues": result.cue_count,
+        "warnings": result.warnings,
+    }
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    _atomic_write_text(path, json.dumps(summary, indent=2) + "\n")
+
+
+def _cell(x: float, nd: int) -> str:
+    return "" if not math.isfinite(x) else f"{x:.{nd}f}"
+
+
+def write_frames_csv(path: Path, result: SessionResult) -> None:
+    m = result.metrics
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(FRAME_COLUMNS)
+        L, R = m.left, m.right
+        for i in range(len(m.t_s)):
+            pose = bool(m.pose[i])
+            rep = int(result.rep_of_frame[i])
+            w.writerow([
+                int(result.frame_index[i]), f"{m.t_s[i]:.4f}", int(pose),
+                _cell(L.fppa_deg[i], 2), _cell(R.fppa_deg[i], 2),
+                _cell(L.shank_deg[i], 2), _cell(R.shank_deg[i], 2),
+                _cell(L.knee_toe[i], 3), _cell(R.knee_toe[i], 3),
+                _cell(L.flexion_deg[i], 1), _cell(R.flexion_deg[i], 1),
+                VIEW_CODES[int(m.view[i])].value, rep if rep else "",
+                result.phase_of_frame[i], result.cue_text[i] if i < len(result.cue_text) else "",
+                int(result.fppa_usable[SIDES[0]][i]), int(result.fppa_usable[SIDES[1]][i]),
+                _cell(m.separation_ratio[i], 3), _cell(m.pelvic_tilt_deg[i], 1),
+                _cell(m.trunk_lean_deg[i], 1), _cell(m.yaw_deg[i], 1),
+            ])  # fmt: skip
+    os.replace(tmp, path)
+
+
+def per_frame_arrays(result: SessionResult) -> dict[str, np.ndarray]:
+    """Columns the report plots, by name."""
+    m = result.metrics
+    return {
+        "t_s": m.t_s,
+        "fppa_left_deg": np.where(result.fppa_usable[SIDES[0]], m.left.fppa_deg, np.nan),
+        "fppa_right_deg": np.where(result.fppa_usable[SIDES[1]], m.right.fppa_deg, np.nan),
+        "knee_toe_left": m.left.knee_toe,
+        "knee_toe_right": m.right.knee_toe,
+        "knee_flexion_left_deg": m.left.flexion_deg,
+        "knee_flexion_right_deg": m.right.flexion_deg,
+    }

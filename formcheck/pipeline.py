@@ -1,0 +1,129 @@
+"""The one chain every frame goes through, live or recorded.
+
+source frame -> pose -> leg-swap guard -> causal smoothing -> metrics -> tracker -> cues
+
+`Pipeline.process` is the per-frame path (what a live window shows and the annotated video
+draws). Each frame's raw landmarks also go into a `Recording`, from which `session.summarize`
+recomputes the report numbers with a zero-phase filter when the stream ends: the same metric,
+tracker and scoring code, run on better-filtered landmarks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from formcheck.config import Config
+from formcheck.cues import Cue, CueEngine
+from formcheck.landmarks import NUM_LANDMARKS
+from formcheck.metrics import Metrics, compute_metrics
+from formcheck.pose import PoseEstimator
+from formcheck.pose_frame import PoseFrame
+from formcheck.smoothing import OneEuroLandmarkFilter, VISIBILITY_GATE, leg_swap_detected, swap_legs
+from formcheck.sources import Frame
+from formcheck.trackers import Event, Tracker, TrackerState
+
+_NAN_XY = np.full((NUM_LANDMARKS, 2), np.nan)
+_NAN_XYZ = np.full((NUM_LANDMARKS, 3), np.nan)
+
+
+@dataclass
+class FrameResult:
+    frame: Frame
+    pose: PoseFrame | None  # raw model output (legs un-swapped)
+    image_xy: np.ndarray  # (33, 2) causally smoothed, NaN where missing
+    metrics: Metrics  # 0-d arrays: this frame
+    events: list[Event]
+    state: TrackerState
+    cues: list[Cue]
+
+
+@dataclass
+class Recording:
+    """Raw per-frame landmarks of a session: small (about 1.5 kB a frame), kept for the report pass."""
+
+    frame_index: list[int] = field(default_factory=list)
+    t_s: list[float] = field(default_factory=list)
+    image_xy: list[np.ndarray] = field(default_factory=list)
+    world_xyz: list[np.ndarray] = field(default_factory=list)
+    visibility: list[np.ndarray] = field(default_factory=list)
+    people: list[int] = field(default_factory=list)
+    cue_text: list[str] = field(default_factory=list)
+    cue_events: list[Cue] = field(default_factory=list)  # each cue once, when it was raised
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    def append(self, frame: Frame, pose: PoseFrame | None, cues: list[Cue]) -> None:
+        self.frame_index.append(frame.index)
+        self.t_s.append(frame.t_s)
+        if pose is None:
+            self.image_xy.append(_NAN_XY)
+            self.world_xyz.append(_NAN_XYZ)
+            self.visibility.append(np.zeros(NUM_LANDMARKS))
+            self.people.append(0)
+        else:
+            self.image_xy.append(pose.image_xy.astype(np.float32))
+            self.world_xyz.append(pose.world_xyz.astype(np.float32))
+            self.visibility.append(pose.visibility.astype(np.float32))
+            self.people.append(pose.people)
+        self.cue_text.append("; ".join(c.message for c in cues))
+        for c in cues:
+            if c.raised_s == frame.t_s:
+                self.cue_events.append(c)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(frame index, t_s, image_xy, world_xyz, visibility) stacked as float64 arrays."""
+        return (
+            np.asarray(self.frame_index, dtype=np.int64),
+            np.asarray(self.t_s, dtype=np.float64),
+            np.asarray(self.image_xy, dtype=np.float64).reshape(-1, NUM_LANDMARKS, 2),
+            np.asarray(self.world_xyz, dtype=np.float64).reshape(-1, NUM_LANDMARKS, 3),
+            np.asarray(self.visibility, dtype=np.float64).reshape(-1, NUM_LANDMARKS),
+        )
+
+
+def gate(points: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+    """Landmarks under the visibility gate become NaN (MediaPipe places unseen joints anyway)."""
+    return np.where((visibility >= VISIBILITY_GATE)[..., None], points, np.nan)
+
+
+class Pipeline:
+    """Per-frame stages, holding the state that carries from one frame to the next."""
+
+    def __init__(self, estimator: PoseEstimator, tracker: Tracker, config: Config) -> None:
+        self.estimator = estimator
+        self.tracker = tracker
+        self.config = config
+        self.recording = Recording()
+        self._xy_filter = OneEuroLandmarkFilter()
+        self._world_filter = OneEuroLandmarkFilter()
+        self._prev_xy: np.ndarray | None = None
+        self._cues = CueEngine(config.thresholds, config.cues)
+        self.leg_swaps = 0
+
+    def process(self, frame: Frame) -> FrameResult:
+        pose = self.estimator.detect(frame.image, frame.t_s)
+        return self.process_pose(frame, pose)
+
+    def process_pose(self, frame: Frame, pose: PoseFrame | None) -> FrameResult:
+        """The stages after the model (split out so tests can feed landmarks directly)."""
+        if pose is None:
+            xy, world, vis = _NAN_XY, _NAN_XYZ, np.zeros(NUM_LANDMARKS)
+        else:
+            xy, world, vis = pose.image_xy, pose.world_xyz, pose.visibility
+            if leg_swap_detected(self._prev_xy, xy):
+                xy, world, vis = swap_legs(xy), swap_legs(world), swap_legs(vis)
+                self.leg_swaps += 1
+            self._prev_xy = xy
+        scale = float(np.nanmax(xy[:, 1]) - np.nanmin(xy[:, 1])) if pose is not None else 1.0
+        smooth_xy = self._xy_filter.update(xy, vis, frame.t_s, scale=max(scale, 1.0))
+        smooth_world = self._world_filter.update(world, vis, frame.t_s, scale=1.0)
+        metrics = compute_metrics(
+            np.float64(frame.t_s), smooth_xy, smooth_world, self.config.thresholds.frontal_max_yaw_deg
+        )
+        events = self.tracker.update(len(self.recording), metrics)
+        cues = self._cues.update(metrics, self.tracker.state.working_legs, self.tracker.loaded)
+        self.recording.append(frame, pose if pose is None else PoseFrame(frame.t_s, xy, world, vis, pose.image_size, pose.people), cues)
+        return FrameResult(frame, pose, smooth_xy, metrics, events, self.tracker.state, cues)

@@ -1,0 +1,109 @@
+"""report.html: one self-contained page (inline SVG plots, no network) a person can read.
+
+Plots are drawn with matplotlib's Agg/SVG backend, so nothing needs a display.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
+
+from formcheck.outputs import per_frame_arrays  # noqa: E402
+from formcheck.session import SessionResult  # noqa: E402
+
+LEFT_COLOUR = "#1f77b4"
+RIGHT_COLOUR = "#d62728"
+
+_env = Environment(loader=PackageLoader("formcheck", "templates"), autoescape=select_autoescape(["html"]))
+
+
+def _svg(fig: plt.Figure) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _shade_reps(ax: plt.Axes, summary: dict[str, Any]) -> None:
+    for rep in summary["reps"]:
+        colour = "#f4c7c3" if any(rep["valgus"].get(k) for k in rep["valgus"]) else "#e6e6e6"
+        ax.axvspan(rep["start_s"], rep["end_s"], color=colour, alpha=0.6, lw=0)
+        ax.text((rep["start_s"] + rep["end_s"]) / 2, 1.0, str(rep["index"]), transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=8)
+
+
+def time_series_svg(result: SessionResult, summary: dict[str, Any]) -> str:
+    cols = per_frame_arrays(result)
+    th = summary["thresholds"]
+    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
+    t = cols["t_s"]
+    panels = (
+        ("fppa", "FPPA (deg, + = valgus)", th["valgus_fppa_deg"]),
+        ("knee_toe", "knee-to-toe offset (+ = inside toes)", th["valgus_knee_toe"]),
+        ("knee_flexion", "knee flexion (deg)", None),
+    )
+    for ax, (key, label, limit) in zip(axes, panels):
+        suffix = "_deg" if key != "knee_toe" else ""
+        _shade_reps(ax, summary)
+        ax.plot(t, cols[f"{key}_left{suffix}"], color=LEFT_COLOUR, lw=1.3, label="left knee")
+        ax.plot(t, cols[f"{key}_right{suffix}"], color=RIGHT_COLOUR, lw=1.3, label="right knee")
+        if limit is not None:
+            ax.axhline(limit, color="black", ls="--", lw=0.8, label="valgus threshold")
+        ax.axhline(0, color="#999", lw=0.5)
+        ax.set_ylabel(label, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="upper right", fontsize=8, ncol=3)
+    axes[-1].set_xlabel("time (s)")
+    fig.suptitle("Knee measures over time (shaded: reps, red = valgus flagged)", fontsize=10)
+    return _svg(fig)
+
+
+def per_rep_svg(summary: dict[str, Any]) -> str | None:
+    reps = summary["reps"]
+    if not reps:
+        return None
+    basis = next((r["valgus_basis"] for r in reps if r["valgus_basis"]), "fppa")
+    key, unit, limit = {
+        "fppa": ("peak_fppa_deg", "peak FPPA (deg)", summary["thresholds"]["valgus_fppa_deg"]),
+        "knee_toe": ("peak_knee_toe_offset", "peak knee-to-toe offset", summary["thresholds"]["valgus_knee_toe"]),
+        "shank": ("peak_shank_deg", "peak shank angle (deg)", summary["thresholds"]["valgus_shank_deg"]),
+    }[basis]
+    idx = np.arange(len(reps))
+    fig, ax = plt.subplots(figsize=(9, 3))
+    for offset, leg, colour in ((-0.2, "left", LEFT_COLOUR), (0.2, "right", RIGHT_COLOUR)):
+        vals = [r[key].get(leg) if r[key].get(leg) is not None else np.nan for r in reps]
+        ax.bar(idx + offset, vals, width=0.4, color=colour, label=f"{leg} knee")
+    ax.axhline(limit, color="black", ls="--", lw=0.8, label="threshold")
+    ax.axhline(0, color="#999", lw=0.5)
+    ax.set_xticks(idx, [str(r["index"]) for r in reps])
+    ax.set_xlabel("rep")
+    ax.set_ylabel(unit)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    return _svg(fig)
+
+
+def render_report(result: SessionResult, summary: dict[str, Any]) -> str:
+    flagged = [r for r in summary["reps"] if any(v for v in r["valgus"].values())]
+    return _env.get_template("report.html.j2").render(
+        s=summary,
+        flagged=flagged,
+        series_svg=time_series_svg(result, summary),
+        reps_svg=per_rep_svg(summary),
+        video_name=Path(summary["source"]["path"]).name,
+    )
+
+
+def write_report(path: Path, result: SessionResult, summary: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(render_report(result, summary), encoding="utf-8")
+    os.replace(tmp, path)

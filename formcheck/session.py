@@ -1,0 +1,144 @@
+"""The report pass: from a session's raw landmarks to the numbers in summary.json and frames.csv.
+
+Runs after the stream ends (or is interrupted), on everything recorded so far: visibility gate,
+short gaps bridged, zero-phase Butterworth (no lag, no blunted peaks), then the same metrics,
+tracker and scoring code as the live path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from formcheck.config import Config
+from formcheck.errors import InputError
+from formcheck.landmarks import SIDES
+from formcheck.metrics import VIEW_CODES, Metrics, View, compute_metrics
+from formcheck.pipeline import Recording, gate
+from formcheck.scoring import Baseline, RepScore, compute_baseline, fppa_usable, score_rep
+from formcheck.smoothing import MAX_GAP_S, bridge_gaps, zero_phase_lowpass
+from formcheck.sources import SourceInfo
+from formcheck.trackers import HoldWindow, RepCompleted, RepRejected, tracker_class
+
+# Recording advice from DOMAIN.md, checked against the source.
+MIN_FPS = 25.0
+MIN_PERSON_HEIGHT_FRACTION = 0.4
+
+
+@dataclass
+class SessionResult:
+    exercise: str
+    source: SourceInfo
+    partial: bool
+    frame_index: np.ndarray
+    metrics: Metrics  # zero-phase, whole clip
+    fppa_usable: dict  # Side -> bool array
+    rep_of_frame: np.ndarray  # int, 0 = not in a rep
+    phase_of_frame: list[str]
+    cue_text: list[str]
+    reps: list[RepScore]
+    holds: list[HoldWindow]
+    baseline: Baseline
+    view: View
+    pose_coverage: float
+    warnings: list[str] = field(default_factory=list)
+    rejected: list[RepRejected] = field(default_factory=list)
+    cue_count: int = 0
+
+
+def smooth_recording(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(frame index, t_s, image_xy, world_xyz, people) with gating, gap bridging and zero-phase filter."""
+    idx, t, xy, world, vis = rec.arrays()
+    xy = gate(xy, vis)
+    world = gate(world, vis)
+    xy = zero_phase_lowpass(t, bridge_gaps(t, xy, MAX_GAP_S))
+    world = zero_phase_lowpass(t, bridge_gaps(t, world, MAX_GAP_S))
+    return idx, t, xy, world, np.asarray(rec.people)
+
+
+def _majority_view(m: Metrics) -> View:
+    codes = m.view[m.pose]
+    if codes.size == 0:
+        return View.UNKNOWN
+    counts = np.bincount(codes.astype(int), minlength=len(VIEW_CODES))
+    return VIEW_CODES[int(np.argmax(counts))]
+
+
+def summarize(
+    rec: Recording,
+    exercise: str,
+    config: Config,
+    source: SourceInfo,
+    *,
+    partial: bool = False,
+    extra_warnings: list[str] | None = None,
+) -> SessionResult:
+    if len(rec) == 0:
+        raise InputError(f"no frames could be read from {source.name}")
+    idx, t, xy, world, people = smooth_recording(rec)
+    th = config.thresholds
+    m = compute_metrics(t, xy, world, th.frontal_max_yaw_deg)
+    coverage = float(np.mean(np.asarray(rec.people) > 0))
+    if not partial and coverage == 0.0:
+        raise InputError(f"no person found in {source.name}: film the whole body, well lit, facing the camera")
+
+    tracker = tracker_class(exercise)()
+    rep_of_frame = np.zeros(len(t), dtype=np.int64)
+    phases: list[str] = []
+    rejected: list[RepRejected] = []
+    for i in range(len(t)):
+        for e in tracker.update(i, m.at(i)):
+            if isinstance(e, RepCompleted):
+                rep_of_frame[e.rep.start_i : e.rep.end_i + 1] = e.rep.index
+            elif isinstance(e, RepRejected):
+                rejected.append(e)
+        phases.append(tracker.state.phase.value)
+    rejected += [e for e in tracker.finish() if isinstance(e, RepRejected)]
+
+    reps = tracker.state.reps
+    baseline = compute_baseline(m, reps)
+    scores = [score_rep(m, r, baseline, th) for r in reps]
+    view = _majority_view(m)
+
+    warnings = list(extra_warnings or [])
+    if coverage < 0.9:
+        warnings.append(f"a person was found in only {coverage:.0%} of frames: keep the whole body in frame")
+    multi = float(np.mean(people >= 2))
+    if multi > 0.1:
+        warnings.append(f"more than one person in {multi:.0%} of frames: the largest was analysed")
+    if view is not View.FRONTAL:
+        yaw = float(np.nanmedian(m.yaw_deg)) if np.isfinite(m.yaw_deg).any() else float("nan")
+        about = f" (about {yaw:.0f} degrees)" if np.isfinite(yaw) else ""
+        warnings.append(f"camera is {view.value}{about}: valgus is scored only in frontal views; face the camera")
+    elif np.isfinite(m.yaw_deg).any() and np.nanmedian(m.yaw_deg[m.pose]) > 10:
+        warnings.append(f"body turned about {np.nanmedian(m.yaw_deg[m.pose]):.0f} degrees from the camera: valgus may be misread")
+    if source.fps and source.fps < MIN_FPS:
+        warnings.append(f"video is {source.fps:.0f} fps: at least 30 fps is recommended for fast movements")
+    heights = (np.nanmax(xy[..., 1], axis=-1) - np.nanmin(xy[..., 1], axis=-1))[m.pose] if m.pose.any() else np.array([])
+    if heights.size and np.median(heights) < MIN_PERSON_HEIGHT_FRACTION * source.height:
+        warnings.append("the person is small in the frame: move the camera closer (2-3 m) for steadier angles")
+    if baseline.frames == 0 and view is View.FRONTAL:
+        warnings.append("no standing frames found: stand still facing the camera before the first rep for a baseline")
+    if not reps and not partial:
+        warnings.append(f"no {exercise} reps were found")
+
+    return SessionResult(
+        exercise=exercise,
+        source=source,
+        partial=partial,
+        frame_index=idx,
+        metrics=m,
+        fppa_usable={s: fppa_usable(m, s, baseline, th) for s in SIDES},
+        rep_of_frame=rep_of_frame,
+        phase_of_frame=phases,
+        cue_text=list(rec.cue_text),
+        reps=scores,
+        holds=list(tracker.state.holds),
+        baseline=baseline,
+        view=view,
+        pose_coverage=coverage,
+        warnings=warnings,
+        rejected=rejected,
+        cue_count=len(rec.cue_events),
+    )
