@@ -49,11 +49,11 @@ def two_bone(root: Array, end: Array, l1: float, l2: float, pole: Array) -> tupl
     """Middle joint of a two-bone chain and the reached end point, (T, 3) each.
 
     `pole` is the direction the middle joint bulges toward. An end beyond reach is pulled in
-    along the root-end line to 99.9% of full length (only free limbs ever are).
+    along the root-end line to just short of full length (only free limbs ever are).
     """
     d_vec = end - root
     d = np.linalg.norm(d_vec, axis=-1, keepdims=True)
-    reach = (l1 + l2) * 0.999
+    reach = (l1 + l2) * 0.99995
     short = max(abs(l1 - l2), 1e-6) * 1.001
     d_c = np.clip(d, short, reach)
     u = d_vec / np.where(d > 0, d, 1.0)

@@ -307,12 +307,13 @@ def _step_up(s: _Script) -> None:
     on_box = s.ankle_at(box_x - sw * 0.02, 0.0, floor=h)
     swing = stand.copy()
     swing.ankle[w] = (stand.ankle[w] + on_box) / 2 + np.array([0.0, h + 0.06, 0.0])
+    # Foot placed on the box at the working depth, then the weight moves over it, still low.
     placed = stand.copy()
     placed.ankle[w] = on_box
-    placed.pelvis = stand.pelvis + np.array([sw * 0.06, -0.03, 0.0])
-    # Deepest point: weight moved over the box foot, still low.
+    placed.pelvis = s.pelvis_for(on_box, w, p.depth_deg, stand.pelvis[0] + sw * 0.03, share=0.4)
+    placed.lean_deg = s.lean_for(p.depth_deg, 0.4, 0.3)
     low = placed.copy()
-    low.pelvis = s.pelvis_for(on_box, w, p.depth_deg, placed.pelvis[0] + sw * 0.03, share=0.4)
+    low.pelvis = s.pelvis_for(on_box, w, p.depth_deg, stand.pelvis[0] + sw * 0.09, share=0.4)
     low.lean_deg = s.lean_for(p.depth_deg, 0.4, 0.5)
     top = placed.copy()
     top.pelvis = s.pelvis_for(on_box, w, STANDING_FLEXION_DEG + 2, box_x - sw * b.hip_width / 2 - sw * 0.04)
@@ -585,7 +586,9 @@ def _apply_rep_shifts(scripts: list[RepScript], joints: np.ndarray, flex: dict[S
         e = min(int(round(r.t_end * fps)), n - 1)
         la, le = int(round(r.loaded[0] * fps)), min(int(round(r.loaded[1] * fps)), n - 1)
         work = np.mean([flex[sd][la : le + 1] for sd in r.legs], axis=0)
-        bottom = la + int(np.argmax(work))
+        # Deepest frame; with a pause at the bottom, the middle of the pause.
+        deep = np.flatnonzero(work >= work.max() - 0.05)
+        bottom = la + int(deep[len(deep) // 2])
         actual = {}
         for sd in SIDES:
             shift = r.shift_m.get(sd, 0.0) if sd in r.legs else 0.0

@@ -102,7 +102,7 @@ def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: d
         "render": render_params,
         "t_s": _r(motion.t_s, 4),
         "landmarks_px": {
-            lm.name.lower(): {"index": int(lm), "x": _r(xy[:, int(lm), 0]), "y": _r(xy[:, int(lm), 1])}
+            lm.name.lower(): {"index": int(lm), "x": _r(xy[:, int(lm), 0], 1), "y": _r(xy[:, int(lm), 1], 1)}
             for lm in PoseLandmark
         },
         "legs": {side: {k: _r(v) for k, v in m.items()} for side, m in legs.items()},

@@ -1,0 +1,165 @@
+"""The synthetic sample sets: the full benchmark ("standard") and the few clips in the repo ("committed").
+
+`formcheck samples --out DIR` calls `make_samples`. Every clip is fully determined by its
+ClipSpec (seeded), so the sets are reproducible; each clip gets `<clip>.truth.json` beside it
+(see formcheck.synth.truth for what the truth means).
+
+Valgus reps are asked for by the frontal peak FPPA they should show (VALGUS_LEVELS_DEG), not by
+a shift in metres, so "clear valgus" means the same thing for every exercise; clean reps have
+no shift. Clips filmed at 15 or 30 degrees of camera yaw keep the same knee motion, so their
+labels stay true while their image angles drift, as a real camera's would.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from formcheck.landmarks import Side
+from formcheck.synth.appearance import Appearance
+from formcheck.synth.body import BodyShape
+from formcheck.synth.camera import Camera
+from formcheck.synth.clip import ClipSpec, write_clip
+from formcheck.synth.motion import EXERCISES, MotionParams
+from formcheck.synth.valgus import shift_plan
+
+log = logging.getLogger(__name__)
+
+VALGUS_LEVELS_DEG = {"mild": 18.0, "clear": 26.0}
+SETS = ("standard", "committed")
+L, R = Side.LEFT, Side.RIGHT
+
+Progress = Callable[[int, int, str], None]
+
+
+def _with_valgus(spec: ClipSpec, caving: list[tuple[Side, ...]], level: str) -> ClipSpec:
+    """The spec with medial shifts that give `caving` reps the level's frontal peak FPPA."""
+    plan = shift_plan(spec.motion, spec.body, spec.camera, caving, VALGUS_LEVELS_DEG[level])
+    return replace(spec, motion=replace(spec.motion, medial_shift_m=plan))
+
+
+def committed_specs() -> list[ClipSpec]:
+    """The small set kept in sample_videos/ (about 2 MB): one clip per main use."""
+    small = dict(width=480, height=360)
+    specs = [
+        _with_valgus(ClipSpec(
+            "squat_front",
+            MotionParams(exercise="squat", reps=5, depth_deg=75.0, tempo_s=2.2, rest_s=0.3, lead_in_s=1.6,
+                         tail_s=0.5, stance_width_m=0.30, toe_out_deg=8.0),
+            Camera(yaw_deg=0.0, height_m=0.55, **small),
+            Appearance(skin="medium", hair="brown", shirt="red", trousers="navy", shoes="white", background="room",
+                       noise_sigma=1.0),
+            seed=11), [(), (R,), (), (R,), (R,)], "clear"),
+        ClipSpec(
+            "squat_front_clean",
+            MotionParams(exercise="squat", reps=2, depth_deg=80.0, tempo_s=2.2, rest_s=0.3, lead_in_s=1.6,
+                         tail_s=0.5, arms="forward"),
+            Camera(yaw_deg=0.0, height_m=0.75, **small),
+            Appearance(skin="dark", hair="black", shirt="white", trousers="black", shoes="red", background="plain",
+                       noise_sigma=1.0),
+            BodyShape(height_m=1.80, girth=1.1), seed=12),
+        _with_valgus(ClipSpec(
+            "stepdown_front",
+            MotionParams(exercise="step-down", reps=2, depth_deg=65.0, tempo_s=2.4, rest_s=0.3, lead_in_s=1.6,
+                         tail_s=0.5, working_leg=R),
+            Camera(yaw_deg=0.0, height_m=0.6, **small),
+            Appearance(skin="light", hair="blond", shirt="green", trousers="grey", shoes="black", background="room",
+                       noise_sigma=1.0),
+            BodyShape(height_m=1.65, leg_ratio=1.03), seed=13), [(), (R,)], "clear"),
+        _with_valgus(ClipSpec(
+            "lunge_front",
+            MotionParams(exercise="lunge", reps=2, depth_deg=85.0, tempo_s=2.6, rest_s=0.3, lead_in_s=1.6,
+                         tail_s=0.5, working_leg=L),
+            Camera(yaw_deg=0.0, height_m=0.6, **small),
+            Appearance(skin="tan", hair="black", shirt="yellow", trousers="navy", shoes="white", background="plain",
+                       noise_sigma=1.0),
+            seed=14), [(), (L,)], "clear"),
+        ClipSpec(
+            "balance_front",
+            MotionParams(exercise="balance", working_leg=R, hold_s=5.0, touchdowns_s=(2.5,), lead_in_s=1.6,
+                         tail_s=0.5, arms="sides"),
+            Camera(yaw_deg=0.0, height_m=0.6, **small),
+            Appearance(skin="medium", hair="grey", shirt="purple", trousers="khaki", shoes="black",
+                       background="room", noise_sigma=1.0),
+            BodyShape(height_m=1.70, shoulder_ratio=0.95), seed=15),
+    ]
+    return specs
+
+
+def _caving_pattern(exercise: str, reps: int, k: int, working: Side) -> list[tuple[Side, ...]]:
+    """Which reps cave: alternating clean/valgus, starting clean, on the working leg
+    (squats: one leg, or both on every third clip)."""
+    legs: tuple[Side, ...] = (working,)
+    if exercise == "squat" and k % 3 == 2:
+        legs = (L, R)
+    return [legs if i % 2 == 1 else () for i in range(reps)]
+
+
+def standard_specs() -> list[ClipSpec]:
+    """The benchmark: every exercise at camera yaw 0/15/30, with heights, tempos, bodies,
+    clothes, backgrounds and valgus levels varied across clips."""
+    rng = np.random.default_rng(2024)
+    heights = (0.5, 0.8, 1.1)
+    tempos = (2.0, 2.6, 3.4)
+    specs: list[ClipSpec] = []
+    k = 0
+    for ex in EXERCISES:
+        for yaw in (0.0, 15.0, 30.0):
+            working = (R, L)[k % 2]
+            look = Appearance.random(rng, noise_sigma=float(rng.choice([0.0, 1.5, 3.0])),
+                                     motion_blur=bool(k % 4 == 3))
+            body = BodyShape(height_m=float(rng.uniform(1.55, 1.92)), leg_ratio=float(rng.uniform(0.95, 1.05)),
+                             shoulder_ratio=float(rng.uniform(0.9, 1.1)), girth=float(rng.uniform(0.9, 1.2)))
+            cam = Camera(yaw_deg=yaw * (1 if k % 2 == 0 else -1), height_m=heights[k % 3],
+                         distance_m=float(rng.choice([2.5, 3.0, 3.5])))
+            motion = MotionParams(
+                exercise=ex, reps=4, tempo_s=tempos[k % 3], rest_s=float(rng.choice([0.4, 0.8, 1.2])),
+                working_leg=working, alternate=ex in ("lunge", "side-lunge") and k % 2 == 1,
+                depth_deg={"squat": 85.0, "lunge": 85.0, "side-lunge": 75.0}.get(ex, 65.0),
+                stance_width_m=float(rng.uniform(0.26, 0.40)), toe_out_deg=float(rng.uniform(3.0, 14.0)),
+                arms=str(rng.choice(["hips", "sides", "forward"])) if ex != "balance" else "out",
+                hold_s=10.0, touchdowns_s=(3.0, 7.0) if k % 2 else (5.0,),
+            )
+            level = ("mild", "clear")[k % 2]
+            name = f"{ex.replace('-', '')}_yaw{int(abs(yaw)):02d}_h{int(cam.height_m * 100):03d}_{level}"
+            spec = ClipSpec(name, motion, cam, look, body, seed=1000 + k)
+            if ex != "balance":
+                if motion.alternate:
+                    caving = [(working if i % 2 == 0 else working.other,) if i in (2, 3) else () for i in range(4)]
+                else:
+                    caving = _caving_pattern(ex, motion.reps, k, working)
+                spec = _with_valgus(spec, caving, level)
+            specs.append(spec)
+            k += 1
+    # A few extra views of the squat, the exercise with most clinical use: far, near, high camera.
+    base = specs[0]
+    for name, cam in (("squat_far_4m", replace(base.camera, distance_m=4.0)),
+                      ("squat_near_2m", replace(base.camera, distance_m=2.0, frame_height_m=2.3)),
+                      ("squat_high_cam", replace(base.camera, height_m=1.5))):
+        specs.append(replace(base, name=name, camera=cam, seed=base.seed + 500))
+    return specs
+
+
+def specs_for(which: str) -> list[ClipSpec]:
+    if which == "standard":
+        return standard_specs()
+    if which == "committed":
+        return committed_specs()
+    raise ValueError(f"unknown sample set {which!r}; one of {', '.join(SETS)}")
+
+
+def make_samples(out_dir: pathlib.Path, which: str = "standard", progress: Progress | None = None) -> list[pathlib.Path]:
+    """Render the `which` set into `out_dir`; returns the video paths (truth JSON beside each)."""
+    specs = specs_for(which)
+    out_dir = pathlib.Path(out_dir)
+    paths = []
+    for i, spec in enumerate(specs):
+        log.info("rendering %s (%d/%d)", spec.name, i + 1, len(specs))
+        paths.append(write_clip(spec, out_dir))
+        if progress is not None:
+            progress(i + 1, len(specs), spec.name)
+    return paths
