@@ -43,7 +43,7 @@ class Thresholds:
 class CueConfig:
     """Live feedback timing: hold before speaking, release margin, and quiet time between cues."""
 
-    debounce_s: float = 0.10
+    debounce_s: float = 0.03
     release_margin: float = 0.7  # a cue ends when the measure falls below this fraction of its threshold
     cooldown_s: float = 2.0
 

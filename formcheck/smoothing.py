@@ -27,8 +27,8 @@ MAX_GAP_S = 0.25
 class OneEuroParams:
     """One Euro parameters for coordinates in body-scale units (leg lengths) and seconds."""
 
-    min_cutoff_hz: float = 1.2
-    beta: float = 0.6
+    min_cutoff_hz: float = 1.0
+    beta: float = 10.0
     d_cutoff_hz: float = 1.0
 
 

@@ -32,7 +32,7 @@ class RepParams:
     min_duration_s: float = 0.5
     max_gap_s: float = 1.0  # the person lost for longer than this aborts the rep
     reference_window_s: float = 10.0
-    min_relative_range: float = 0.5  # a rep shallower than this fraction of recent reps is a half rep
+    min_relative_range: float = 0.6  # a rep shallower than this fraction of recent reps is a half rep
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class RepCounter:
         self._recent_ranges: deque[float] = deque(maxlen=5)
         self.reference: float | None = None
         self.rep_index = 0
+        self.rise = 0.0  # latest signal above the standing reference
 
     def _update_reference(self, t: float, x: float) -> None:
         w = self._ref_window
@@ -71,6 +72,8 @@ class RepCounter:
                 self._abort()
             return events, None
         self._last_t = t
+        if self.reference is not None:
+            self.rise = x - self.reference
         self._history.append((i, t, x))
         while self._history and self._history[0][1] < t - self.p.reference_window_s:
             self._history.popleft()
@@ -152,3 +155,8 @@ class RepCounter:
     @property
     def in_rep(self) -> bool:
         return self._start is not None
+
+    @property
+    def loading(self) -> bool:
+        """Bending past standing level: a rep may be starting, so cues may fire before it counts."""
+        return self.in_rep or self.rise > self.p.onset

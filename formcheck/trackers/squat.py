@@ -55,6 +55,10 @@ class SquatTracker(Tracker):
         self._sync()
         return events
 
+    @property
+    def loaded(self) -> bool:
+        return self.counter.loading
+
     def _sync(self) -> None:
         self.state.phase = self.counter.phase
         self.state.reps_done = len(self.state.reps)

@@ -1,0 +1,92 @@
+"""Shared fixtures: where the real pose model and the labelled real clips are, and CLI runs.
+
+The model and the clips live in ../shared (never in this repo). Tests that need them skip with
+the reason when they are absent; `.ci/run` points FORMCHECK_MODEL at the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "sample_videos"
+
+
+def _model_path() -> Path | None:
+    env = os.environ.get("FORMCHECK_MODEL")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "models" / "pose_landmarker_full.task")
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def _media_dir() -> Path | None:
+    env = os.environ.get("FORMCHECK_MEDIA")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "media")
+    return next((p for p in candidates if (p / "manifest.json").is_file()), None)
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    path = _model_path()
+    if path is None:
+        pytest.skip("no pose model: set FORMCHECK_MODEL or put pose_landmarker_full.task in ../shared/models")
+    return path
+
+
+@pytest.fixture(scope="session")
+def media_dir() -> Path:
+    path = _media_dir()
+    if path is None:
+        pytest.skip("no labelled real clips: set FORMCHECK_MEDIA or provide ../shared/media with manifest.json")
+    return path
+
+
+@pytest.fixture(scope="session")
+def manifest(media_dir: Path) -> dict[str, dict]:
+    return {e["file"]: e for e in json.loads((media_dir / "manifest.json").read_text())}
+
+
+def run_cli(args: list[str], model: Path | None, timeout: float = 600, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the installed command line as a user would (a separate process, real exit codes)."""
+    env = dict(os.environ)
+    env.pop("FORMCHECK_DEBUG", None)
+    if model is not None:
+        env["FORMCHECK_MODEL"] = str(model)
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "formcheck", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+class AnalyzedClips:
+    """Runs `formcheck analyze` once per (clip, exercise) for the whole test session."""
+
+    def __init__(self, root: Path, model: Path) -> None:
+        self.root = root
+        self.model = model
+        self._done: dict[tuple[str, str], Path] = {}
+
+    def __call__(self, video: Path, exercise: str = "squat", *extra: str) -> Path:
+        key = (str(video), exercise, *extra)
+        if key not in self._done:
+            out = self.root / f"{video.stem}-{exercise}-{len(self._done)}"
+            proc = run_cli(["analyze", str(video), "--exercise", exercise, "--out", str(out), "--quiet", *extra], self.model)
+            assert proc.returncode == 0, proc.stderr
+            self._done[key] = out
+        return self._done[key]
+
+
+@pytest.fixture(scope="session")
+def analyzed(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> AnalyzedClips:
+    return AnalyzedClips(tmp_path_factory.mktemp("analyzed"), model_path)
+
+
+def load_summary(out: Path) -> dict:
+    return json.loads((out / "summary.json").read_text())

@@ -1,0 +1,47 @@
+"""One configuration: commented example equals the defaults, unknown keys and bad types refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import formcheck
+from formcheck.config import Config, load_config
+from formcheck.errors import InputError
+
+EXAMPLE = Path(formcheck.__file__).parent / "default_config.toml"
+
+
+def test_example_file_equals_defaults():
+    assert load_config(EXAMPLE) == Config()
+    # and it lists every setting, so it documents them all
+    data = tomllib.loads(EXAMPLE.read_text())
+    for section in dataclasses.fields(Config):
+        assert set(data[section.name]) == {f.name for f in dataclasses.fields(getattr(Config(), section.name))}
+
+
+def test_precedence_file_then_overrides(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text("[thresholds]\nvalgus_fppa_deg = 14\nvalgus_knee_toe = 0.2\n")
+    c = load_config(f, {"thresholds": {"valgus_fppa_deg": 8}})
+    assert c.thresholds.valgus_fppa_deg == 8.0 and c.thresholds.valgus_knee_toe == 0.2
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[thresholds]\nvalgus_fpa_deg = 3\n", "unknown setting 'thresholds.valgus_fpa_deg'"),
+        ("[thresholds]\nvalgus_fppa_deg = 'ten'\n", "must be a number"),
+        ("[thresholds]\nbaseline_relative = 1\n", "must be true or false"),
+        ("[thresholds\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_is_one_clear_error(tmp_path, text, message):
+    f = tmp_path / "c.toml"
+    f.write_text(text)
+    with pytest.raises(InputError, match=message.replace("(", r"\(")) as err:
+        load_config(f)
+    assert "\n" not in str(err.value)

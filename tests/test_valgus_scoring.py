@@ -1,0 +1,117 @@
+"""Per-rep valgus scores and live cues on synthetic squats with a known medial knee shift."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from formcheck.config import Config, CueConfig, Thresholds
+from formcheck.cues import CueEngine
+from formcheck.landmarks import Side
+from formcheck.metrics import compute_metrics
+from formcheck.scoring import Basis
+from formcheck.session import summarize
+from tests.builders import LegPose, pose_frame, rep_windows, squat_flexion
+from tests.test_squat_tracker import FPS, INFO, run, times
+
+
+def shifts(t: np.ndarray, flex: np.ndarray, per_rep_left: list[float], reps: int, period: float = 2.0) -> np.ndarray:
+    """Medial knee shift (m) of the left knee, growing with depth, one value per rep."""
+    out = np.zeros((len(t), 2))
+    depth = (flex - 15.0) / max(flex.max() - 15.0, 1e-9)
+    for (start, _, end), s in zip(rep_windows(reps, period_s=period), per_rep_left):
+        inside = (t >= start) & (t < end)
+        out[inside, 0] = s * depth[inside]
+    return out
+
+
+def test_moderate_squat_flags_only_the_caving_knee_on_the_caving_reps():
+    reps = 4
+    t = times(1.5 + reps * 3.0 + 1.0)
+    flex = squat_flexion(t, reps, depth_deg=55.0)  # moderate: FPPA is the measure
+    shift = shifts(t, flex, [0.0, 0.06, 0.0, 0.06], reps)
+    pipe, results = run(flex, shift=shift)
+    result = summarize(pipe.recording, "squat", Config(), INFO)
+    assert [s.basis for s in result.reps] == [Basis.FPPA] * reps
+    assert [s.valgus[Side.LEFT] for s in result.reps] == [False, True, False, True]
+    assert not any(s.valgus[Side.RIGHT] for s in result.reps)
+    caving = result.reps[1]
+    bottom = caving.rep.bottom_i
+    true_peak = float(_frame_metrics(t[bottom], flex[bottom], shift[bottom, 0]).left.fppa_deg)
+    assert true_peak > 12
+    assert caving.peak_fppa_deg[Side.LEFT] == pytest.approx(true_peak, abs=1.5)
+    assert abs(result.reps[0].peak_fppa_deg[Side.LEFT]) < 5
+    standing = float(_frame_metrics(0.0, 15.0, 0.0).left.fppa_deg)
+    assert result.baseline.fppa_deg[Side.LEFT] == pytest.approx(standing, abs=1.0)
+
+
+def test_deep_squat_is_judged_against_the_foot():
+    reps = 2
+    t = times(1.5 + reps * 3.0 + 1.0)
+    flex = squat_flexion(t, reps, depth_deg=110.0)
+    shift = shifts(t, flex, [0.0, 0.12], reps)
+    pipe, _ = run(flex, shift=shift)
+    result = summarize(pipe.recording, "squat", Config(), INFO)
+    assert [s.basis for s in result.reps] == [Basis.KNEE_TOE, Basis.KNEE_TOE]
+    assert result.reps[0].fppa_deg[Side.LEFT] is None  # unusable at the bottom: null, not a wrong number
+    assert [s.valgus[Side.LEFT] for s in result.reps] == [False, True]
+
+
+def test_turned_body_is_not_scored():
+    reps = 2
+    t = times(1.5 + reps * 3.0 + 1.0)
+    flex = squat_flexion(t, reps, depth_deg=55.0)
+    from formcheck.pipeline import Pipeline
+    from formcheck.sources import Frame
+    from formcheck.trackers import tracker_class
+
+    pipe = Pipeline(None, tracker_class("squat")(), Config())  # type: ignore[arg-type]
+    for i, f in enumerate(flex):
+        pipe.process_pose(Frame(i, i / FPS, np.zeros((2, 2, 3), np.uint8)), pose_frame(i / FPS, LegPose(f, 0.05), LegPose(f), yaw_deg=35))
+    result = summarize(pipe.recording, "squat", Config(), INFO)
+    assert len(result.reps) == 2
+    assert all(s.basis is None and s.valgus[Side.LEFT] is None for s in result.reps)
+    assert any("oblique" in w for w in result.warnings)
+
+
+def _frame_metrics(t: float, flex: float, shift: float):
+    p = pose_frame(t, LegPose(flex, shift), LegPose(flex))
+    return compute_metrics(np.float64(t), p.image_xy, p.world_xyz)
+
+
+def test_cue_debounce_hysteresis_and_cooldown():
+    engine = CueEngine(Thresholds(), CueConfig(debounce_s=0.05, release_margin=0.7, cooldown_s=2.0))
+    legs = (Side.LEFT, Side.RIGHT)
+    seq = [(0.00, 0.0), (0.05, 0.06), (0.10, 0.06), (0.15, 0.06), (0.20, 0.04), (0.25, 0.0), (0.5, 0.06), (0.6, 0.06), (2.4, 0.06), (2.5, 0.06)]
+    fired = []
+    for t, s in seq:
+        cues = engine.update(_frame_metrics(t, 40.0, s), legs, loaded=True)
+        fired.append([c.leg for c in cues])
+    assert fired[1] == []  # just crossed: debounce not yet over
+    assert fired[2] == [Side.LEFT]  # 0.05 s past the threshold
+    assert fired[4] == [Side.LEFT]  # between release and threshold: held (no flicker)
+    assert fired[5] == []  # released
+    assert fired[6] == [] and fired[7] == []  # cool-down
+    assert fired[9] == [Side.LEFT]  # after the cool-down it may fire again
+
+
+def test_no_cue_when_not_loaded():
+    engine = CueEngine(Thresholds(), CueConfig())
+    for t in np.arange(0, 1, 1 / FPS):
+        assert engine.update(_frame_metrics(float(t), 40.0, 0.08), (Side.LEFT,), loaded=False) == []
+
+
+def test_live_cue_fires_within_150_ms_of_crossing_on_caving_reps_only():
+    reps = 3
+    t = times(1.5 + reps * 3.0 + 1.0)
+    flex = squat_flexion(t, reps, depth_deg=55.0)
+    shift = shifts(t, flex, [0.0, 0.06, 0.0], reps)
+    pipe, results = run(flex, shift=shift, noise_px=0.5)
+    events = pipe.recording.cue_events
+    windows = rep_windows(reps)
+    cued_reps = sorted({k for c in events for k, (s, _, e) in enumerate(windows) if s <= c.raised_s <= e})
+    assert cued_reps == [1]
+    # Latency from the true threshold crossing (exact FPPA of the constructed pose) to the cue.
+    true_fppa = np.array([float(_frame_metrics(ti, f, sh).left.fppa_deg) for ti, f, sh in zip(t, flex, shift[:, 0])])
+    crossing = t[np.argmax(true_fppa > Thresholds().valgus_fppa_deg)]
+    assert 0 <= events[0].raised_s - crossing <= 0.150
