@@ -191,12 +191,15 @@ def test_real_model_fppa_separates_valgus_reps_on_every_committed_clip() -> None
     from formcheck.synth.truth import leg_measures
     from formcheck.synth.verify import check_clip, detect_clip
 
+    errors: list[float] = []
     for clip in _committed():
         check = check_clip(clip, _model_path())
         assert check.detected > 0.98, clip.name
         assert all(m < 8.0 for m, _ in check.joint_err_px.values()), (clip.name, check.joint_err_px)
-        if check.fppa_err_deg:
-            assert np.median(np.abs(check.fppa_err_deg)) < 6.0, (clip.name, check.fppa_err_deg)
+        assert all(abs(e) < 10.0 for e in check.fppa_err_deg), (clip.name, check.fppa_err_deg)
+        errors += check.fppa_err_deg
+    # About the published error of 2D FPPA itself (SEM 2-4 degrees, DOMAIN.md).
+    assert np.median(np.abs(errors)) < 5.0, errors
     truth = json.loads((SAMPLES / "squat_front.truth.json").read_text())
     fppa = leg_measures(detect_clip(SAMPLES / "squat_front.mp4", _model_path()))["right"]["fppa_deg"]
     caving = [fppa[r["bottom_frame"]] for r in truth["reps"] if r["valgus"]["right"]]
