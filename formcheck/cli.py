@@ -240,7 +240,9 @@ def main() -> None:
     """Console entry point: turns errors into one line and the contract's exit codes."""
     debug = bool(os.environ.get("FORMCHECK_DEBUG"))
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's exit code instead of exiting.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except FormcheckError as exc:
         typer.echo(f"formcheck: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -249,15 +251,16 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("formcheck: interrupted before anything was measured", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            typer.echo("formcheck: interrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+    except typer.Abort:
+        typer.echo("formcheck: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.exceptions.TyperException as exc:  # usage errors: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(getattr(exc, "exit_code", 2))
+    except Exception as exc:  # the unexpected: one line, details on request
         if debug:
             raise
         typer.echo(f"formcheck: unexpected error: {type(exc).__name__}: {exc} (set FORMCHECK_DEBUG=1 for details)", err=True)

@@ -63,6 +63,15 @@ def rep_json(score: RepScore) -> dict[str, Any]:
     }
 
 
+def _clip_duration(result: SessionResult) -> float:
+    """Last frame's time plus one frame period: the span the frames cover."""
+    t = result.metrics.t_s
+    if len(t) == 0:
+        return 0.0
+    period = float(np.median(np.diff(t))) if len(t) > 1 else 1.0 / max(result.source.fps, 1e-9)
+    return float(t[-1] + period)
+
+
 def summary_dict(result: SessionResult, config: Config, model: dict[str, Any]) -> dict[str, Any]:
     src = result.source
     th = config.thresholds
@@ -71,13 +80,16 @@ def summary_dict(result: SessionResult, config: Config, model: dict[str, Any]) -
         "formcheck_version": __version__,
         "exercise": result.exercise,
         "partial": result.partial,
+        "frames_analysed": int(len(result.frame_index)),
         "source": {
             "path": src.name,
             "fps": _r(src.fps, 3),
-            "frame_count": int(len(result.frame_index)),
+            # Frames in the video: all that decoded when the run reached the end, else what the
+            # container announces (a partial run has not seen them all).
+            "frame_count": int(src.frame_count if result.partial and src.frame_count else len(result.frame_index)),
             "width": src.width,
             "height": src.height,
-            "duration_s": _r(float(result.metrics.t_s[-1]) if len(result.metrics.t_s) else 0.0, 3),
+            "duration_s": _r(src.duration_s if result.partial and src.duration_s else _clip_duration(result), 3),
         },
         "model": model,
         "view": result.view.value,
@@ -148,14 +160,15 @@ def write_frames_csv(path: Path, result: SessionResult) -> None:
 
 
 def per_frame_arrays(result: SessionResult) -> dict[str, np.ndarray]:
-    """Columns the report plots, by name."""
+    """Columns the report plots, by name: each measure only where it is read (FPPA where usable,
+    knee-to-toe in the loaded half of reps), so a plot never shows a number the flags ignore."""
     m = result.metrics
     return {
         "t_s": m.t_s,
         "fppa_left_deg": np.where(result.fppa_usable[SIDES[0]], m.left.fppa_deg, np.nan),
         "fppa_right_deg": np.where(result.fppa_usable[SIDES[1]], m.right.fppa_deg, np.nan),
-        "knee_toe_left": m.left.knee_toe,
-        "knee_toe_right": m.right.knee_toe,
+        "knee_toe_left": np.where(result.loaded, m.left.knee_toe, np.nan),
+        "knee_toe_right": np.where(result.loaded, m.right.knee_toe, np.nan),
         "knee_flexion_left_deg": m.left.flexion_deg,
         "knee_flexion_right_deg": m.right.flexion_deg,
     }

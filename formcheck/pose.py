@@ -77,6 +77,7 @@ class PoseEstimator:
             raise ModelError(f"cannot load pose model {Path(model_path).name}: {str(exc).splitlines()[0]}") from None
         self._last_ms = -1
         self._calls = 0
+        self._follow: np.ndarray | None = None  # mid-hip of the person being analysed
 
     def detect(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
         h, w = image_bgr.shape[:2]
@@ -93,7 +94,9 @@ class PoseEstimator:
         else:
             result = self._landmarker.detect_for_video(image, ms)
         # Normalised landmarks are scaled by the *original* size, so the shrink is invisible downstream.
-        return PoseFrame.from_mediapipe(result, t_s=t_s, image_size=(w, h))
+        pose = PoseFrame.from_mediapipe(result, t_s=t_s, image_size=(w, h), follow=self._follow)
+        self._follow = pose.centre if pose is not None else self._follow
+        return pose
 
     def close(self) -> None:
         if self._landmarker is not None:

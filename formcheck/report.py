@@ -48,7 +48,7 @@ def time_series_svg(result: SessionResult, summary: dict[str, Any]) -> str:
     t = cols["t_s"]
     panels = (
         ("fppa", "FPPA (deg, + = valgus)", th["valgus_fppa_deg"]),
-        ("knee_toe", "knee-to-toe offset (+ = inside toes)", th["valgus_knee_toe"]),
+        ("knee_toe", "knee-to-toe offset\n(+ = inside toes, loaded half of reps)", th["valgus_knee_toe"]),
         ("knee_flexion", "knee flexion (deg)", None),
     )
     for ax, (key, label, limit) in zip(axes, panels):

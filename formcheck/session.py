@@ -16,7 +16,7 @@ from formcheck.errors import InputError
 from formcheck.landmarks import SIDES
 from formcheck.metrics import VIEW_CODES, Metrics, View, compute_metrics
 from formcheck.pipeline import Recording, gate
-from formcheck.scoring import Baseline, RepScore, compute_baseline, fppa_usable, score_rep
+from formcheck.scoring import Baseline, RepScore, compute_baseline, fppa_usable, loaded_mask, score_rep
 from formcheck.smoothing import MAX_GAP_S, bridge_gaps, zero_phase_lowpass
 from formcheck.sources import SourceInfo
 from formcheck.trackers import HoldWindow, RepCompleted, RepRejected, tracker_class
@@ -35,6 +35,7 @@ class SessionResult:
     metrics: Metrics  # zero-phase, whole clip
     fppa_usable: dict  # Side -> bool array
     rep_of_frame: np.ndarray  # int, 0 = not in a rep
+    loaded: np.ndarray  # bool: in the loaded half of a rep (where knee-against-foot is read)
     phase_of_frame: list[str]
     cue_text: list[str]
     reps: list[RepScore]
@@ -99,6 +100,9 @@ def summarize(
     reps = tracker.state.reps
     baseline = compute_baseline(m, reps)
     scores = [score_rep(m, r, baseline, th) for r in reps]
+    loaded = np.zeros(len(t), dtype=bool)
+    for r in reps:
+        loaded |= loaded_mask(m, r)
     view = _majority_view(m)
 
     warnings = list(extra_warnings or [])
@@ -106,7 +110,7 @@ def summarize(
         warnings.append(f"a person was found in only {coverage:.0%} of frames: keep the whole body in frame")
     multi = float(np.mean(people >= 2))
     if multi > 0.1:
-        warnings.append(f"more than one person in {multi:.0%} of frames: the largest was analysed")
+        warnings.append(f"more than one person in {multi:.0%} of frames: the person found first was followed; film one person at a time")
     if view is not View.FRONTAL:
         yaw = float(np.nanmedian(m.yaw_deg)) if np.isfinite(m.yaw_deg).any() else float("nan")
         about = f" (about {yaw:.0f} degrees)" if np.isfinite(yaw) else ""
@@ -131,6 +135,7 @@ def summarize(
         metrics=m,
         fppa_usable={s: fppa_usable(m, s, baseline, th) for s in SIDES},
         rep_of_frame=rep_of_frame,
+        loaded=loaded,
         phase_of_frame=phases,
         cue_text=list(rec.cue_text),
         reps=scores,

@@ -91,14 +91,17 @@ class RepCounter:
                 events.append(RepStarted(self.rep_index, self._start[1]))
             return events, None
 
-        assert self._bottom is not None and self.reference is not None
+        assert self._bottom is not None and self._start is not None and self.reference is not None
         if x > self._bottom[2]:
             self._bottom = (i, t, x)
             self.phase = Phase.DESCENT
         elif x < self._bottom[2] - 0.1 * self.p.enter:
             self.phase = Phase.ASCENT
-        rep_range = self._bottom[2] - self.reference
-        end_level = self.reference + max(self.p.onset, self.p.end_fraction * rep_range)
+        # Measured from where this rep began, not the older reference: a changed stance shifts
+        # the standing signal, and the rep must still end when the person is back up.
+        floor = max(self.reference, self._start[2])
+        rep_range = self._bottom[2] - floor
+        end_level = floor + max(self.p.onset, self.p.end_fraction * rep_range)
         if x <= end_level:
             start, bottom = self._start, self._bottom
             self._abort()
