@@ -45,7 +45,7 @@ def test_counts_every_full_rep_live_and_in_report(reps, period):
     assert len(result.reps) == reps
     for score, (start, bottom, end) in zip(result.reps, rep_windows(reps, period_s=period)):
         r = score.rep
-        assert abs(r.bottom_s - bottom) <= 2 / FPS
+        assert abs(r.bottom_s - bottom) <= 3 / FPS  # the bottom of a cosine dip is flat
         assert abs(r.start_s - start) <= 0.2 * period  # motion onset
         assert abs(r.end_s - end) <= 0.2 * period
 

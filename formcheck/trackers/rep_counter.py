@@ -1,7 +1,7 @@
 """Hysteresis repetition counting on one scalar "depth" signal, relative to a standing reference.
 
-The signal is anything that rises as a rep goes down and falls back when it comes up (knee
-flexion from the world landmarks for squats). The standing reference is the lowest recent value
+The signal is anything that rises as a rep goes down and falls back when it comes up (how far
+the legs shorten in the image, for squats). The standing reference is the lowest recent value
 outside reps, so a person's own standing posture (and the model's bias) cancels out.
 
 A rep starts when the signal rises `enter` above standing and is counted when it falls back
@@ -28,6 +28,8 @@ class RepParams:
     onset: float = 8.0  # at or below this above standing counts as standing
     onset_rate: float = 15.0  # signal units per second under which the signal counts as still
     rate_window_s: float = 0.1
+    settle_s: float = 0.6  # longest a finished rep may take to settle back to standing
+    settle_rate_fraction: float = 1.0  # settled once falling slower than this share of the descent speed
     end_fraction: float = 0.12  # a rep ends when back under this fraction of its range
     min_duration_s: float = 0.5
     max_gap_s: float = 1.0  # the person lost for longer than this aborts the rep
@@ -50,6 +52,7 @@ class RepCounter:
         self._history: deque[Sample] = deque()  # recent samples for finding the onset
         self._start: Sample | None = None
         self._bottom: Sample | None = None
+        self._pending: tuple[Sample, Sample, float, Sample] | None = None  # a finished rep settling
         self._last_t: float | None = None
         self._recent_ranges: deque[float] = deque(maxlen=5)
         self.reference: float | None = None
@@ -78,6 +81,11 @@ class RepCounter:
         while self._history and self._history[0][1] < t - self.p.reference_window_s:
             self._history.popleft()
 
+        if self._pending is not None:
+            done = self._settle(i, t, x, events)
+            if done is not None or self._pending is not None:
+                return events, done
+
         if self._start is None:
             self._update_reference(t, x)
             assert self.reference is not None
@@ -103,21 +111,48 @@ class RepCounter:
         rep_range = self._bottom[2] - floor
         end_level = floor + max(self.p.onset, self.p.end_fraction * rep_range)
         if x <= end_level:
-            start, bottom = self._start, self._bottom
-            self._abort()
-            self._update_reference(t, x)
-            if t - start[1] < self.p.min_duration_s:
-                events.append(RepRejected(t, "too quick to be a rep"))
-                self.rep_index -= 1
-                return events, None
-            typical = sorted(self._recent_ranges)[len(self._recent_ranges) // 2] if self._recent_ranges else None
-            if typical is not None and rep_range < self.p.min_relative_range * typical:
-                events.append(RepRejected(t, "half rep: much shallower than the previous reps"))
-                self.rep_index -= 1
-                return events, None
-            self._recent_ranges.append(rep_range)
-            return events, CountedRep(start, bottom, (i, t, x))
+            # Nearly back up: the rep is done; its end is where the signal settles (next frames).
+            self._pending = (self._start, self._bottom, rep_range, (i, t, x))
+            self._start = None
+            self._bottom = None
+            return events, None
         return events, None
+
+    def _settle(self, i: int, t: float, x: float, events: list) -> CountedRep | None:
+        """While a finished rep settles: end it once the signal stops falling (or starts a new
+        rise, or `settle_s` has passed), then check it was a real rep."""
+        assert self._pending is not None
+        start, bottom, rep_range, last = self._pending
+        rate = self._rate_at(len(self._history) - 1)
+        # "Still" relative to this rep's own speed: a slow rep settles slowly, a quick one fast.
+        still = max(self.p.onset_rate, self.p.settle_rate_fraction * rep_range / max(bottom[1] - start[1], 0.3))
+        if rate < -still and t - last[1] < self.p.settle_s and x < last[2] + 0.5 * self.p.onset:
+            self._pending = (start, bottom, rep_range, (i, t, x) if x <= last[2] else last)
+            return None
+        self._pending = None
+        self._update_reference(t, x)
+        end = last if x > last[2] else (i, t, x)
+        self.phase = Phase.STANDING
+        if end[1] - start[1] < self.p.min_duration_s:
+            events.append(RepRejected(t, "too quick to be a rep"))
+            self.rep_index -= 1
+            return None
+        typical = sorted(self._recent_ranges)[len(self._recent_ranges) // 2] if self._recent_ranges else None
+        if typical is not None and rep_range < self.p.min_relative_range * typical:
+            events.append(RepRejected(t, "half rep: much shallower than the previous reps"))
+            self.rep_index -= 1
+            return None
+        self._recent_ranges.append(rep_range)
+        return CountedRep(start, bottom, end)
+
+    def _rate_at(self, j: int) -> float:
+        """Signal change per second over `rate_window_s` ending at history sample j."""
+        h = self._history
+        k = j
+        while k > 0 and h[k][1] > h[j][1] - self.p.rate_window_s:
+            k -= 1
+        dt = h[j][1] - h[k][1]
+        return (h[j][2] - h[k][2]) / dt if dt > 0 else 0.0
 
     def _onset_before(self, i: int) -> Sample:
         """Where the rise began: walking back from frame `i`, the first sample where the signal
@@ -125,39 +160,38 @@ class RepCounter:
         standing level. A plain level test would put the start inside any fidget or stance change
         that preceded the rep.
         """
-        before = [s for s in self._history if s[0] < i]
-        if not before:
-            return self._history[0]
+        h = self._history
         level = (self.reference if self.reference is not None else -math.inf) + self.p.onset
-        j = len(before) - 1
-        while j > 0:
-            s = before[j]
-            if s[2] <= level:
-                return s
-            k = j
-            while k > 0 and before[k][1] > s[1] - self.p.rate_window_s:
-                k -= 1
-            dt = s[1] - before[k][1]
-            if dt <= 0 or (s[2] - before[k][2]) / dt < self.p.onset_rate:
-                return s
+        j = len(h) - 1
+        while j > 0 and h[j][0] >= i:
             j -= 1
-        return before[0]
+        while j > 0:
+            if h[j][2] <= level or self._rate_at(j) < self.p.onset_rate:
+                return h[j]
+            j -= 1
+        return h[0]
 
     def _abort(self) -> None:
         self._start = None
         self._bottom = None
         self.phase = Phase.STANDING
 
-    def finish(self) -> list:
+    def finish(self) -> tuple[list, CountedRep | None]:
+        """The stream ended: a settling rep is counted, one still under way is not."""
+        if self._pending is not None:
+            events: list = []
+            last = self._pending[3]
+            done = self._settle(last[0], last[1] + self.p.settle_s, last[2], events)
+            return events, done
         if self._start is not None:
             self.rep_index -= 1
             self._abort()
-            return [RepRejected(self._last_t or 0.0, "the recording ended during a rep")]
-        return []
+            return [RepRejected(self._last_t or 0.0, "the recording ended during a rep")], None
+        return [], None
 
     @property
     def in_rep(self) -> bool:
-        return self._start is not None
+        return self._start is not None or self._pending is not None
 
     @property
     def loading(self) -> bool:
