@@ -49,9 +49,9 @@ def _leg_colour(basis: str, value: float, limit: float, cued: bool) -> tuple[int
 def annotate(image: np.ndarray, result: FrameResult, config: Config, exercise: str = "") -> np.ndarray:
     img = image.copy()
     h, w = img.shape[:2]
-    unit = max(h, w) / 720.0
-    thick = max(1, int(round(2 * unit)))
-    scale = 0.6 * unit
+    unit = max(0.8, max(h, w) / 900.0)
+    thick = max(1, int(round(1.6 * unit)))
+    scale = 0.55 * unit
     xy = result.image_xy
     cued = {c.leg for c in result.cues}
 
@@ -78,7 +78,7 @@ def annotate(image: np.ndarray, result: FrameResult, config: Config, exercise: s
             outward = -1 if (np.isfinite(other_hip[0]) and other_hip[0] > knee[0]) else 1
             (tw, _), _ = cv2.getTextSize(label, FONT, scale, thick)
             x = knee[0] + int(12 * unit) if outward > 0 else knee[0] - int(12 * unit) - tw
-            _text(img, label, (x, knee[1]), scale, colour, thick)
+            _text(img, label, (x, knee[1] - int(12 * unit)), scale, colour, thick)
         if knee and side in cued:
             _arrow_outward(img, xy, side, knee, unit)
 
@@ -89,28 +89,37 @@ def annotate(image: np.ndarray, result: FrameResult, config: Config, exercise: s
         f"{exercise}  reps {st.reps_done}" + (f"  (rep {st.rep_in_progress})" if st.rep_in_progress else ""),
         f"{st.phase.value}   view {view.value}",
     ]
-    y = int(28 * unit)
-    for line in lines:
-        _text(img, line, (int(10 * unit), y), scale, WHITE, thick)
-        y += int(26 * unit)
     warning = None
     if result.pose is None:
         warning = "No person found: step into the frame"
     elif view in (View.OBLIQUE, View.SIDE):
         warning = "Face the camera to check your knees"
-    if warning:
-        _text(img, warning, (int(10 * unit), y), scale, AMBER, thick)
+    _panel(img, lines, warning, unit, scale, thick)
     if result.cues:
         _banner(img, result.cues[0].message, unit)
     return img
+
+
+def _panel(img: np.ndarray, lines: list[str], warning: str | None, unit: float, scale: float, thick: int) -> None:
+    """Status lines on a translucent dark box in the top-left corner."""
+    rows = [(line, WHITE) for line in lines] + ([(warning, AMBER)] if warning else [])
+    line_h = int(24 * unit)
+    width = max(cv2.getTextSize(text, FONT, scale, thick)[0][0] for text, _ in rows) + int(16 * unit)
+    height = line_h * len(rows) + int(10 * unit)
+    x0, y0 = int(6 * unit), int(6 * unit)
+    roi = img[y0 : y0 + height, x0 : x0 + width]
+    roi[:] = (roi * 0.35).astype(img.dtype)
+    for k, (text, colour) in enumerate(rows):
+        cv2.putText(img, text, (x0 + int(8 * unit), y0 + line_h * (k + 1) - int(4 * unit)), FONT, scale, colour, thick, cv2.LINE_AA)
 
 
 def _arrow_outward(img: np.ndarray, xy: np.ndarray, side: Side, knee: tuple[int, int], unit: float) -> None:
     other_hip = xy[int(LEG[side.other].hip)]
     direction = -1 if (np.isfinite(other_hip[0]) and other_hip[0] > knee[0]) else 1
     length = int(60 * unit)
-    start = (knee[0] + direction * int(10 * unit), knee[1])
-    end = (start[0] + direction * length, knee[1])
+    y = knee[1] + int(8 * unit)
+    start = (knee[0] + direction * int(10 * unit), y)
+    end = (start[0] + direction * length, y)
     cv2.arrowedLine(img, start, end, RED, max(2, int(4 * unit)), cv2.LINE_AA, tipLength=0.35)
 
 
