@@ -20,6 +20,7 @@ from typing import Any
 from formcheck.annotate import annotate
 from formcheck.config import Config
 from formcheck.errors import InputError, SourceLostError
+from formcheck.landmarks import Side
 from formcheck.model_store import ModelInfo
 from formcheck.outputs import summary_dict, write_frames_csv, write_summary
 from formcheck.pipeline import FrameResult, Pipeline
@@ -82,6 +83,7 @@ def run_session(
     progress: ProgressFn | None = None,
     on_frame: Callable[[FrameResult, Any], bool | None] | None = None,
     write_video: bool = True,
+    side: Side | None = None,
 ) -> Outcome:
     """Stream `source` through the pipeline into `out_dir`; returns once the files are written.
 
@@ -102,7 +104,7 @@ def run_session(
     stopped_by: str | None = None
     warnings: list[str] = []
     with PoseEstimator(model.path) as estimator:
-        pipeline = Pipeline(estimator, tracker_class(exercise)(), config)
+        pipeline = Pipeline(estimator, tracker_class(exercise)(side), config)
         sink = VideoSink(files["annotated"], info.fps, (info.width, info.height)) if write_video else None
         try:
             for frame in source:
@@ -136,7 +138,7 @@ def run_session(
 
     partial = stopped_by in ("interrupt", "source lost")
     with _sigint_ignored():
-        result = summarize(pipeline.recording, exercise, config, info, partial=partial, extra_warnings=warnings)
+        result = summarize(pipeline.recording, exercise, config, info, partial=partial, extra_warnings=warnings, side=side)
         model_json = {"name": model.name, "sha256": model.sha256, "variant": model.variant}
         summary = summary_dict(result, config, model_json)
         write_summary(files["summary"], summary)

@@ -154,6 +154,7 @@ def analyze(
     """Analyse a recorded video: writes annotated.mp4, summary.json, frames.csv and report.html."""
     _configure_logging(quiet, verbose)
     from formcheck.analyze import run_session
+    from formcheck.landmarks import Side
     from formcheck.sources import open_source
     from formcheck.trackers import tracker_class
 
@@ -185,6 +186,7 @@ def analyze(
         outcome = run_session(
             source, exercise=exercise, out_dir=out_dir, model=model_info,
             config=config, progress=progress_fn, write_video=not no_video,
+            side=None if side is SideChoice.auto else Side(side.value),
         )
     finally:
         if progress_ctx is not None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from formcheck.config import Config
 from formcheck.errors import InputError
-from formcheck.landmarks import SIDES
+from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import VIEW_CODES, Metrics, View, compute_metrics
 from formcheck.pipeline import Recording, gate
 from formcheck.scoring import Baseline, RepScore, compute_baseline, fppa_usable, loaded_mask, score_rep
@@ -74,6 +74,7 @@ def summarize(
     *,
     partial: bool = False,
     extra_warnings: list[str] | None = None,
+    side: Side | None = None,
 ) -> SessionResult:
     if len(rec) == 0:
         raise InputError(f"no frames could be read from {source.name}")
@@ -84,7 +85,7 @@ def summarize(
     if not partial and coverage == 0.0:
         raise InputError(f"no person found in {source.name}: film the whole body, well lit, facing the camera")
 
-    tracker = tracker_class(exercise)()
+    tracker = tracker_class(exercise)(side)
     rep_of_frame = np.zeros(len(t), dtype=np.int64)
     phases: list[str] = []
     rejected: list[RepRejected] = []

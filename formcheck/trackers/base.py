@@ -89,7 +89,9 @@ class Tracker(ABC):
     name: str = ""
     description: str = ""
 
-    def __init__(self) -> None:
+    def __init__(self, side: Side | None = None) -> None:
+        """`side`: the working leg when the user names it (`--side`); None to detect it."""
+        self.side = side
         self.state = TrackerState()
 
     @abstractmethod

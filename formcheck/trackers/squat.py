@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from formcheck.landmarks import SIDES
+from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import Metrics
 from formcheck.trackers.base import Event, RepCompleted, RepWindow, Tracker, register
 from formcheck.trackers.rep_counter import RepCounter, RepParams
@@ -20,8 +20,8 @@ class SquatTracker(Tracker):
     name = "squat"
     description = "bilateral squat, banded or not (both legs)"
 
-    def __init__(self, params: RepParams = SQUAT_PARAMS) -> None:
-        super().__init__()
+    def __init__(self, side: Side | None = None, params: RepParams = SQUAT_PARAMS) -> None:
+        super().__init__(side)  # both legs work in a squat: a named side changes nothing
         self.counter = RepCounter(params)
         self.depth = LegShortening()
         self.state.working_legs = SIDES
