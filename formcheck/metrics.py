@@ -60,6 +60,8 @@ class LegMetrics:
     ankle_y: np.ndarray
     ankle_x: np.ndarray
     knee_x: np.ndarray
+    knee_y: np.ndarray  # image positions: single-leg and lying exercises compare the two legs
+    hip_x: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,12 @@ class Metrics:
     def at(self, i: int | slice) -> "Metrics":
         """One frame (or a slice) of a clip's metrics."""
 
-        def take(obj):  # noqa: ANN001 - dataclass of arrays
-            return type(obj)(**{f.name: take(getattr(obj, f.name)) if isinstance(getattr(obj, f.name), LegMetrics) else getattr(obj, f.name)[i] for f in fields(obj)})
+        def take(obj):  # noqa: ANN001, ANN202 - Metrics or LegMetrics
+            values = {}
+            for f in fields(obj):
+                value = getattr(obj, f.name)
+                values[f.name] = take(value) if isinstance(value, LegMetrics) else value[i]
+            return type(obj)(**values)
 
         return take(self)
 
@@ -125,6 +131,8 @@ def compute_metrics(
             ankle_y=ankle[..., 1],
             ankle_x=ankle[..., 0],
             knee_x=knee[..., 0],
+            knee_y=knee[..., 1],
+            hip_x=hip[..., 0],
         )
     L, R = LEG[Side.LEFT], LEG[Side.RIGHT]
     xy = image_xy

@@ -55,19 +55,15 @@ class Recording:
     def __len__(self) -> int:
         return len(self.t_s)
 
-    def append(self, frame: Frame, pose: PoseFrame | None, cues: list[Cue]) -> None:
+    def append(
+        self, frame: Frame, xy: np.ndarray, world: np.ndarray, visibility: np.ndarray, people: int, cues: list[Cue]
+    ) -> None:
         self.frame_index.append(frame.index)
         self.t_s.append(frame.t_s)
-        if pose is None:
-            self.image_xy.append(_NAN_XY)
-            self.world_xyz.append(_NAN_XYZ)
-            self.visibility.append(np.zeros(NUM_LANDMARKS))
-            self.people.append(0)
-        else:
-            self.image_xy.append(pose.image_xy.astype(np.float32))
-            self.world_xyz.append(pose.world_xyz.astype(np.float32))
-            self.visibility.append(pose.visibility.astype(np.float32))
-            self.people.append(pose.people)
+        self.image_xy.append(xy.astype(np.float32))
+        self.world_xyz.append(world.astype(np.float32))
+        self.visibility.append(visibility.astype(np.float32))
+        self.people.append(people)
         self.cue_text.append("; ".join(c.message for c in cues))
         for c in cues:
             if c.raised_s == frame.t_s:
@@ -125,5 +121,5 @@ class Pipeline:
         )
         events = self.tracker.update(len(self.recording), metrics)
         cues = self._cues.update(metrics, self.tracker.state.working_legs, self.tracker.loaded)
-        self.recording.append(frame, pose if pose is None else PoseFrame(frame.t_s, xy, world, vis, pose.image_size, pose.people), cues)
+        self.recording.append(frame, xy, world, vis, pose.people if pose is not None else 0, cues)
         return FrameResult(frame, pose, smooth_xy, metrics, events, self.tracker.state, cues)
