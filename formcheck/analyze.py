@@ -87,7 +87,8 @@ def run_session(
 ) -> Outcome:
     """Stream `source` through the pipeline into `out_dir`; returns once the files are written.
 
-    `on_frame(result, annotated_image)` lets the live loop show a window and handle keys; it
+    `on_frame(result, annotated_image)` lets the live loop follow each analysed frame (the
+    image is None without `write_video`: live draws its own on the newest camera frame); it
     returns True to stop. Ctrl-C and a lost source end the stream early; what was measured is
     kept and written, marked partial.
     """
@@ -110,9 +111,8 @@ def run_session(
             for frame in source:
                 result = pipeline.process(frame)
                 image = None
-                if sink is not None or on_frame is not None:
-                    image = annotate(frame.image, result, config, exercise)
                 if sink is not None:
+                    image = annotate(frame.image, result, config, exercise)
                     sink.write(image)
                 if progress is not None:
                     progress(len(pipeline.recording), frame.t_s)

@@ -48,10 +48,7 @@ def _leg_colour(basis: str, value: float, limit: float, cued: bool) -> tuple[int
 
 def annotate(image: np.ndarray, result: FrameResult, config: Config, exercise: str = "") -> np.ndarray:
     img = image.copy()
-    h, w = img.shape[:2]
-    unit = max(0.8, max(h, w) / 900.0)
-    thick = max(1, int(round(1.6 * unit)))
-    scale = 0.55 * unit
+    unit, scale, thick = text_metrics(img)
     xy = result.image_xy
     cued = {c.leg for c in result.cues}
 
@@ -96,21 +93,40 @@ def annotate(image: np.ndarray, result: FrameResult, config: Config, exercise: s
         warning = "Face the camera to check your knees"
     _panel(img, lines, warning, unit, scale, thick)
     if result.cues:
-        _banner(img, result.cues[0].message, unit)
+        banner(img, result.cues[0].message, unit)
     return img
 
 
 def _panel(img: np.ndarray, lines: list[str], warning: str | None, unit: float, scale: float, thick: int) -> None:
     """Status lines on a translucent dark box in the top-left corner."""
     rows = [(line, WHITE) for line in lines] + ([(warning, AMBER)] if warning else [])
+    draw_panel(img, rows, unit, scale, thick)
+
+
+def draw_panel(
+    img: np.ndarray, rows: list[tuple[str, tuple[int, int, int]]], unit: float, scale: float, thick: int, corner: str = "top-left"
+) -> None:
+    """Coloured text rows on a translucent dark box; `corner` is top-left, top-right, bottom-left or bottom-right."""
+    if not rows:
+        return
+    h, w = img.shape[:2]
     line_h = int(24 * unit)
-    width = max(cv2.getTextSize(text, FONT, scale, thick)[0][0] for text, _ in rows) + int(16 * unit)
-    height = line_h * len(rows) + int(10 * unit)
-    x0, y0 = int(6 * unit), int(6 * unit)
+    width = min(w, max(cv2.getTextSize(text, FONT, scale, thick)[0][0] for text, _ in rows) + int(16 * unit))
+    height = min(h, line_h * len(rows) + int(10 * unit))
+    margin = int(6 * unit)
+    x0 = margin if corner.endswith("left") else max(0, w - width - margin)
+    y0 = margin if corner.startswith("top") else max(0, h - height - margin)
     roi = img[y0 : y0 + height, x0 : x0 + width]
     roi[:] = (roi * 0.35).astype(img.dtype)
     for k, (text, colour) in enumerate(rows):
         cv2.putText(img, text, (x0 + int(8 * unit), y0 + line_h * (k + 1) - int(4 * unit)), FONT, scale, colour, thick, cv2.LINE_AA)
+
+
+def text_metrics(img: np.ndarray) -> tuple[float, float, int]:
+    """(unit, font scale, line thickness) that `annotate` uses for a frame of this size."""
+    h, w = img.shape[:2]
+    unit = max(0.8, max(h, w) / 900.0)
+    return unit, 0.55 * unit, max(1, int(round(1.6 * unit)))
 
 
 def _arrow_outward(img: np.ndarray, xy: np.ndarray, side: Side, knee: tuple[int, int], unit: float) -> None:
@@ -123,13 +139,17 @@ def _arrow_outward(img: np.ndarray, xy: np.ndarray, side: Side, knee: tuple[int,
     cv2.arrowedLine(img, start, end, RED, max(2, int(4 * unit)), cv2.LINE_AA, tipLength=0.35)
 
 
-def _banner(img: np.ndarray, message: str, unit: float) -> None:
+def banner(img: np.ndarray, message: str, unit: float, colour: tuple[int, int, int] = RED, top: bool = False) -> None:
+    """A full-width coloured strip with centred text (a cue at the bottom; live setup prompts at the top)."""
     h, w = img.shape[:2]
     bh = int(48 * unit)
-    overlay = img.copy()
-    cv2.rectangle(overlay, (0, h - bh), (w, h), RED, -1)
-    cv2.addWeighted(overlay, 0.75, img, 0.25, 0, dst=img)
-    scale = 0.8 * unit
+    y0 = 0 if top else h - bh
+    strip = img[y0 : y0 + bh]
+    strip[:] = (0.25 * strip + 0.75 * np.array(colour, dtype=np.float32)).astype(img.dtype)
     thick = max(1, int(round(2 * unit)))
-    (tw, th), _ = cv2.getTextSize(message, FONT, scale, thick)
-    cv2.putText(img, message, ((w - tw) // 2, h - (bh - th) // 2), FONT, scale, WHITE, thick, cv2.LINE_AA)
+    scale = 0.8 * unit
+    tw, th = cv2.getTextSize(message, FONT, scale, thick)[0]
+    if tw > w - 8:  # long prompts on small frames: shrink to fit
+        scale *= (w - 8) / tw
+        tw, th = cv2.getTextSize(message, FONT, scale, thick)[0]
+    cv2.putText(img, message, ((w - tw) // 2, y0 + (bh + th) // 2), FONT, scale, WHITE, thick, cv2.LINE_AA)

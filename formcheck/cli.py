@@ -197,6 +197,103 @@ def analyze(
 
 
 @app.command()
+def live(
+    exercise: Annotated[str, typer.Option("--exercise", "-e", help=_exercise_help())] = "squat",
+    camera: Annotated[int, typer.Option("--camera", help="Camera index.")] = 0,
+    source: Annotated[Optional[Path], typer.Option("--source", help="A video file standing in for the camera, at its own frame rate.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: live-DATE-TIME).")] = None,
+    no_window: Annotated[bool, typer.Option("--no-window", help="No window: run headless (tests, --source files).")] = False,
+    sound: Annotated[bool, typer.Option("--sound", help="Speak the cues (espeak-ng), or beep; visual only where no audio exists.")] = False,
+    reps: Annotated[int, typer.Option("--reps", min=1, help="Target reps per set.")] = 8,
+    sets: Annotated[int, typer.Option("--sets", min=1, help="Target sets.")] = 3,
+    record: Annotated[bool, typer.Option("--record", help="Also save the raw camera frames as raw.mp4.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show latency and dropped frames in the window.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm that none of the safety questions apply (headless use).")] = False,
+    model: ModelOpt = None,
+    model_variant: VariantOpt = Variant.full,
+    side: Annotated[SideChoice, typer.Option("--side", help="Working leg for single-leg exercises.")] = SideChoice.auto,
+    config_file: ConfigOpt = None,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help="FPPA valgus threshold, degrees.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Live coaching from a camera: the knee turns red and a cue shows (or speaks) when it caves in.
+
+    Keys: space pauses, r restarts the set, q or Esc ends and writes the same files as analyze
+    (plus raw.mp4 with --record, and live.json with latency and cue timings).
+    """
+    _configure_logging(quiet, verbose)
+    import time
+
+    from formcheck.landmarks import Side
+    from formcheck.live import LiveOptions, check_display, run_live
+    from formcheck.sources import open_source
+    from formcheck.trackers import tracker_class
+
+    tracker_class(exercise)
+    config = _load_config(config_file, threshold, False)
+    if source is not None and not source.exists():
+        raise InputError(f"no such file: {source}")
+    if not no_window:
+        check_display()
+    _safety_gate(yes, quiet)
+    model_info = _resolve_model(model, model_variant, quiet)
+    out_dir = out if out is not None else Path.cwd() / time.strftime("live-%Y%m%d-%H%M%S")
+    frames = open_source(source, realtime=True) if source is not None else open_source(camera)
+    if not quiet:
+        typer.echo(f"live: {frames.info.name} ({frames.info.width}x{frames.info.height}, {frames.info.fps:.0f} fps)"
+                   + ("" if no_window else "; keys: space pause, r restart set, q/Esc end"))
+    opts = LiveOptions(
+        exercise=exercise, out_dir=out_dir, model=model_info, config=config,
+        side=None if side is SideChoice.auto else Side(side.value), window=not no_window, sound=sound,
+        reps=reps, sets=sets, record=record, debug=debug,
+    )
+    result = run_live(frames, opts)
+    if result.sound_warning and not quiet:
+        typer.echo(f"warning: sound: {result.sound_warning}")
+    _print_outcome(result.outcome, quiet)
+    lat = result.latency
+    if not quiet:
+        med = lambda k: lat[k]["median_ms"]  # noqa: E731
+        typer.echo(
+            f"latency: capture->display {med('capture_to_display_ms')} ms, capture->cue {med('capture_to_cue_ms')} ms (median); "
+            f"{lat['frames_analysed']} of {lat['frames_in']} frames analysed"
+        )
+    if result.stopped_by == "source lost":
+        raise _fail(f"{result.outcome.result.warnings[-1] if result.outcome.result.warnings else 'the camera was lost'}; what was measured is saved in {out_dir}", 1)
+    if result.outcome.partial:
+        raise _fail(f"interrupted: what was measured is saved in {out_dir}", EXIT_INTERRUPTED)
+
+
+def _safety_gate(yes: bool, quiet: bool) -> None:
+    """DOMAIN.md's safety questions, once per user, before a first live session."""
+    from formcheck import safety
+
+    if safety.cleared():
+        return
+    typer.echo(safety.DISCLAIMER)
+    if yes:
+        safety.record({q.key: False for q in safety.QUESTIONS}, "--yes")
+        if not quiet:
+            typer.echo("--yes: you confirm that none of these apply: " + " ".join(q.text for q in safety.QUESTIONS))
+            typer.echo(safety.STOP_RULE)
+        return
+    if not sys.stdin.isatty():
+        raise InputError(
+            "the safety questions have not been answered yet: run formcheck live once in a terminal "
+            "to answer them, or pass --yes to confirm that none apply"
+        )
+    typer.echo("Before your first session, please answer (y/n):")
+    answers = {q.key: typer.confirm(f"  {q.text}", default=None) for q in safety.QUESTIONS}
+    if safety.any_apply(answers):
+        typer.echo(safety.ADVICE)
+        typer.echo(safety.STOP_RULE)
+        raise typer.Exit(1)
+    path = safety.record(answers, "asked")
+    typer.echo(safety.STOP_RULE + (f" (answers saved in {path})" if path else ""))
+
+
+@app.command()
 def samples(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the clips and their truth.")] = Path("samples"),
     which: Annotated[str, typer.Option("--set", help="'standard' (the benchmark set) or 'committed' (the small set in sample_videos/).")] = "standard",

@@ -2,7 +2,8 @@
 
 Per leg, a cue raises once the knee's measure has stayed past its threshold for `debounce_s`
 while the leg is loaded, clears once it falls under `release_margin` of the threshold, and
-cannot raise again for `cooldown_s` after it cleared. The measure is FPPA where the thigh is
+cannot raise again for `cooldown_s` after it cleared unless the leg was unloaded in between (a
+new rep: every caving rep gets its cue). The measure is FPPA where the thigh is
 seen well (knee flexion up to `fppa_max_flexion_deg`), the knee-to-toe offset beyond that.
 """
 
@@ -71,6 +72,9 @@ class CueEngine:
                     st.active = Cue(side, basis, value, raised_s=t, crossed_s=st.over_since)
             else:
                 st.over_since = None
+            if not loaded:
+                # The cool-down stops nagging within one loading; the next rep may cue at once.
+                st.quiet_until = -math.inf
             if st.active is not None:
                 active.append(st.active)
         return sorted(active, key=lambda c: -c.raised_s)
