@@ -15,7 +15,7 @@ from formcheck import __version__
 from formcheck.config import Config
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import VIEW_CODES
-from formcheck.scoring import RepScore
+from formcheck.scoring import HoldScore, RepScore
 from formcheck.session import SessionResult
 
 SCHEMA_VERSION = 1
@@ -60,6 +60,27 @@ def rep_json(score: RepScore) -> dict[str, Any]:
         "start_frame": r.start_i,
         "bottom_frame": r.bottom_i,
         "end_frame": r.end_i,
+        **({"hold_s": _r(r.hold_s, 2)} if r.hold_s is not None else {}),
+    }
+
+
+def hold_json(score: HoldScore) -> dict[str, Any]:
+    """One balance hold; `sway`/`knee_sway` in body lengths (RMS, see scoring.HoldScore)."""
+    h = score.hold
+    return {
+        "leg": h.leg.value,
+        "start_s": _r(h.start_s, 3),
+        "end_s": _r(h.end_s, 3),
+        "duration_s": _r(h.end_s - h.start_s, 3),
+        "touchdowns": len(h.touchdowns),
+        "touchdown_s": [_r(t, 3) for t in h.touchdowns],
+        "peak_fppa_deg": _r(score.peak_fppa_deg, 1),
+        "valgus": score.valgus,
+        "sway": _r(score.sway, 4),
+        "knee_sway": _r(score.knee_sway, 4),
+        "sway_unit": "body lengths, RMS about the hold's mean position (pelvis; knee for knee_sway)",
+        "start_frame": h.start_i,
+        "end_frame": h.end_i,
     }
 
 
@@ -105,16 +126,7 @@ def summary_dict(result: SessionResult, config: Config, model: dict[str, Any]) -
         },
         "rep_count": len(result.reps),
         "reps": [rep_json(s) for s in result.reps],
-        "holds": [
-            {
-                "leg": h.leg.value,
-                "start_s": _r(h.start_s, 3),
-                "end_s": _r(h.end_s, 3),
-                "duration_s": _r(h.end_s - h.start_s, 3),
-                "touchdowns": len(h.touchdowns),
-            }
-            for h in result.holds
-        ],
+        "holds": [hold_json(h) for h in result.holds],
         "cues": result.cue_count,
         "warnings": result.warnings,
     }

@@ -17,7 +17,7 @@ import numpy as np
 from formcheck.config import Thresholds
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import Metrics
-from formcheck.trackers.base import RepWindow
+from formcheck.trackers.base import HoldWindow, RepWindow
 
 
 class Basis(str, enum.Enum):
@@ -173,4 +173,48 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
         basis=basis,
         depth_deg=_nanmax(flex),
         min_separation_ratio=(float(np.nanmin(sep)) if np.isfinite(sep).any() else None) if len(rep.legs) == 2 else None,
+    )
+
+
+@dataclass(frozen=True)
+class HoldScore:
+    """A balance hold with what happened during it.
+
+    Sway is the root-mean-square sideways wander of a point about its mean over the hold, in
+    body lengths (shoulder midpoint to mid-hip plus hip to ankle, the same yardstick near or far
+    from the camera): `sway` for the pelvis (mid-hip), `knee_sway` for the stance knee. 0.01 is
+    about 1.7 cm on a 1.7 m person.
+    """
+
+    hold: HoldWindow
+    peak_fppa_deg: float | None  # most valgus FPPA of the stance leg while held (frontal view only)
+    valgus: bool | None
+    sway: float | None
+    knee_sway: float | None
+
+
+def _rms_sway(x: np.ndarray, scale: float) -> float | None:
+    x = x[np.isfinite(x)]
+    if x.size < 3 or not np.isfinite(scale) or scale <= 0:
+        return None
+    return float(np.sqrt(np.mean((x - x.mean()) ** 2)) / scale)
+
+
+def score_hold(m: Metrics, hold: HoldWindow, baseline: Baseline, th: Thresholds) -> HoldScore:
+    sl = slice(hold.start_i, hold.end_i + 1)
+    leg = m.leg(hold.leg)
+    usable = fppa_usable(m, hold.leg, baseline, th)[sl]
+    peak = _nanmax(np.where(usable, leg.fppa_deg[sl], np.nan))
+    v = peak
+    if v is not None and th.baseline_relative and baseline.fppa_deg[hold.leg] is not None:
+        v -= baseline.fppa_deg[hold.leg]
+    body = m.body_px[sl]
+    scale = float(np.nanmedian(body)) if np.isfinite(body).any() else float("nan")
+    pelvis_x = (m.left.hip_x[sl] + m.right.hip_x[sl]) / 2
+    return HoldScore(
+        hold=hold,
+        peak_fppa_deg=peak,
+        valgus=None if v is None else bool(v > th.valgus_fppa_deg),
+        sway=_rms_sway(pelvis_x, scale),
+        knee_sway=_rms_sway(leg.knee_x[sl], scale),
     )

@@ -16,10 +16,10 @@ from formcheck.errors import InputError
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import VIEW_CODES, Metrics, View, compute_metrics
 from formcheck.pipeline import Recording, gate
-from formcheck.scoring import Baseline, RepScore, compute_baseline, fppa_usable, loaded_mask, score_rep
+from formcheck.scoring import Baseline, HoldScore, RepScore, compute_baseline, fppa_usable, loaded_mask, score_hold, score_rep
 from formcheck.smoothing import MAX_GAP_S, bridge_gaps, zero_phase_lowpass
 from formcheck.sources import SourceInfo
-from formcheck.trackers import HoldWindow, RepCompleted, RepRejected, tracker_class
+from formcheck.trackers import RepCompleted, RepRejected, tracker_class
 
 # Recording advice from DOMAIN.md, checked against the source.
 MIN_FPS = 25.0
@@ -39,7 +39,7 @@ class SessionResult:
     phase_of_frame: list[str]
     cue_text: list[str]
     reps: list[RepScore]
-    holds: list[HoldWindow]
+    holds: list[HoldScore]
     baseline: Baseline
     view: View
     pose_coverage: float
@@ -101,9 +101,13 @@ def summarize(
     reps = tracker.state.reps
     baseline = compute_baseline(m, reps)
     scores = [score_rep(m, r, baseline, th) for r in reps]
+    holds = [score_hold(m, h, baseline, th) for h in tracker.state.holds]
     loaded = np.zeros(len(t), dtype=bool)
     for r in reps:
         loaded |= loaded_mask(m, r)
+    for h in tracker.state.holds:
+        loaded[h.start_i : h.end_i + 1] = True
+        rep_of_frame[h.start_i : h.end_i + 1] = 0
     view = _majority_view(m)
 
     warnings = list(extra_warnings or [])
@@ -125,7 +129,10 @@ def summarize(
         warnings.append("the person is small in the frame: move the camera closer (2-3 m) for steadier angles")
     if baseline.frames == 0 and view is View.FRONTAL:
         warnings.append("no standing frames found: stand still facing the camera before the first rep for a baseline")
-    if not reps and not partial:
+    if tracker.counts_holds:
+        if not holds and not partial:
+            warnings.append("no single-leg hold was found: lift one foot clear of the floor for at least a second")
+    elif not reps and not partial:
         warnings.append(f"no {exercise} reps were found")
 
     return SessionResult(
@@ -140,7 +147,7 @@ def summarize(
         phase_of_frame=phases,
         cue_text=list(rec.cue_text),
         reps=scores,
-        holds=list(tracker.state.holds),
+        holds=holds,
         baseline=baseline,
         view=view,
         pose_coverage=coverage,

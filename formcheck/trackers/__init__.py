@@ -1,8 +1,10 @@
 """Exercise trackers, registered by name (`formcheck analyze --help` lists them)."""
 
-from formcheck.trackers import squat  # noqa: F401  (registers)
+from formcheck.trackers import balance, single_leg, squat  # noqa: F401  (registers)
 from formcheck.trackers.base import (
     Event,
+    HoldEnded,
+    HoldStarted,
     HoldWindow,
     Phase,
     RepCompleted,
@@ -17,6 +19,8 @@ from formcheck.trackers.base import (
 
 __all__ = [
     "Event",
+    "HoldEnded",
+    "HoldStarted",
     "HoldWindow",
     "Phase",
     "RepCompleted",

@@ -35,6 +35,7 @@ class RepWindow:
     bottom_s: float
     end_s: float
     legs: tuple[Side, ...]
+    hold_s: float | None = None  # time held at the end of the range (exercises with a timed hold)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,20 @@ class RepRejected:
     reason: str
 
 
-Event = RepStarted | RepCompleted | RepRejected
+@dataclass(frozen=True)
+class HoldStarted:
+    """The free foot left the floor: a balance hold on `leg` began."""
+
+    leg: Side
+    t_s: float
+
+
+@dataclass(frozen=True)
+class HoldEnded:
+    hold: HoldWindow
+
+
+Event = RepStarted | RepCompleted | RepRejected | HoldStarted | HoldEnded
 
 
 @dataclass
@@ -88,6 +102,7 @@ class Tracker(ABC):
 
     name: str = ""
     description: str = ""
+    counts_holds: bool = False  # balance work: holds, not reps
 
     def __init__(self, side: Side | None = None) -> None:
         """`side`: the working leg when the user names it (`--side`); None to detect it."""

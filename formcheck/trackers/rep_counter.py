@@ -137,12 +137,16 @@ class RepCounter:
             events.append(RepRejected(t, "too quick to be a rep"))
             self.rep_index -= 1
             return None
-        typical = sorted(self._recent_ranges)[len(self._recent_ranges) // 2] if self._recent_ranges else None
+        # The typical range is the lower median of recent movements, rejected ones included: one
+        # outsized first rep (the person settling in, a landmark glitch) must not make every
+        # later rep look like a half rep, while a lone half rep among full ones still is one.
+        recent = sorted(self._recent_ranges)
+        typical = recent[(len(recent) - 1) // 2] if recent else None
+        self._recent_ranges.append(rep_range)
         if typical is not None and rep_range < self.p.min_relative_range * typical:
             events.append(RepRejected(t, "half rep: much shallower than the previous reps"))
             self.rep_index -= 1
             return None
-        self._recent_ranges.append(rep_range)
         return CountedRep(start, bottom, end)
 
     def _rate_at(self, j: int) -> float:

@@ -1,0 +1,123 @@
+"""A tracker that counts reps on one scalar signal and decides each rep's working leg(s).
+
+Every counted exercise is the same machine (`RepCounter` hysteresis on a body-size-normalised
+signal) with two exercise-specific parts: `signal(m)`, the "depth" that rises as a rep goes
+and falls back when it ends, and `leg_evidence(m)`, a per-leg score, higher for the leg doing
+the work on that frame. Evidence is summed over the rep's loaded frames (signal past half its
+range), so a rep's leg is decided by what the legs did while the rep was hard, not by how the
+person stood between reps. A named side (`--side`) overrides the evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from formcheck.landmarks import SIDES, Side
+from formcheck.metrics import Metrics
+from formcheck.trackers.base import Event, RepCompleted, RepWindow, Tracker
+from formcheck.trackers.rep_counter import CountedRep, RepCounter, RepParams
+from formcheck.trackers.signals import PerLegShortening, legs_crossed
+
+Evidence = dict[Side, float]
+
+
+class CountedTracker(Tracker):
+    """Base for trackers that count reps on `signal` (subclasses set `params`)."""
+
+    params: RepParams = RepParams()
+    both_legs: bool = False  # bilateral exercises: every rep belongs to both legs
+    history_s: float = 20.0  # longest rep whose evidence is kept
+
+    def __init__(self, side: Side | None = None, params: RepParams | None = None) -> None:
+        super().__init__(side)
+        self.counter = RepCounter(params or self.params)
+        self._trace: deque[tuple[int, float, float, Evidence]] = deque()  # (i, t, signal, evidence)
+        self.per_leg = PerLegShortening()
+        self._short: dict[Side, float] = {s: math.nan for s in SIDES}  # this frame's, per leg
+        self.state.working_legs = SIDES if self.both_legs else ((side,) if side else ())
+
+    # -- what a subclass defines -------------------------------------------------------------
+    def signal(self, m: Metrics) -> float:
+        """The depth signal for this frame (NaN when it cannot be read)."""
+        raise NotImplementedError
+
+    def leg_evidence(self, m: Metrics) -> Evidence:
+        """Per-leg score for this frame, higher for the working leg (NaN: no opinion)."""
+        return {s: math.nan for s in SIDES}
+
+    def rep_extras(self, rep: RepWindow, trace: list[tuple[int, float, float, Evidence]]) -> RepWindow:
+        """Hook to add exercise-specific timing (holds) to a finished rep."""
+        return rep
+
+    # -- the machine -------------------------------------------------------------------------
+    def update(self, i: int, m: Metrics) -> list[Event]:
+        t = float(m.t_s)
+        self._short = self.per_leg.update(m)
+        x = self.signal(m)
+        ev = {} if self.both_legs else self.leg_evidence(m)
+        if ev and legs_crossed(m):  # the model swapped the legs: credit the real one
+            ev = {s: ev.get(s.other, math.nan) for s in SIDES}
+        self._trace.append((i, t, x, ev))
+        while self._trace and self._trace[0][1] < t - self.history_s:
+            self._trace.popleft()
+        events, done = self.counter.update(i, t, x)
+        self._record(events, done)
+        return events
+
+    def finish(self) -> list[Event]:
+        events, done = self.counter.finish()
+        self._record(events, done)
+        return events
+
+    def _legs_for(self, done: CountedRep, trace: list[tuple[int, float, float, Evidence]]) -> tuple[Side, ...]:
+        if self.both_legs:
+            return SIDES
+        if self.side is not None:
+            return (self.side,)
+        floor, bottom = done.start[2], done.bottom[2]
+        half = floor + 0.5 * (bottom - floor)
+        score = {s: 0.0 for s in SIDES}
+        seen = {s: 0 for s in SIDES}
+        for _, _, x, ev in trace:
+            if not x >= half:
+                continue
+            for s in SIDES:
+                v = ev.get(s, math.nan)
+                if math.isfinite(v):
+                    score[s] += v
+                    seen[s] += 1
+        if not any(seen.values()):
+            return SIDES  # no leg could be told apart: say both rather than guess
+        mean = {s: score[s] / seen[s] if seen[s] else -math.inf for s in SIDES}
+        return (max(SIDES, key=lambda s: mean[s]),)
+
+    def _record(self, events: list[Event], done: CountedRep | None) -> None:
+        if done is not None:
+            trace = [e for e in self._trace if done.start[0] <= e[0] <= done.end[0]]
+            legs = self._legs_for(done, trace)
+            rep = RepWindow(
+                index=len(self.state.reps) + 1,
+                start_i=done.start[0],
+                bottom_i=done.bottom[0],
+                end_i=done.end[0],
+                start_s=done.start[1],
+                bottom_s=done.bottom[1],
+                end_s=done.end[1],
+                legs=legs,
+            )
+            rep = self.rep_extras(rep, trace)
+            self.state.reps.append(rep)
+            if not self.both_legs and self.side is None:
+                self.state.working_legs = legs
+            events.append(RepCompleted(rep))
+        self._sync()
+
+    @property
+    def loaded(self) -> bool:
+        return self.counter.loading
+
+    def _sync(self) -> None:
+        self.state.phase = self.counter.phase
+        self.state.reps_done = len(self.state.reps)
+        self.state.rep_in_progress = self.counter.rep_index if self.counter.in_rep else None
