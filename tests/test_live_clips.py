@@ -1,0 +1,226 @@
+"""End-to-end tests of `formcheck live` with the real pose model, the sample clips standing in for a camera.
+
+The clips play at their own frame rate (the test takes as long as the clip). Timing asserts are
+tolerant: the machine may be slower than real time, and then frames are dropped, as designed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from formcheck.config import Config
+from formcheck.live import LiveOptions, run_live
+from formcheck.model_store import resolve_model
+from formcheck.sources import CameraSource, RealtimeSource, open_source
+from tests.conftest import SAMPLES, load_summary, run_cli
+
+CUE_LATENCY_S = 0.150
+TRUTH_LATENCY_S = 0.250  # tolerance, not a target: see the comment where it is used
+
+
+def _live_cli(clip: Path, out: Path, model: Path, *extra: str) -> dict:
+    proc = run_cli(
+        ["live", "--source", str(clip), "--no-window", "--yes", "--quiet", "--out", str(out), *extra],
+        model, env_extra={"FORMCHECK_HOME": str(out.parent / "home")},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads((out / "live.json").read_text())
+
+
+def _flags(summary: dict) -> list[dict]:
+    return [r["valgus"] for r in summary["reps"]]
+
+
+def _analysed_times(out: Path) -> np.ndarray:
+    with open(out / "frames.csv") as f:
+        return np.array([float(r["t_s"]) for r in csv.DictReader(f)])
+
+
+def _truth_crossing(truth: dict, rep: dict, leg: str, limit: float) -> float:
+    fppa = np.asarray(truth["legs"][leg]["fppa_deg"], dtype=float)
+    s, e = rep["start_frame"], rep["end_frame"]
+    k = np.flatnonzero(fppa[s : e + 1] > limit)
+    return float(truth["t_s"][s + int(k[0])])
+
+
+@pytest.mark.parametrize("clip", ["squat_front.mp4", "squat_front_clean.mp4"])
+def test_live_agrees_with_analyze_and_cues_every_caving_rep_in_time(clip, tmp_path, model_path, analyzed):
+    video = SAMPLES / clip
+    truth = json.loads(video.with_suffix(".truth.json").read_text())
+    live = _live_cli(video, tmp_path / "live", model_path)
+    live_summary = load_summary(tmp_path / "live")
+    ref = load_summary(analyzed(video, "squat"))
+
+    # Same pipeline, tracker and report pass: same reps, same per-rep flags.
+    assert live_summary["rep_count"] == ref["rep_count"] == len(truth["reps"])
+    assert _flags(live_summary) == _flags(ref) == [r["valgus"] for r in truth["reps"]]
+    for name in ("annotated.mp4", "summary.json", "frames.csv", "report.html", "live.json"):
+        assert (tmp_path / "live" / name).stat().st_size > 0
+
+    limit = Config().thresholds.valgus_fppa_deg
+    analysed = _analysed_times(tmp_path / "live")
+    cues = live["cues"]
+    for rep in truth["reps"]:
+        window = [c for c in cues if rep["start_s"] - 0.2 <= c["raised_s"] <= rep["end_s"]]
+        caved = [leg for leg, v in rep["valgus"].items() if v]
+        assert sorted({c["leg"] for c in window}) == sorted(caved), f"rep {rep['index']}: cues {window}"
+        for leg in caved:
+            cue = min((c for c in window if c["leg"] == leg), key=lambda c: c["raised_s"])
+            # The done-when: within 150 ms of the crossing on the live causal FPPA (media time).
+            assert cue["raised_s"] - cue["crossed_s"] <= CUE_LATENCY_S
+            # Against the true FPPA the model's under-reading of the synthetic knee (peak about
+            # 20 degrees for a true 26) and the causal filter add about 130-170 ms (benchmarks/
+            # RESULTS.md); a frame dropped near the crossing delays the first chance to see it.
+            crossing = _truth_crossing(truth, rep, leg, limit)
+            near = analysed[(analysed >= crossing - 0.3) & (analysed <= cue["raised_s"])]
+            gap = float(np.max(np.diff(near))) if near.size > 1 else 0.0
+            allowance = max(0.0, gap - 1.0 / truth["fps"])
+            assert 0.0 < cue["raised_s"] - crossing <= TRUTH_LATENCY_S + allowance, (rep["index"], cue, crossing, gap)
+    lat = live["latency"]
+    assert lat["frames_in"] == truth["frame_count"]
+    assert lat["frames_analysed"] == len(analysed)
+    assert lat["capture_to_display_ms"]["count"] == lat["frames_displayed"]
+
+
+class _SlowEstimator:
+    """The real model plus a fixed delay: pose far slower than the camera."""
+
+    delay_s = 0.12
+
+    def __init__(self, *a, **kw) -> None:
+        from formcheck.pose import PoseEstimator
+
+        self._inner = PoseEstimator(*a, **kw)
+
+    def detect(self, image, t_s):
+        time.sleep(self.delay_s)
+        return self._inner.detect(image, t_s)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._inner.close()
+
+
+def _opts(tmp_path: Path, model_path: Path, **kw) -> LiveOptions:
+    return LiveOptions(exercise="squat", out_dir=tmp_path / "out", model=resolve_model(model_path), config=Config(), window=False, **kw)
+
+
+def test_slow_pose_drops_frames_instead_of_queueing(tmp_path, model_path, monkeypatch):
+    monkeypatch.setattr("formcheck.analyze.PoseEstimator", _SlowEstimator)
+    video = SAMPLES / "squat_front_clean.mp4"
+    source = open_source(video, realtime=True)
+    n, duration = source.info.frame_count, source.info.duration_s
+    started = time.monotonic()
+    live = run_live(source, _opts(tmp_path, model_path, debug=True))
+    wall = time.monotonic() - started
+    lat = live.latency
+    # At most about 1/0.12 = 8 frames a second reach the model; the rest are counted, not queued.
+    assert lat["frames_analysed"] <= duration / _SlowEstimator.delay_s + 2
+    assert lat["frames_analysed"] + lat["not_analysed"] + lat["dropped_before_display"] == n
+    assert lat["not_analysed"] > n / 2
+    # Queueing would make the last frames seconds old; dropping keeps every result fresh.
+    assert lat["capture_to_pose_done_ms"]["max_ms"] < 1000
+    # The display kept the camera's pace while pose crawled, and the session did not outlast the clip.
+    assert lat["frames_displayed"] > 0.6 * n
+    assert wall < duration + 30
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert any("frames were dropped" in w for w in summary["warnings"])
+    assert not summary["partial"]
+
+
+def test_keys_pause_reset_and_quit_write_the_session(tmp_path, model_path):
+    video = SAMPLES / "squat_front.mp4"
+    source = open_source(video, realtime=True)
+    # Keys pressed on the first displayed frame at or after each index (frames may be dropped).
+    pending = [(30, ord(" ")), (45, ord(" ")), (60, ord("r")), (150, ord("q"))]
+    pressed: dict[str, float] = {}
+
+    def keys(frame):
+        if pending and frame.index >= pending[0][0]:
+            _, key = pending.pop(0)
+            pressed["pause" if "pause" not in pressed else "resume" if "resume" not in pressed else chr(key)] = frame.t_s
+            return key
+        return -1
+
+    live = run_live(source, _opts(tmp_path, model_path, record=True, reps=2, sets=2), keys=keys)
+    assert live.stopped_by == "user" and not live.outcome.partial
+    out = tmp_path / "out"
+    for name in ("annotated.mp4", "raw.mp4", "summary.json", "frames.csv", "report.html", "live.json"):
+        assert (out / name).stat().st_size > 0, name
+    t = _analysed_times(out)
+    assert t.max() <= pressed["q"] + 1e-6  # ended at q (about 5 s in), long before the clip's end
+    # Nothing shown after the pause key was analysed until the frame after the resume key.
+    assert not np.any((t > pressed["pause"] + 1e-6) & (t <= pressed["resume"] + 1e-6))
+    assert pressed["resume"] - pressed["pause"] > 0.4
+    cap = cv2.VideoCapture(str(out / "raw.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == 480 and cap.get(cv2.CAP_PROP_FRAME_COUNT) > 100
+    cap.release()
+
+
+class _UnpluggedCamera:
+    """A camera (frames from a clip at 30 fps) that stops delivering after `limit` frames."""
+
+    def __init__(self, video: Path, limit: int) -> None:
+        self.cap = cv2.VideoCapture(str(video))
+        self.limit = limit
+        self.reads = 0
+        self.next_t = time.monotonic()
+
+    def isOpened(self) -> bool:  # noqa: N802
+        return True
+
+    def read(self):
+        self.reads += 1
+        if self.reads > self.limit:
+            return False, None
+        self.next_t = max(self.next_t + 1 / 30, time.monotonic())  # 30 fps, no catch-up bursts
+        time.sleep(max(0.0, self.next_t - time.monotonic()))
+        return self.cap.read()
+
+    def get(self, prop):
+        return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
+
+    def set(self, prop, value) -> bool:
+        return True
+
+    def release(self) -> None:
+        self.cap.release()
+
+
+def test_camera_unplugged_mid_session_saves_what_was_measured(tmp_path, model_path):
+    cam = CameraSource(0, retry_s=0.3, capture_factory=lambda _i: _UnpluggedCamera(SAMPLES / "squat_front.mp4", 250))
+    live = run_live(RealtimeSource(cam, pace=False), _opts(tmp_path, model_path))
+    assert live.stopped_by == "source lost" and live.outcome.partial
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["partial"] is True
+    assert any("stopped delivering frames" in w for w in summary["warnings"])
+    assert summary["rep_count"] >= 2  # reps 1-2 end by frame 190 of the 250 delivered
+
+
+def test_cli_errors_are_one_clear_line(tmp_path, model_path):
+    home = {"FORMCHECK_HOME": str(tmp_path / "home")}
+    clip = str(SAMPLES / "squat_front_clean.mp4")
+    env = dict(os.environ, FORMCHECK_MODEL=str(model_path), **home)
+    no_answers = subprocess.run(  # stdin is not a terminal: no one to ask
+        [sys.executable, "-m", "formcheck", "live", "--source", clip, "--no-window", "--out", str(tmp_path / "a")],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env, timeout=300,
+    )
+    assert no_answers.returncode == 2 and "safety questions" in no_answers.stderr and "--yes" in no_answers.stderr
+    no_camera = run_cli(["live", "--camera", "7", "--no-window", "--yes", "--out", str(tmp_path / "b")], model_path, env_extra=home)
+    assert no_camera.returncode == 2 and "no camera at index 7" in no_camera.stderr
+    # --yes was remembered for this user: no --yes needed now; no display for a window is caught early.
+    no_display = run_cli(["live", "--source", clip, "--out", str(tmp_path / "c")], model_path, env_extra=home | {"DISPLAY": "", "WAYLAND_DISPLAY": ""})
+    assert no_display.returncode == 2 and "--no-window" in no_display.stderr
+    assert json.loads((tmp_path / "home" / "safety.json").read_text())["method"] == "--yes"
