@@ -10,6 +10,8 @@ import json
 import os
 import platform
 import subprocess
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -120,3 +122,49 @@ def md_table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def _rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def run_child(cmd: list[str], *, poll_s: float | None = None) -> dict:
+    """Run a child to completion and account for it alone via wait4: wall s, CPU s, peak RSS.
+
+    With `poll_s`, the child's RSS is also sampled every `poll_s` seconds ("rss_trace": list of
+    (seconds since start, MiB)), to show when memory peaks, not only how high.
+    """
+    t0 = time.perf_counter()
+    trace: list[tuple[float, float]] = []
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.wait(poll_s):
+                rss = _rss_mib(proc.pid)
+                if rss is not None:
+                    trace.append((round(time.perf_counter() - t0, 2), round(rss, 1)))
+
+        poller = threading.Thread(target=poll, daemon=True) if poll_s else None
+        if poller:
+            poller.start()
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        done.set()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:3])} failed ({proc.returncode}): {stderr.strip()[-500:]}")
+    result = {"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "peak_rss_mib": ru.ru_maxrss / 1024, "stdout": stdout}
+    if poll_s:
+        result["rss_trace"] = trace
+    return result

@@ -7,6 +7,8 @@ back to back and in rotating order:
 
 - `analyze`: the real CLI, `formcheck analyze CLIP --exercise squat --out TMP --quiet`, timed as
   a whole process (start-up, model load, annotated.mp4, summary, frames.csv and report.html);
+- `analyze-no-video`: the same with `--no-video` (no annotation, no mp4 encoding), to show
+  what the annotated video costs;
 - `bare`: a fresh Python process doing only cv2.VideoCapture -> BGR2RGB -> PoseLandmarker
   (Tasks API, VIDEO mode, same model, default options: one pose) on the full frame, the way a
   naive user would;
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -35,14 +36,16 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import FORMCHECK, MEDIA, MODEL, WORK, clip_info, load, looped_clip, machine, md_table, stamp, update_results, write_json
+from benchmarks.common import (
+    FORMCHECK, MEDIA, MODEL, WORK, clip_info, load, looped_clip, machine, md_table, run_child, stamp, update_results, write_json,
+)
 
 CLIPS = {
     # name: (source clip in ../shared/media, frames wanted)
     "landscape": ("squat_front_10.mp4", 1600),  # 1280x720, 23.976 fps, looped 4x
     "portrait": ("squat_front_01.mov", 1500),  # 1080x1920 phone video, looped 21x
 }
-VARIANTS = ("analyze", "bare", "bare-640", "bare-640-2p")
+VARIANTS = ("analyze", "analyze-no-video", "bare", "bare-640", "bare-640-2p")
 
 
 def bare_worker(clip: str, max_side: int, num_poses: int) -> None:
@@ -81,26 +84,12 @@ def bare_worker(clip: str, max_side: int, num_poses: int) -> None:
     print(json.dumps({"frames": frames, "found": found, "loop_s": loop_s, "startup_s": t_loop - t0}))
 
 
-def run_child(cmd: list[str]) -> dict:
-    """Run a child to completion and account for it alone (wall, CPU, peak RSS) via wait4."""
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
-        _, status, ru = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:3])} failed ({proc.returncode}): {stderr.strip()[-500:]}")
-    return {"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "peak_rss_mib": ru.ru_maxrss / 1024, "stdout": stdout}
-
-
 def run_variant(variant: str, clip: Path, frames: int) -> dict:
-    if variant == "analyze":
+    if variant.startswith("analyze"):
+        extra = ["--no-video"] if variant == "analyze-no-video" else []
         with tempfile.TemporaryDirectory(prefix="fcspeed-") as d:
-            r = run_child([FORMCHECK, "analyze", str(clip), "--exercise", "squat", "--out", d, "--quiet", "--model", str(MODEL)])
+            cmd = [FORMCHECK, "analyze", str(clip), "--exercise", "squat", "--out", d, "--quiet", "--model", str(MODEL)]
+            r = run_child(cmd + extra)
             summary = json.loads((Path(d) / "summary.json").read_text())
             r["frames"] = summary["frames_analysed"]
             r["reps"] = summary["rep_count"]
@@ -149,7 +138,7 @@ def table(results: dict) -> str:
             fps = _med(rs, "fps")
             rows.append([
                 f"{name} {c['width']}x{c['height']}, {c['frames']} frames", v, f"{fps:.1f}",
-                f"{_med(rs, 'process_fps'):.1f}" if v != "analyze" else f"{fps:.1f}",
+                f"{fps:.1f}" if v.startswith("analyze") else f"{_med(rs, 'process_fps'):.1f}",
                 f"{_med(rs, 'cpu_ms_per_frame'):.1f}",
                 f"{_med(rs, 'peak_rss_mib'):.0f}",
                 "" if v == "analyze" else f"{a / fps:.0%}",
