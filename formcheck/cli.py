@@ -136,6 +136,42 @@ def _print_outcome(outcome, quiet: bool) -> None:
         typer.echo(f"  {name:<9} {path}")
 
 
+PatientOpt = Annotated[Optional[str], typer.Option("--patient", help="Record the session for this patient (see `formcheck patient`).")]
+DateOpt = Annotated[Optional[str], typer.Option("--date", help="When the session took place (YYYY-MM-DD[THH:MM]); default now.")]
+PainBeforeOpt = Annotated[Optional[int], typer.Option("--pain-before", min=0, max=10, help="Pain 0-10 before the session.")]
+PainAfterOpt = Annotated[Optional[int], typer.Option("--pain-after", min=0, max=10, help="Pain 0-10 after the session.")]
+
+
+def _patient_config(patient: str, config_file: Optional[Path], threshold: Optional[float], baseline_relative: bool):
+    """Defaults < config file < the patient's thresholds (from the store) < command-line options."""
+    from formcheck.config import load_config
+    from formcheck.store import thresholds_for
+
+    overrides = dict(thresholds_for(patient))
+    if threshold is not None:
+        overrides["valgus_fppa_deg"] = threshold
+    if baseline_relative:
+        overrides["baseline_relative"] = True
+    return load_config(config_file, {"thresholds": overrides})
+
+
+def _record_for_patient(out_dir: Path, patient: str, date: Optional[str], pain_before: Optional[int],
+                        pain_after: Optional[int], safety: list[str], quiet: bool, default_now: bool = True) -> None:  # fmt: skip
+    """Record an output folder for a patient; without --date a fresh run is dated now, an
+    imported folder by when its summary.json was written."""
+    from datetime import datetime
+
+    from formcheck.store import default_db_path, parse_safety, record_session
+
+    rec = record_session(
+        out_dir, patient, recorded_at=date or (datetime.now() if default_now else None),
+        pain_before=pain_before, pain_after=pain_after, safety=parse_safety(safety) or None,
+    )  # fmt: skip
+    if not quiet:
+        what = "recorded as" if rec.created else ("updated" if rec.replaced else "already recorded as")
+        typer.echo(f"patient {patient}: {what} session {rec.session_id} in {default_db_path()}")
+
+
 @app.command()
 def analyze(
     video: Annotated[Path, typer.Argument(help="Recorded video (mp4, mov, avi, webm, mkv) or a folder of images.")],
@@ -150,6 +186,10 @@ def analyze(
     no_video: Annotated[bool, typer.Option("--no-video", help="Skip annotated.mp4.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    patient: PatientOpt = None,
+    date: DateOpt = None,
+    pain_before: PainBeforeOpt = None,
+    pain_after: PainAfterOpt = None,
 ) -> None:
     """Analyse a recorded video: writes annotated.mp4, summary.json, frames.csv and report.html."""
     _configure_logging(quiet, verbose)
@@ -160,6 +200,8 @@ def analyze(
 
     tracker_class(exercise)
     config = _load_config(config_file, threshold, baseline_relative)
+    if patient is not None:  # the patient's own thresholds, under the command line's
+        config = _patient_config(patient, config_file, threshold, baseline_relative)
     if not video.exists():
         raise InputError(f"no such file: {video}")
     model_info = _resolve_model(model, model_variant, quiet)
@@ -192,6 +234,8 @@ def analyze(
         if progress_ctx is not None:
             progress_ctx.stop()
     _print_outcome(outcome, quiet)
+    if patient is not None:
+        _record_for_patient(out_dir, patient, date, pain_before, pain_after, [], quiet)
     if outcome.partial:
         raise _fail(f"interrupted after {outcome.frames} frames: partial results written to {out_dir}", EXIT_INTERRUPTED)
 
@@ -324,6 +368,149 @@ def models() -> None:
             typer.echo(f"    sha256  {row['sha256']}  checksum {row.get('checksum')}")
         if not row.get("present") and row.get("url"):
             typer.echo(f"    url     {row['url']}")
+
+
+@app.command("import")
+def import_(
+    folder: Annotated[Path, typer.Argument(help="An output folder of `formcheck analyze` or `live` (with summary.json).")],
+    patient: Annotated[str, typer.Option("--patient", help="Patient ID to record the session for.")],
+    date: DateOpt = None,
+    pain_before: PainBeforeOpt = None,
+    pain_after: PainAfterOpt = None,
+    safety: Annotated[Optional[list[str]], typer.Option("--safety", help="Safety answer QUESTION=yes/no (repeatable); questions: full_weight, severe_pain, swelling, gives_way, full_range, pain_worse.")] = None,
+) -> None:
+    """Record an existing output folder in the session store (re-importing does not duplicate it)."""
+    _configure_logging(False, False)
+    _record_for_patient(folder, patient, date, pain_before, pain_after, safety or [], False, default_now=False)
+
+
+@app.command()
+def report(
+    patient: Annotated[str, typer.Option("--patient", help="Patient ID.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report file: .html (self-contained), .pdf or .csv.")],
+    since: Annotated[Optional[str], typer.Option("--since", help="Only sessions from this date (YYYY-MM-DD).")] = None,
+    no_blur: Annotated[bool, typer.Option("--no-blur", help="Do not blur faces in the flagged-rep stills.")] = False,
+    model: ModelOpt = None,
+) -> None:
+    """Therapist report over a patient's sessions: valgus trend with its error, asymmetry, adherence, pain, flagged reps."""
+    _configure_logging(False, False)
+    from formcheck.store import Store
+    from formcheck.therapist_report import build_report, write_report_file
+
+    model_path = None
+    if not no_blur and out.suffix.lower() != ".csv":
+        from formcheck.errors import ModelError
+        from formcheck.model_store import resolve_model
+
+        try:
+            model_path = resolve_model(model, allow_download=False).path
+        except ModelError as exc:
+            typer.echo(f"warning: flagged-rep stills withheld (no pose model to find faces): {exc}", err=True)
+    with Store() as store:
+        rep = build_report(store, patient, since, stills=out.suffix.lower() != ".csv", blur=not no_blur, model_path=model_path)
+    write_report_file(rep, out)
+    typer.echo(f"{out}  ({len(rep.sessions)} sessions, status {rep.status}: {'; '.join(rep.reasons)})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; anything but loopback needs --set-password first.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port.")] = 8765,
+    set_password: Annotated[bool, typer.Option("--set-password", help="Set the therapist password (asked twice, stored hashed) and exit.")] = False,
+    max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest video upload accepted.")] = 500,
+    model: ModelOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Local web dashboard: patients, trends, sessions with the annotated video, uploads, prescriptions."""
+    _configure_logging(False, verbose)
+    from formcheck.store import Store
+    from formcheck.web.auth import set_password as store_password
+
+    if set_password:
+        password = typer.prompt("therapist password", hide_input=True, confirmation_prompt=True)
+        with Store() as store:
+            store_password(store, password)
+        typer.echo("password set")
+        return
+    from formcheck.web.server import run_server
+
+    run_server(host=host, port=port, max_upload_mb=max_upload_mb, model=model, announce=typer.echo)
+
+
+patient_app = typer.Typer(help="Patients: add, list, prescribe exercises, set thresholds, safety answers.", no_args_is_help=True)
+app.add_typer(patient_app, name="patient")
+
+
+@patient_app.command("add")
+def patient_add(
+    patient_id: Annotated[str, typer.Argument(help="Patient ID (letters, digits, '.', '_', '-').")],
+    name: Annotated[str, typer.Option("--name", help="Name shown to the therapist.")] = "",
+    notes: Annotated[str, typer.Option("--notes")] = "",
+) -> None:
+    """Add a patient."""
+    from formcheck.store import Store, default_db_path
+
+    with Store() as store:
+        store.add_patient(patient_id, name, notes)
+    typer.echo(f"patient {patient_id} added to {default_db_path()}")
+
+
+@patient_app.command("list")
+def patient_list() -> None:
+    """List patients with their prescriptions and number of sessions."""
+    from formcheck.store import Store
+
+    with Store() as store:
+        for p in store.patients():
+            rx = ", ".join(
+                f"{r['exercise']} {r['sets']}x{r['reps'] if r['reps'] else str(r['hold_s']) + 's'} {r['per_week']}/wk"
+                for r in store.prescriptions(p["id"])
+            )
+            typer.echo(f"{p['id']}\t{p['name']}\t{len(store.sessions(p['id']))} sessions\t{rx or 'no prescription'}")
+
+
+@patient_app.command("prescribe")
+def patient_prescribe(
+    patient_id: Annotated[str, typer.Argument(help="Patient ID.")],
+    exercise: Annotated[str, typer.Option("--exercise", "-e", help="Exercise name (as for analyze).")],
+    sets: Annotated[int, typer.Option("--sets", min=1)] = 3,
+    reps: Annotated[Optional[int], typer.Option("--reps", min=1, help="Reps per set (or --hold).")] = None,
+    hold: Annotated[Optional[float], typer.Option("--hold", help="Hold seconds per set (balance).")] = None,
+    per_week: Annotated[int, typer.Option("--per-week", min=1, max=14, help="Sessions per week.")] = 3,
+    side: Annotated[Optional[SideChoice], typer.Option("--side", help="Leg, for single-leg work.")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove this exercise from the prescription.")] = False,
+) -> None:
+    """Prescribe an exercise (sets x reps, or sets x hold time), or change or remove it."""
+    from formcheck.store import Store
+
+    with Store() as store:
+        if remove:
+            store.remove_prescription(patient_id, exercise)
+            typer.echo(f"{patient_id}: {exercise} removed")
+            return
+        store.set_prescription(patient_id, exercise, sets, reps, hold, per_week,
+                               None if side in (None, SideChoice.auto) else side.value)  # fmt: skip
+    typer.echo(f"{patient_id}: {exercise} {sets} x {reps if reps else f'{hold:g} s'}, {per_week} per week")
+
+
+@patient_app.command("thresholds")
+def patient_thresholds(
+    patient_id: Annotated[str, typer.Argument(help="Patient ID.")],
+    valgus_fppa_deg: Annotated[Optional[float], typer.Option("--valgus-fppa-deg")] = None,
+    valgus_shank_deg: Annotated[Optional[float], typer.Option("--valgus-shank-deg")] = None,
+    valgus_knee_toe: Annotated[Optional[float], typer.Option("--valgus-knee-toe")] = None,
+) -> None:
+    """Set the patient's own valgus thresholds (used by analyze/live --patient); shows them."""
+    from formcheck.store import Store
+
+    values = {k: v for k, v in (("valgus_fppa_deg", valgus_fppa_deg), ("valgus_shank_deg", valgus_shank_deg),
+                                ("valgus_knee_toe", valgus_knee_toe)) if v is not None}  # fmt: skip
+    with Store() as store:
+        if values:
+            store.set_thresholds(patient_id, values)
+        store.require_patient(patient_id)
+        for key, value in store.effective_thresholds(patient_id).items():
+            typer.echo(f"{key} = {value}")
 
 
 @app.callback(invoke_without_command=True)

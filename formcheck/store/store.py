@@ -326,8 +326,10 @@ class Store:
         )}  # fmt: skip
         src = (summary.get("source") or {}).get("path")
         if src:
-            p = Path(src)
-            files["source"] = p if p.is_absolute() else (out_dir / p)
+            p = Path(src)  # as given to analyze: relative to where it ran (now, for --patient)
+            if not p.is_absolute():
+                p = Path.cwd() / p if (Path.cwd() / p).is_file() else out_dir / p
+            files["source"] = p
         files.update(extra or {})
         return {k: str(Path(v).resolve()) for k, v in files.items() if Path(v).is_file()}
 

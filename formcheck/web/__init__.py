@@ -1,0 +1,1 @@
+"""`formcheck serve`: the therapist's local dashboard (Flask, templates, local assets only)."""

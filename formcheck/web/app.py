@@ -1,0 +1,248 @@
+"""The dashboard's Flask app: every page reads the store through its own connection per request.
+
+Paths never come from a request: patients are looked up by a validated ID, sessions and jobs by
+number or random token, and files by the links the store recorded. Uploads are saved under a
+name the server makes, checked for size (MAX_CONTENT_LENGTH) and for real video content.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, flash, g, jsonify, redirect, render_template, request, send_file, session, url_for
+from werkzeug.utils import secure_filename
+
+from formcheck.errors import InputError
+from formcheck.store import SAFETY_QUESTIONS, Store, known_exercises, parse_when
+from formcheck.web.auth import check_password, has_password, secret_key
+from formcheck.web.jobs import Job, JobRunner
+from formcheck.web.video import webm_copy
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v"}
+STATUS_ORDER = {"red": 0, "amber": 1, "green": 2}
+
+
+def create_app(
+    db_path: Path,
+    data_dir: Path,
+    *,
+    model: Any = None,
+    max_upload_mb: int = 500,
+    loopback_only: bool = True,
+) -> Flask:
+    """`data_dir` holds uploads, their analyses and the browser video cache."""
+    app = Flask(__name__)
+    with Store(db_path) as store:
+        app.secret_key = secret_key(store)
+        login_needed = has_password(store)
+    app.config.update(
+        MAX_CONTENT_LENGTH=max_upload_mb * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        DB_PATH=db_path,
+        DATA_DIR=data_dir,
+        LOGIN_NEEDED=login_needed,
+    )
+    if loopback_only:  # a page on another site cannot reach us through DNS rebinding
+        app.config["TRUSTED_HOSTS"] = ["127.0.0.1", "localhost", "[::1]", "::1"]
+    runner = JobRunner(db_path, model)
+    app.extensions["formcheck_jobs"] = runner
+
+    def store() -> Store:
+        if "store" not in g:
+            g.store = Store(db_path)
+        return g.store
+
+    @app.teardown_appcontext
+    def _close(_exc: object) -> None:
+        s = g.pop("store", None)
+        if s is not None:
+            s.close()
+
+    @app.before_request
+    def _guard() -> Any:
+        if app.config["LOGIN_NEEDED"] and not session.get("therapist") and request.endpoint not in ("login", "static"):
+            return redirect(url_for("login", next=request.path))
+        if request.method == "POST":
+            token = request.form.get("csrf") or request.headers.get("X-CSRF-Token")
+            if not token or not secrets.compare_digest(token, session.get("csrf", "")):
+                abort(400, "missing or wrong form token: reload the page")
+        return None
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        if "csrf" not in session:
+            session["csrf"] = secrets.token_urlsafe(24)
+        return {"csrf": session["csrf"], "login_needed": app.config["LOGIN_NEEDED"]}
+
+    @app.errorhandler(InputError)
+    def _input_error(exc: InputError) -> Any:
+        return render_template("error.html", message=str(exc)), 400
+
+    @app.errorhandler(413)
+    def _too_big(_exc: Any) -> Any:
+        return render_template("error.html", message=f"the upload is larger than {max_upload_mb} MB"), 413
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        error = None
+        if request.method == "POST":
+            if check_password(store(), request.form.get("password", "")):
+                session.clear()
+                session["therapist"] = True
+                target = request.args.get("next", "/")
+                return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+            error = "wrong password"
+        return render_template("login.html", error=error)
+
+    @app.post("/logout")
+    def logout() -> Any:
+        session.clear()
+        return redirect(url_for("login"))
+
+    @app.get("/")
+    def patients() -> Any:
+        from formcheck.therapist_report import build_report
+
+        rows = []
+        for p in store().patients():
+            rep = build_report(store(), p["id"])
+            rows.append({"patient": p, "report": rep, "last": rep.sessions[-1]["recorded_at"][:10] if rep.sessions else None})
+        rows.sort(key=lambda r: (STATUS_ORDER[r["report"].status], r["patient"]["id"]))
+        return render_template("patients.html", rows=rows)
+
+    @app.post("/patients")
+    def add_patient() -> Any:
+        pid = request.form.get("id", "").strip()
+        store().add_patient(pid, request.form.get("name", ""))
+        return redirect(url_for("patient", pid=pid))
+
+    @app.get("/patients/<pid>")
+    def patient(pid: str) -> Any:
+        from formcheck.therapist_report import build_report, render_html
+
+        s = store()
+        p = s.require_patient(pid)
+        rep = build_report(s, pid, request.args.get("since") or None)
+        return render_template(
+            "patient.html", p=p, rep=rep, report_html=render_html(rep, standalone=False),
+            prescriptions=s.prescriptions(pid), thresholds=s.effective_thresholds(pid),
+            exercises=known_exercises(), trackable=_trackable(), today=datetime.now().date().isoformat(),
+            safety_questions=SAFETY_QUESTIONS, uploads=model is not None,
+        )  # fmt: skip
+
+    @app.post("/patients/<pid>/prescription")
+    def prescription(pid: str) -> Any:
+        f = request.form
+        exercise = f.get("exercise", "")
+        if f.get("remove"):
+            store().remove_prescription(pid, exercise)
+        else:
+            hold = _num(f.get("hold_s"), float)
+            store().set_prescription(
+                pid, exercise, _num(f.get("sets"), int) or 0, None if hold else _num(f.get("reps"), int), hold,
+                _num(f.get("per_week"), int) or 3, f.get("side") or None,
+            )  # fmt: skip
+        flash(f"prescription for {exercise} saved")
+        return redirect(url_for("patient", pid=pid) + "#prescription")
+
+    @app.post("/patients/<pid>/thresholds")
+    def thresholds(pid: str) -> Any:
+        values: dict[str, Any] = {}
+        for key in ("valgus_fppa_deg", "valgus_shank_deg", "valgus_knee_toe"):
+            values[key] = _num(request.form.get(key), float)
+        values["baseline_relative"] = bool(request.form.get("baseline_relative"))
+        store().set_thresholds(pid, values)
+        flash("thresholds saved; they apply to sessions analysed from now on")
+        return redirect(url_for("patient", pid=pid) + "#thresholds")
+
+    @app.post("/patients/<pid>/upload")
+    def upload(pid: str) -> Any:
+        from formcheck.sources import open_source
+
+        store().require_patient(pid)
+        exercise = request.form.get("exercise", "")
+        if exercise not in _trackable():
+            raise InputError(f"formcheck cannot analyse {exercise!r} yet: choose one of {', '.join(_trackable())}")
+        file = request.files.get("video")
+        if file is None or not file.filename:
+            raise InputError("choose a video file to upload")
+        suffix = Path(secure_filename(file.filename)).suffix.lower()
+        if suffix not in VIDEO_SUFFIXES:
+            raise InputError(f"not a video file name: use one of {', '.join(sorted(VIDEO_SUFFIXES))}")
+        job_id = runner.new_id()
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = data_dir / "uploads" / pid / f"{stamp}-{job_id}{suffix}"  # our name, never the client's
+        target.parent.mkdir(parents=True, exist_ok=True)
+        file.save(target)
+        try:  # real video content: it must open and give a first frame
+            src = open_source(target)
+            try:
+                next(iter(src))
+            finally:
+                src.close()
+        except (InputError, StopIteration):
+            target.unlink(missing_ok=True)
+            raise InputError(f"{secure_filename(file.filename) or 'the upload'} is not a readable video") from None
+        job = Job(
+            id=job_id, patient_id=pid, exercise=exercise, video=target, out_dir=data_dir / "sessions" / pid / f"{stamp}-{job_id}",
+            recorded_at=parse_when(request.form.get("date")) if request.form.get("date") else None,
+            pain_before=_num(request.form.get("pain_before"), int), pain_after=_num(request.form.get("pain_after"), int),
+        )  # fmt: skip
+        runner.submit(job)
+        return redirect(url_for("job_page", job_id=job_id))
+
+    @app.get("/jobs/<job_id>")
+    def job_page(job_id: str) -> Any:
+        job = runner.get(job_id) or abort(404)
+        return render_template("job.html", job=job)
+
+    @app.get("/jobs/<job_id>.json")
+    def job_json(job_id: str) -> Any:
+        job = runner.get(job_id) or abort(404)
+        d = job.as_json()
+        if job.session_id is not None:
+            d["session_url"] = url_for("session_page", sid=job.session_id)
+        return jsonify(d)
+
+    @app.get("/sessions/<int:sid>")
+    def session_page(sid: int) -> Any:
+        s = store()
+        sess = s.session(sid) or abort(404)
+        p = s.require_patient(sess["patient_id"])
+        has_video = "annotated" in sess["files"] and sess["files"]["annotated"].is_file()
+        return render_template("session.html", sess=sess, p=p, reps=s.reps(sid), holds=s.holds(sid), has_video=has_video)
+
+    @app.get("/sessions/<int:sid>/video.webm")
+    def session_video(sid: int) -> Any:
+        sess = store().session(sid) or abort(404)
+        src = sess["files"].get("annotated")
+        if src is None or not src.is_file():
+            abort(404)
+        webm = webm_copy(src, data_dir / "cache" / f"session-{sid}.webm")
+        if webm is None:
+            abort(404)
+        return send_file(webm, mimetype="video/webm", conditional=True)  # Range requests: seeking works
+
+    return app
+
+
+def _trackable() -> list[str]:
+    from formcheck.trackers import tracker_names
+
+    return sorted(tracker_names())
+
+
+def _num(text: str | None, kind: type) -> Any:
+    if text is None or not text.strip():
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        raise InputError(f"not a number: {text!r}") from None
