@@ -61,6 +61,7 @@ def rep_json(score: RepScore) -> dict[str, Any]:
         "bottom_frame": r.bottom_i,
         "end_frame": r.end_i,
         **({"hold_s": _r(r.hold_s, 2)} if r.hold_s is not None else {}),
+        **({"range_deg": _r(r.range_deg, 1)} if r.range_deg is not None else {}),
     }
 
 

@@ -36,6 +36,7 @@ class RepWindow:
     end_s: float
     legs: tuple[Side, ...]
     hold_s: float | None = None  # time held at the end of the range (exercises with a timed hold)
+    range_deg: float | None = None  # joint range of the rep, for exercises counted on an angle
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from formcheck.trackers.rep_counter import CountedRep, RepCounter, RepParams
 from formcheck.trackers.signals import PerLegShortening, legs_crossed
 
 Evidence = dict[Side, float]
+Trace = list[tuple[int, float, float, Evidence]]  # (frame, t_s, signal, evidence)
 
 
 class CountedTracker(Tracker):
@@ -46,7 +47,7 @@ class CountedTracker(Tracker):
         """Per-leg score for this frame, higher for the working leg (NaN: no opinion)."""
         return {s: math.nan for s in SIDES}
 
-    def rep_extras(self, rep: RepWindow, trace: list[tuple[int, float, float, Evidence]]) -> RepWindow:
+    def rep_extras(self, rep: RepWindow, trace: Trace) -> RepWindow:
         """Hook to add exercise-specific timing (holds) to a finished rep."""
         return rep
 
@@ -70,7 +71,7 @@ class CountedTracker(Tracker):
         self._record(events, done)
         return events
 
-    def _legs_for(self, done: CountedRep, trace: list[tuple[int, float, float, Evidence]]) -> tuple[Side, ...]:
+    def _legs_for(self, done: CountedRep, trace: Trace) -> tuple[Side, ...]:
         if self.both_legs:
             return SIDES
         if self.side is not None:

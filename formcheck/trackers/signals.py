@@ -36,6 +36,11 @@ class LegShortening:
             q.popleft()
         return 100.0 * (1.0 - distance_px / q[0][1])
 
+    @property
+    def standing(self) -> float:
+        """The running maximum (the standing length), NaN before the first sample."""
+        return self._maxima[0][1] if self._maxima else math.nan
+
 
 def mean_hip_ankle_px(*distances: float) -> float:
     """Mean of the legs' hip-ankle distances that are known (one hidden leg is common side-on)."""
@@ -84,3 +89,48 @@ def legs_crossed(m: Metrics, min_hip_width: float = 0.05) -> bool:
     knee_dx = float(m.left.knee_x - m.right.knee_x)
     ankle_dx = float(m.left.ankle_x - m.right.ankle_x)
     return knee_dx * hip_dx < 0 and ankle_dx * hip_dx < 0 and min(abs(knee_dx), abs(ankle_dx)) > 0.5 * abs(hip_dx)
+
+
+class HipRise:
+    """Pelvis height above the floor, in percent of standing body length (the rep counter takes
+    its rise). For step-ups: the body rises over the stepping leg.
+
+    The floor is the lowest ankle seen recently (a running maximum of image y) and the yardstick
+    the running maximum of the body's image length, so neither a bent leg nor a lifted foot
+    moves them, and both follow the person walking nearer or further between reps.
+    """
+
+    def __init__(self, window_s: float = 10.0) -> None:
+        self.size = LegShortening(window_s)  # for its running maximum
+        self.floor = LegShortening(window_s)
+
+    def update(self, m: Metrics) -> float:
+        t = float(m.t_s)
+        hip_y = (float(m.left.hip_y) + float(m.right.hip_y)) / 2
+        ankle_y = np.fmax(float(m.left.ankle_y), float(m.right.ankle_y))
+        if not (math.isfinite(hip_y) and math.isfinite(ankle_y) and math.isfinite(float(m.body_px))):
+            return math.nan
+        self.size.update(t, float(m.body_px))
+        self.floor.update(t, float(ankle_y))
+        return 100.0 * (self.floor.standing - hip_y) / self.size.standing
+
+
+class AnkleStillness:
+    """Per-leg: minus how far each ankle moved since the last frame, in body lengths per second.
+    The stance foot stays planted on the floor or the step while the free foot travels."""
+
+    def __init__(self) -> None:
+        self._prev: dict[Side, tuple[float, float, float]] = {}
+
+    def update(self, m: Metrics) -> dict[Side, float]:
+        out: dict[Side, float] = {}
+        t = float(m.t_s)
+        for side in SIDES:
+            leg = m.leg(side)
+            x, y = float(leg.ankle_x), float(leg.ankle_y)
+            prev = self._prev.get(side)
+            out[side] = math.nan
+            if prev is not None and t > prev[2] and math.isfinite(x) and math.isfinite(y):
+                out[side] = -math.hypot(x - prev[0], y - prev[1]) / float(m.body_px) / (t - prev[2])
+            self._prev[side] = (x, y, t)
+        return out

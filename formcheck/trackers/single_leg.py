@@ -9,13 +9,14 @@ stance leg of step-downs, step-ups and single-leg squats.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import Metrics
 from formcheck.trackers.base import register
 from formcheck.trackers.counted import CountedTracker, Evidence
 from formcheck.trackers.rep_counter import RepParams
-from formcheck.trackers.signals import ankle_drop, knee_height
+from formcheck.trackers.signals import AnkleStillness, HipRise, ankle_drop, knee_height
 from formcheck.trackers.squat import SquatTracker
 
 
@@ -48,16 +49,36 @@ class SideLungeTracker(_BothLegsSignal):
 
 
 class _StanceLegSignal(CountedTracker):
-    """Counts on the shortening of the leg that shortens most (the stance leg bends; the free leg
-    hangs straight or is held still)."""
+    """Counts on the stance leg's shortening: the stance leg bends while the free leg hangs or
+    is held still. Unless named, the stance leg is the one with the larger median shortening
+    over the last `stance_window_s`: a free leg that swings or lifts shortens less, and briefly, and
+    the median ignores a few seconds of misplaced landmarks (a caption over the feet)."""
 
     params = RepParams(enter=7.0, onset=2.5, onset_rate=4.0)
+    stance_window_s = 10.0
+
+    def __init__(self, side: Side | None = None, params: RepParams | None = None) -> None:
+        super().__init__(side, params)
+        self._recent: deque[tuple[float, dict[Side, float]]] = deque()
+
+    def stance(self, m: Metrics) -> Side | None:
+        if self.side is not None:
+            return self.side
+        t = float(m.t_s)
+        self._recent.append((t, dict(self._short)))
+        while self._recent[0][0] < t - self.stance_window_s:
+            self._recent.popleft()
+        typical: dict[Side, float] = {}
+        for s in SIDES:
+            vals = [v[s] for _, v in self._recent if math.isfinite(v[s])]
+            typical[s] = sum(vals) / len(vals) if vals else -math.inf
+        if not any(math.isfinite(v) for v in typical.values()):
+            return None
+        return max(SIDES, key=lambda s: typical[s])
 
     def signal(self, m: Metrics) -> float:
-        if self.side is not None:
-            return self._short[self.side]
-        known = [v for v in self._short.values() if math.isfinite(v)]
-        return max(known) if known else math.nan
+        stance = self.stance(m)
+        return self._short[stance] if stance is not None else math.nan
 
     def leg_evidence(self, m: Metrics) -> Evidence:
         return dict(self._short)
@@ -78,14 +99,35 @@ class SingleLegSquatTracker(_StanceLegSignal):
     name = "single-leg-squat"
     description = "single-leg squat (per stance leg)"
 
-    def signal(self, m: Metrics) -> float:
-        stance = self.side
-        if stance is None:
-            drop = ankle_drop(m, Side.LEFT)
-            if not math.isfinite(drop):
-                return math.nan
-            stance = Side.LEFT if drop > 0 else Side.RIGHT
-        return self._short[stance]
+    def stance(self, m: Metrics) -> Side | None:
+        """The leg whose foot is on the floor: the lower ankle (the free foot is held up)."""
+        if self.side is not None:
+            return self.side
+        drop = ankle_drop(m, Side.LEFT)
+        if not math.isfinite(drop):
+            return None
+        return Side.LEFT if drop > 0 else Side.RIGHT
 
     def leg_evidence(self, m: Metrics) -> Evidence:
         return {s: ankle_drop(m, s) for s in SIDES}
+
+
+@register
+class StepUpTracker(CountedTracker):
+    """Step-up: the body rises over the leg on the step; counted on the pelvis rising."""
+
+    name = "step-up"
+    description = "step-up onto a step (per stance leg)"
+    # Percent of body length: a 17 cm step lifts the pelvis about 10 % of it.
+    params = RepParams(enter=4.0, onset=1.5, onset_rate=3.0)
+
+    def __init__(self, side: Side | None = None, params: RepParams | None = None) -> None:
+        super().__init__(side, params)
+        self.rise = HipRise()
+        self.still = AnkleStillness()
+
+    def signal(self, m: Metrics) -> float:
+        return self.rise.update(m)
+
+    def leg_evidence(self, m: Metrics) -> Evidence:
+        return self.still.update(m)

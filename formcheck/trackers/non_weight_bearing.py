@@ -1,0 +1,127 @@
+"""Hip and knee work without load: clamshells, side-lying leg raises, knee extensions, hamstring curls.
+
+No valgus is scored here (the knee carries no weight); what matters is that each rep is counted,
+for the right side, with its range, and for the exercises prescribed with a 5 s hold, how long
+the end position was held. Each counts on a joint angle in degrees:
+- clamshell: the opening angle between the two thighs (hip to knee lines in the image);
+- side-lying leg raise: the angle between the two legs (hip to ankle lines);
+- seated knee extension: how far the straightening knee has extended (world knee angle);
+- standing hamstring curl: how far the curling knee has bent (world knee angle).
+Side-lying work is credited to the top leg (the one whose hip is higher in the image).
+"""
+
+from __future__ import annotations
+
+import math
+
+from formcheck.landmarks import SIDES, Side
+from formcheck.metrics import Metrics
+from formcheck.trackers.base import RepWindow, register
+from formcheck.trackers.counted import CountedTracker, Evidence, Trace
+from formcheck.trackers.rep_counter import RepParams
+
+ANGLE_PARAMS = RepParams(enter=15.0, onset=5.0, onset_rate=20.0)
+# A hold is the time the signal stays within this many degrees of the rep's peak.
+HOLD_BAND_DEG = 10.0
+
+
+def _between_deg(ax: float, ay: float, bx: float, by: float) -> float:
+    na, nb = math.hypot(ax, ay), math.hypot(bx, by)
+    if not (na > 0 and nb > 0):
+        return math.nan
+    c = max(-1.0, min(1.0, (ax * bx + ay * by) / (na * nb)))
+    return math.degrees(math.acos(c))
+
+
+def thigh_opening_deg(m: Metrics) -> float:
+    """Angle between the two hip-to-knee lines in the image."""
+    L, R = m.left, m.right
+    return _between_deg(float(L.knee_x - L.hip_x), float(L.knee_y - L.hip_y), float(R.knee_x - R.hip_x), float(R.knee_y - R.hip_y))
+
+
+def leg_opening_deg(m: Metrics) -> float:
+    """Angle between the two hip-to-ankle lines in the image."""
+    L, R = m.left, m.right
+    return _between_deg(float(L.ankle_x - L.hip_x), float(L.ankle_y - L.hip_y), float(R.ankle_x - R.hip_x), float(R.ankle_y - R.hip_y))
+
+
+def hold_at_peak(trace: Trace, bottom_signal: float, band: float = HOLD_BAND_DEG) -> float:
+    """Longest run of the rep's frames with the signal within `band` of its peak, in seconds."""
+    best = 0.0
+    run_start: float | None = None
+    for _, t, x, _ in trace:
+        if x >= bottom_signal - band:
+            run_start = t if run_start is None else run_start
+            best = max(best, t - run_start)
+        else:
+            run_start = None
+    return best
+
+
+class _AngleTracker(CountedTracker):
+    params = ANGLE_PARAMS
+    timed_hold = False
+
+    def rep_extras(self, rep: RepWindow, trace: Trace) -> RepWindow:
+        signal = {i: x for i, _, x, _ in trace}
+        start, bottom = signal.get(rep.start_i, math.nan), signal.get(rep.bottom_i, math.nan)
+        hold = hold_at_peak(trace, bottom) if self.timed_hold else None
+        return RepWindow(**{**rep.__dict__, "range_deg": bottom - start, "hold_s": hold})
+
+
+class _SideLying(_AngleTracker):
+    def leg_evidence(self, m: Metrics) -> Evidence:
+        return {s: -float(m.leg(s).hip_y) for s in SIDES}  # the top hip is higher in the image
+
+
+@register
+class ClamshellTracker(_SideLying):
+    name = "clamshell"
+    description = "side-lying clamshell (per top leg, opening range)"
+
+    def signal(self, m: Metrics) -> float:
+        return thigh_opening_deg(m)
+
+
+@register
+class SideLyingLegRaiseTracker(_SideLying):
+    name = "side-lying-leg-raise"
+    description = "side-lying straight leg raise (per top leg, range)"
+
+    def signal(self, m: Metrics) -> float:
+        return leg_opening_deg(m)
+
+
+class _KneeAngle(_AngleTracker):
+    params = RepParams(enter=30.0, onset=8.0, onset_rate=25.0)
+    timed_hold = True
+
+    def _knee(self, m: Metrics, side: Side) -> float:
+        raise NotImplementedError
+
+    def signal(self, m: Metrics) -> float:
+        if self.side is not None:
+            return self._knee(m, self.side)
+        known = [v for v in (self._knee(m, s) for s in SIDES) if math.isfinite(v)]
+        return max(known) if known else math.nan
+
+    def leg_evidence(self, m: Metrics) -> Evidence:
+        return {s: self._knee(m, s) for s in SIDES}
+
+
+@register
+class KneeExtensionTracker(_KneeAngle):
+    name = "knee-extension"
+    description = "seated knee extension with a 5 s hold (per leg, hold timed)"
+
+    def _knee(self, m: Metrics, side: Side) -> float:
+        return -float(m.leg(side).flexion_deg)  # rises as the knee straightens
+
+
+@register
+class HamstringCurlTracker(_KneeAngle):
+    name = "hamstring-curl"
+    description = "standing hamstring curl with a 5 s hold (per leg, hold timed)"
+
+    def _knee(self, m: Metrics, side: Side) -> float:
+        return float(m.leg(side).flexion_deg)
