@@ -1,0 +1,146 @@
+"""Report contents: session values, the 8-degree rule, asymmetry, adherence, pain, traffic light,
+stills with blurred faces (real model on one frame), and the file formats."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from formcheck.errors import InputError
+from formcheck.store import Store
+from formcheck.therapist_report import (
+    SDD_DEG,
+    FlaggedRep,
+    blur_region,
+    build_report,
+    face_box,
+    judge_change,
+    make_still,
+    read_frame,
+    write_report_file,
+)
+from tests.conftest import SAMPLES
+from tests.test_store import _rep, make_out_dir
+
+
+def _session(root: Path, name: str, right_peaks: list[float]) -> Path:
+    reps = [_rep(i + 1, 1.0 + 2.0 * i, valgus_right=v >= 10, peak_right=v) for i, v in enumerate(right_peaks)]
+    return make_out_dir(root / name, reps, tag=name)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "f.db")
+    s.add_patient("P1", "Ann")
+    s.set_prescription("P1", "squat", 2, reps=3, per_week=3)
+    s.record_session(_session(tmp_path, "a", [20.0, 18.0, 22.0]), "P1", recorded_at="2025-03-01", pain_before=3, pain_after=4)
+    s.record_session(_session(tmp_path, "b", [14.0, 15.0, 16.0]), "P1", recorded_at="2025-03-08", pain_before=3, pain_after=3)
+    s.record_session(_session(tmp_path, "c", [9.0, 10.0, 11.0]), "P1", recorded_at="2025-03-15", pain_before=2, pain_after=2)
+    yield s
+    s.close()
+
+
+AS_OF = datetime(2025, 3, 16)
+
+
+def test_judge_change_never_overclaims() -> None:
+    assert judge_change(-7.9, "fppa").startswith("no real change")
+    assert "improved" in judge_change(-SDD_DEG, "fppa")
+    assert "worse" in judge_change(8.5, "shank")
+    assert "not judged" in judge_change(-0.3, "knee_toe")
+    assert "no trend" in judge_change(None, "fppa")
+
+
+def test_trend_asymmetry_adherence_pain(store: Store) -> None:
+    r = build_report(store, "P1", as_of=AS_OF)
+    right = next(t for t in r.trends if t.leg == "right")
+    assert [p.value for p in right.points] == [20.0, 15.0, 10.0]  # median of the per-rep peaks
+    assert [p.worst for p in right.points] == [22.0, 16.0, 11.0]
+    assert right.change == -10.0 and "improved" in right.verdict
+    left = next(t for t in r.trends if t.leg == "left")
+    assert left.change == 0.0 and left.verdict.startswith("no real change")
+    assert [round(a.right_minus_left, 1) for a in r.asymmetry] == [17.5, 12.5, 7.5]
+    assert [a.flagged for a in r.asymmetry] == [True, True, False]  # 7.5 is within the error
+    (adh,) = r.adherence
+    # 3 sessions in 16 days at 3 a week: 3 of about 6.9
+    assert adh.sessions_done == 3 and adh.sessions_expected == pytest.approx(3 * 16 / 7)
+    assert adh.pct == pytest.approx(100 * 3 / (3 * 16 / 7)) and adh.volume_pct == 50.0  # 3 of 6 reps
+    assert r.flagged_total == 3 + 3 + 2 and r.flagged[0].when == datetime(2025, 3, 15)
+    assert r.status == "amber"  # flagged rep last session, adherence under 80 %
+    assert any("prescribed sessions" in x for x in r.reasons)
+
+
+def test_since_and_worsening_is_red(store: Store, tmp_path: Path) -> None:
+    r = build_report(store, "P1", since="2025-03-08", as_of=AS_OF)
+    assert len(r.sessions) == 2
+    store.record_session(_session(tmp_path, "d", [25.0, 25.0]), "P1", recorded_at="2025-03-16", pain_before=2, pain_after=5)
+    r = build_report(store, "P1", since="2025-03-08", as_of=AS_OF)
+    assert r.status == "red"
+    assert any("pain rose from 2 to 5" in x for x in r.reasons) and any("worse" in x for x in r.reasons)
+
+
+def test_safety_answer_turns_red(store: Store) -> None:
+    store.record_safety("P1", {"gives_way": True})
+    r = build_report(store, "P1", as_of=AS_OF)
+    assert r.status == "red" and "Does the knee give way or lock?" in r.reasons[0]
+
+
+def test_files_by_suffix(store: Store, tmp_path: Path) -> None:
+    r = build_report(store, "P1", as_of=AS_OF)
+    html = write_report_file(r, tmp_path / "r.html").read_text()
+    assert "improved" in html and html.count("<svg") == 2 and "01 Mar 2025" in html
+    rows = list(csv.DictReader((write_report_file(r, tmp_path / "r.csv")).open()))
+    assert len(rows) == 6 and rows[0]["verdict"].startswith("reference")
+    assert {(x["leg"], x["median_peak"]) for x in rows if x["date"] == "2025-03-15"} == {("left", "2.50"), ("right", "10.00")}
+    pdf = write_report_file(r, tmp_path / "r.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    with pytest.raises(InputError, match="html, .pdf or .csv"):
+        write_report_file(r, tmp_path / "r.docx")
+
+
+def test_blur_region_destroys_detail() -> None:
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (100, 100, 3), dtype=np.uint8)
+    out = blur_region(img.copy(), (20, 20, 80, 80))
+    assert np.array_equal(out[:20], img[:20])  # outside untouched
+    assert out[20:80, 20:80].std() < 0.3 * img[20:80, 20:80].std()
+
+
+def test_face_box_on_a_real_frame_sits_on_the_head(model_path: Path) -> None:
+    """The synthetic clip's truth gives the head's pixel position; the blur box must cover it
+    and stay above the hips."""
+    import json
+
+    image = read_frame(SAMPLES / "squat_front_clean.mp4", 10)
+    truth = json.loads((SAMPLES / "squat_front_clean.truth.json").read_text())
+    box = face_box(image, model_path)
+    assert box is not None
+    x0, y0, x1, y1 = box
+    h = image.shape[0]
+    assert y1 < 0.5 * h and (x1 - x0) < 0.5 * image.shape[1]  # a head-sized box in the upper half
+    nose = _truth_point(truth, 10, 0)
+    if nose is not None:
+        assert x0 <= nose[0] <= x1 and y0 <= nose[1] <= y1
+
+
+def _truth_point(truth: dict, frame: int, landmark: int) -> tuple[float, float] | None:
+    """The rendered figure's true pixel position of a landmark (truth.json `landmarks_px`)."""
+    col = next(c for c in truth["landmarks_px"].values() if c["index"] == landmark)
+    x, y = col["x"][frame], col["y"][frame]
+    return None if x is None or y is None else (float(x), float(y))
+
+
+def test_still_is_withheld_without_a_way_to_blur(tmp_path: Path) -> None:
+    out = make_out_dir(tmp_path / "s")
+    (out / "frames.csv").write_text("frame,t_s,fppa_right_deg,fppa_usable_right\n" + "".join(f"{i},{i / 30:.3f},{i % 7},1\n" for i in range(120)))
+    f = FlaggedRep(1, datetime(2025, 1, 1), "squat", 1, "right", "fppa", 14.0, 1.0, start_frame=30, end_frame=60)
+    files = {"frames": out / "frames.csv", "source": SAMPLES / "squat_front.mp4"}
+    jpeg, note = make_still(files, f, blur=True, model_path=None)
+    assert jpeg is None and "withheld" in note
+    assert f.frame in (34, 41, 48, 55)  # the worst frame: the largest FPPA in 30..60
+    jpeg, note = make_still(files, f, blur=False, model_path=None)
+    assert jpeg is not None and jpeg[:2] == b"\xff\xd8"
