@@ -200,13 +200,14 @@ class _UnpluggedCamera:
 
 
 def test_camera_unplugged_mid_session_saves_what_was_measured(tmp_path, model_path):
-    cam = CameraSource(0, retry_s=0.3, capture_factory=lambda _i: _UnpluggedCamera(SAMPLES / "squat_front.mp4", 250))
+    cam = CameraSource(0, retry_s=0.3, capture_factory=lambda _i: _UnpluggedCamera(SAMPLES / "squat_front.mp4", 330))
     live = run_live(RealtimeSource(cam, pace=False), _opts(tmp_path, model_path))
     assert live.stopped_by == "source lost" and live.outcome.partial
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["partial"] is True
     assert any("stopped delivering frames" in w for w in summary["warnings"])
-    assert summary["rep_count"] >= 2  # reps 1-2 end by frame 190 of the 250 delivered
+    # Reps 1-3 end by frame 264 of the 330 delivered; a loaded machine may drop frames of one.
+    assert summary["rep_count"] >= 2
 
 
 def test_cli_errors_are_one_clear_line(tmp_path, model_path):
