@@ -352,6 +352,16 @@ def fppa_tables(runs: list[dict]) -> tuple[str, dict]:
     return "\n\n".join(parts), headline
 
 
+def _headline(headline: dict) -> str:
+    """The done-when number (issue 3): FPPA MAE at rep bottoms at camera yaw 0, per yaw."""
+    parts = []
+    for yaw in ("0", "15", "30"):
+        h = headline.get(f"camera yaw (deg)={yaw}/both")
+        if h:
+            parts.append(f"yaw {yaw}: {h['mae_bottom']:.1f} at rep bottoms, {h['mae_all']:.1f} over all read frames")
+    return "FPPA mean absolute error (formcheck's reported FPPA, degrees): " + "; ".join(parts) + "."
+
+
 def _sortkey(g: str):
     try:
         return (0, float(g), "")
@@ -554,6 +564,8 @@ def main() -> None:
             "pipeline's). Only frames where formcheck reads FPPA count ('read / offered': frontal view, pose found, "
             "thigh not foreshortened, as frames.csv `fppa_usable_<leg>`); 'bottoms' are the truth's rep-bottom frames "
             "of the working legs. Balance clips have no reps and appear only under 'exercise' with no bottoms.",
+            "",
+            _headline(headline),
             "",
             fppa_md,
             "",

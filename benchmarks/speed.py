@@ -19,7 +19,8 @@ back to back and in rotating order:
 Bare throughput is frames over the decode+inference loop alone (start-up excluded: the strict
 comparison), and also over the whole process. CPU seconds (user+system, from wait4) are
 recorded too: on a shared machine they vary less than wall time. The median over repeats is
-reported. `--write` puts the table into benchmarks/RESULTS.md (section "speed").
+reported. `analyze / this (CPU per frame)` compares CPU seconds per frame: the ratio that holds
+when the cores are contended (under load, wall-clock frames/s follow CPU cost). `--write` puts the table into benchmarks/RESULTS.md (section "speed").
 """
 
 from __future__ import annotations
@@ -106,12 +107,14 @@ def run_variant(variant: str, clip: Path, frames: int) -> dict:
     return r
 
 
-def benchmark(repeats: int, clips: list[str], variants: list[str]) -> dict:
+def benchmark(repeats: int, clips: list[str], variants: list[str], save: Path) -> dict:
+    """Runs everything; `save` gets the results so far after every run (a long run cut short keeps them)."""
     results: dict = {"when": stamp(), "machine": machine(), "repeats": repeats, "clips": {}}
     for name in clips:
         src, want = CLIPS[name]
         clip = looped_clip(MEDIA / src, WORK / f"{Path(src).stem}_{want}.mp4", min_frames=want)
         runs: dict[str, list[dict]] = {v: [] for v in variants}
+        results["clips"][name] = {"source": src, "clip": str(clip), **clip_info(clip), "runs": runs}
         for k in range(repeats):
             order = variants[k % len(variants):] + variants[: k % len(variants)]  # rotate: drift hits all alike
             for v in order:
@@ -119,9 +122,9 @@ def benchmark(repeats: int, clips: list[str], variants: list[str]) -> dict:
                 r = run_variant(v, clip, want)
                 r["uptime_before"] = before
                 runs[v].append(r)
+                write_json(save, results)
                 print(f"{name} {v} #{k + 1}: {r['frames']} frames {r['fps']:.1f} fps "
                       f"(cpu {r['cpu_ms_per_frame']:.1f} ms/frame) | {before}", file=sys.stderr, flush=True)
-        results["clips"][name] = {"source": src, "clip": str(clip), **clip_info(clip), "runs": runs}
     return results
 
 
@@ -134,18 +137,22 @@ def table(results: dict) -> str:
     for name, c in results["clips"].items():
         runs = c["runs"]
         a = _med(runs.get("analyze", []), "fps")
+        a_cpu = _med(runs.get("analyze", []), "cpu_ms_per_frame")
         for v, rs in runs.items():
             fps = _med(rs, "fps")
+            cpu = _med(rs, "cpu_ms_per_frame")
             rows.append([
                 f"{name} {c['width']}x{c['height']}, {c['frames']} frames", v, f"{fps:.1f}",
                 f"{fps:.1f}" if v.startswith("analyze") else f"{_med(rs, 'process_fps'):.1f}",
-                f"{_med(rs, 'cpu_ms_per_frame'):.1f}",
+                f"{cpu:.1f}",
                 f"{_med(rs, 'peak_rss_mib'):.0f}",
                 "" if v == "analyze" else f"{a / fps:.0%}",
+                "" if v == "analyze" else f"{cpu / a_cpu:.0%}",
                 " / ".join(f"{r['fps']:.1f}" for r in rs),
             ])
     header = ["clip", "run", "frames/s (median)", "frames/s whole process", "CPU ms/frame", "peak RSS MiB",
-              "analyze / this", "each repeat (frames/s)"]
+              "analyze / this (frames/s)",
+              "analyze / this (CPU per frame)", "each repeat (frames/s)"]
     return md_table(header, rows)
 
 
@@ -157,6 +164,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=WORK / "speed.json")
     ap.add_argument("--write", action="store_true", help="write the table into benchmarks/RESULTS.md")
     ap.add_argument("--note", default="", help="a line printed above the table (e.g. 'provisional')")
+    ap.add_argument("--from-json", type=Path, help="rebuild the table from a saved run instead of measuring")
     ap.add_argument("--bare-worker", help=argparse.SUPPRESS)
     ap.add_argument("--max-side", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--num-poses", type=int, default=1, help=argparse.SUPPRESS)
@@ -164,8 +172,10 @@ def main() -> None:
     if args.bare_worker:
         bare_worker(args.bare_worker, args.max_side, args.num_poses)
         return
-    results = benchmark(args.repeats, args.clips.split(","), args.variants.split(","))
-    write_json(args.json, results)
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+    else:
+        results = benchmark(args.repeats, args.clips.split(","), args.variants.split(","), args.json)
     md = table(results)
     print(md)
     if args.write:
