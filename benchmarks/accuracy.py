@@ -205,10 +205,12 @@ class FlagCounts:
     tn: int = 0
     unscored: int = 0  # formcheck matched the rep but did not score this leg (view, missing measure)
     unmatched: int = 0  # no detected rep for this truth rep
+    fn_unscored: int = 0  # caving legs missed because formcheck did not score them
 
     def add(self, truth_valgus: bool, flagged: bool | None) -> None:
         if flagged is None:
             self.unscored += 1
+            self.fn_unscored += truth_valgus
             flagged = False
         if truth_valgus and flagged:
             self.tp += 1
@@ -220,7 +222,7 @@ class FlagCounts:
             self.tn += 1
 
     def merge(self, other: "FlagCounts") -> None:
-        for k in ("tp", "fp", "fn", "tn", "unscored", "unmatched"):
+        for k in ("tp", "fp", "fn", "tn", "unscored", "unmatched", "fn_unscored"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
 
     @property
@@ -230,6 +232,12 @@ class FlagCounts:
     @property
     def recall(self) -> float:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
+
+    @property
+    def recall_scored(self) -> float:
+        """Recall over the caving legs formcheck did score (the view check's refusals left out)."""
+        n = self.tp + self.fn - self.fn_unscored
+        return self.tp / n if n else float("nan")
 
 
 def synthetic_flags(summary: dict, truth: dict) -> FlagCounts:
@@ -311,8 +319,14 @@ def _cam(truth: dict) -> dict:
 
 
 def _level(truth: dict) -> str:
-    name = truth["clip"]
-    return next((lv for lv in ("mild", "clear") if name.endswith(lv)), "mild/clear mix" if truth["reps"] else "none")
+    """The clip's valgus level (mild: 18 deg true frontal peak, clear: 26), from its name, or for the
+    extra views (named by camera) from the true peak FPPA of its caving reps."""
+    stem = Path(truth["clip"]).stem
+    level = next((lv for lv in ("mild", "clear") if stem.endswith(lv)), None)
+    if level is None:
+        peaks = [r["peak_fppa_deg"][leg] for r in truth["reps"] for leg, v in r["valgus"].items() if v]
+        level = "none" if not peaks else ("clear" if max(peaks) >= 22.0 else "mild")
+    return level
 
 
 GROUPINGS = {
@@ -349,7 +363,24 @@ def fppa_tables(runs: list[dict]) -> tuple[str, dict]:
             rows.append([g, lg, *allf.row(), *bot.row()])
             headline[f"{title}={g}/{lg}"] = {"mae_all": allf.mae(), "mae_bottom": bot.mae()}
         parts.append(f"**By {title}**\n\n" + md_table(header, rows))
+    parts.append(_bottoms_by_rep_truth(runs))
     return "\n\n".join(parts), headline
+
+
+def _bottoms_by_rep_truth(runs: list[dict]) -> str:
+    """Error at rep bottoms split by whether that leg truly caved on that rep, per camera yaw."""
+    stats: dict[tuple[str, str], ErrStats] = defaultdict(ErrStats)
+    for r in runs:
+        lf = leg_frames(r["run"], r["truth"])
+        idx = r["run"].frames["frame"].astype(int)
+        yaw = f"{abs(_cam(r['truth'])['yaw_deg']):.0f}"
+        for t in r["truth"]["reps"]:
+            for leg in t["legs"]:
+                kind = "caving" if t["valgus"][leg] else "clean"
+                stats[(yaw, kind)].add(lf[leg], idx[: len(lf[leg].truth)] == t["bottom_frame"])
+    rows = [[yaw, kind, *stats[(yaw, kind)].row()] for yaw, kind in sorted(stats, key=lambda k: (float(k[0]), k[1]))]
+    return ("**At rep bottoms, by whether the leg truly caved on that rep**\n\n"
+            + md_table(["camera yaw (deg)", "rep", "bottoms read / offered", "MAE", "bias", "model MAE", "model bias"], rows))
 
 
 def _headline(headline: dict) -> str:
@@ -383,7 +414,6 @@ def view_table(runs: list[dict]) -> str:
         a["clips_not_frontal"] += s["view"] != "frontal"
         a["reps"] += len(s["reps"])
         a["reps_unscored"] += sum(rep["valgus_basis"] is None for rep in s["reps"])
-        a["yaws"] = a.get("yaws", 0.0)
         agg[yaw].setdefault("yaw_list", []).extend(f["body_yaw_deg"][pose & np.isfinite(f["body_yaw_deg"])].tolist())
     rows = []
     for yaw in sorted(agg, key=float):
@@ -409,7 +439,7 @@ def rep_flag_table(runs: list[dict]) -> tuple[str, dict]:
     for ex in sorted(by_ex):
         rs = by_ex[ex]
         if ex not in trackers:
-            rows.append([ex, len(rs), "no tracker yet", "", "", "", "", "", ""])
+            rows.append([ex, len(rs), "no tracker yet", "", "", "", "", "", "", ""])
             continue
         if ex == "balance":
             errs = [len(r["run"].summary["holds"]) - len(r["truth"]["holds"]) for r in rs]
@@ -417,7 +447,7 @@ def rep_flag_table(runs: list[dict]) -> tuple[str, dict]:
                   for r in rs]
             rows.append([ex, len(rs), f"holds {sum(e == 0 for e in errs)} of {len(rs)} exact",
                          " ".join(f"{e:+d}" for e in errs), f"touch-down errors {' '.join(f'{e:+d}' for e in td)}",
-                         "", "", "", ""])
+                         "", "", "", "", ""])
             out[ex] = {"hold_errors": errs, "touchdown_errors": td}
             continue
         errs = [r["run"].summary["rep_count"] - len(r["truth"]["reps"]) for r in rs]
@@ -425,11 +455,22 @@ def rep_flag_table(runs: list[dict]) -> tuple[str, dict]:
         for r in rs:
             fc.merge(synthetic_flags(r["run"].summary, r["truth"]))
         rows.append([ex, len(rs), f"{sum(e == 0 for e in errs)} of {len(rs)}", " ".join(f"{e:+d}" for e in errs),
-                     f"{fc.tp}/{fc.fp}/{fc.fn}/{fc.tn}", _pct(fc.precision), _pct(fc.recall), fc.unscored, fc.unmatched])
+                     f"{fc.tp}/{fc.fp}/{fc.fn}/{fc.tn}", _pct(fc.precision), _pct(fc.recall), _pct(fc.recall_scored),
+                     fc.unscored, fc.unmatched])
         out[ex] = {"count_errors": errs, "tp": fc.tp, "fp": fc.fp, "fn": fc.fn, "tn": fc.tn,
-                   "precision": fc.precision, "recall": fc.recall, "unscored": fc.unscored}
+                   "precision": fc.precision, "recall": fc.recall, "recall_scored": fc.recall_scored,
+                   "unscored": fc.unscored}
+    by_yaw: dict[str, FlagCounts] = defaultdict(FlagCounts)
+    for r in runs:
+        ex = r["truth"]["exercise"]
+        if ex in trackers and ex != "balance":
+            by_yaw[f"{abs(_cam(r['truth'])['yaw_deg']):.0f}"].merge(synthetic_flags(r["run"].summary, r["truth"]))
+    yaw_rows = [[y, f"{f.tp}/{f.fp}/{f.fn}/{f.tn}", _pct(f.precision), _pct(f.recall), _pct(f.recall_scored), f.unscored]
+                for y, f in sorted(by_yaw.items(), key=lambda kv: float(kv[0]))]
     md = md_table(["exercise", "clips", "rep count exact", "count error per clip", "flags TP/FP/FN/TN (rep x leg)",
-                   "precision", "recall", "legs unscored", "truth reps missed"], rows)
+                   "precision", "recall", "recall where scored", "legs unscored", "truth reps missed"], rows)
+    md += "\n\nThe same flags (every exercise with a rep tracker pooled) by camera yaw:\n\n" + md_table(
+        ["camera yaw (deg)", "flags TP/FP/FN/TN", "precision", "recall", "recall where scored", "legs unscored"], yaw_rows)
     return md, out
 
 
