@@ -128,6 +128,8 @@ def summary_dict(result: SessionResult, config: Config, model: dict[str, Any]) -
         "rep_count": len(result.reps),
         "reps": [rep_json(s) for s in result.reps],
         "holds": [hold_json(h) for h in result.holds],
+        **({"exercise_detected": {"name": result.detection.name, "confidence": result.detection.confidence,
+                                  "reasons": result.detection.reasons}} if result.detection is not None else {}),
         "cues": result.cue_count,
         "warnings": result.warnings,
     }

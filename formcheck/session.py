@@ -13,6 +13,7 @@ import numpy as np
 
 from formcheck.config import Config
 from formcheck.errors import InputError
+from formcheck.exercise_detect import UNSURE, Detection, detect_exercise
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import VIEW_CODES, Metrics, View, compute_metrics
 from formcheck.pipeline import Recording, gate
@@ -44,6 +45,7 @@ class SessionResult:
     view: View
     pose_coverage: float
     warnings: list[str] = field(default_factory=list)
+    detection: Detection | None = None  # --exercise auto: what was recognised
     rejected: list[RepRejected] = field(default_factory=list)
     cue_count: int = 0
 
@@ -85,6 +87,10 @@ def summarize(
     if not partial and coverage == 0.0:
         raise InputError(f"no person found in {source.name}: film the whole body, well lit, facing the camera")
 
+    detection = None
+    if exercise == "auto":
+        detection = detect_exercise(m)
+        exercise = detection.name if detection.name != UNSURE else "auto"
     tracker = tracker_class(exercise)(side)
     rep_of_frame = np.zeros(len(t), dtype=np.int64)
     phases: list[str] = []
@@ -132,6 +138,8 @@ def summarize(
     if tracker.counts_holds:
         if not holds and not partial:
             warnings.append("no single-leg hold was found: lift one foot clear of the floor for at least a second")
+    elif detection is not None and exercise == "auto":
+        warnings.append("could not tell which exercise this is (" + "; ".join(detection.reasons) + "): run again with --exercise")
     elif not reps and not partial:
         warnings.append(f"no {exercise} reps were found")
 
@@ -154,4 +162,5 @@ def summarize(
         warnings=warnings,
         rejected=rejected,
         cue_count=len(rec.cue_events),
+        detection=detection,
     )

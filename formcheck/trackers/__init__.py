@@ -1,6 +1,6 @@
 """Exercise trackers, registered by name (`formcheck analyze --help` lists them)."""
 
-from formcheck.trackers import balance, non_weight_bearing, single_leg, squat  # noqa: F401  (registers)
+from formcheck.trackers import auto, balance, non_weight_bearing, single_leg, squat  # noqa: F401  (registers)
 from formcheck.trackers.base import (
     Event,
     HoldEnded,
