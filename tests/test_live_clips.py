@@ -160,9 +160,9 @@ def test_keys_pause_reset_and_quit_write_the_session(tmp_path, model_path):
     for name in ("annotated.mp4", "raw.mp4", "summary.json", "frames.csv", "report.html", "live.json"):
         assert (out / name).stat().st_size > 0, name
     t = _analysed_times(out)
-    assert t.max() <= pressed["q"] + 1e-6  # ended at q (about 5 s in), long before the clip's end
+    assert t.max() <= pressed["q"] + 1e-3  # ended at q, long before the clip ends (frames.csv rounds t_s to 0.1 ms)
     # Nothing shown after the pause key was analysed until the frame after the resume key.
-    assert not np.any((t > pressed["pause"] + 1e-6) & (t <= pressed["resume"] + 1e-6))
+    assert not np.any((t > pressed["pause"] + 1e-3) & (t <= pressed["resume"] + 1e-3))
     assert pressed["resume"] - pressed["pause"] > 0.4
     cap = cv2.VideoCapture(str(out / "raw.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == 480 and cap.get(cv2.CAP_PROP_FRAME_COUNT) > 100
