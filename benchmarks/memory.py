@@ -26,7 +26,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import FORMCHECK, MEDIA, MODEL, WORK, clip_info, load, looped_clip, machine, md_table, run_child, stamp, update_results, write_json
+from benchmarks.common import (
+    FORMCHECK, MEDIA, MODEL, WORK, clip_info, load, looped_clip, machine, md_table, run_child, stamp, update_results, write_json,
+)
 
 SOURCE = "squat_front_10.mp4"
 FPS = 23.976
@@ -62,19 +64,27 @@ def measure(minutes: int) -> dict:
 def table(runs: list[dict]) -> str:
     rows = []
     for r in runs:
+        peak_t, _ = max(r["rss_trace"], key=lambda x: x[1])
+        slope_kb = ((r["stream_rss_last_mib"] - r["stream_rss_first_mib"]) * 1024 / (0.8 * r["frames_analysed"]))
         rows.append([
             f"{r['minutes']} min ({r['frames_analysed']} frames, {r['width']}x{r['height']})",
             f"{r['peak_rss_mib']:.0f}",
+            f"{peak_t / r['wall_s']:.0%}",
             f"{r['stream_rss_first_mib']:.0f} -> {r['stream_rss_last_mib']:.0f}",
+            f"{slope_kb:.1f}",
+            f"{r['rss_trace'][-1][1]:.0f}",
             f"{r['wall_s']:.0f}",
             r["uptime_before"].split("load average:")[-1].strip(),
         ])
-    md = md_table(["clip", "peak RSS MiB", "RSS while streaming (10% -> 90% of the run) MiB", "wall s", "load before"], rows)
+    md = md_table(["clip", "peak RSS MiB (wait4)", "peak reached at (share of the run)",
+                   "RSS while streaming, at 10% -> 90% of the run, MiB", "streaming growth kB/frame",
+                   "RSS in the report pass (last sample) MiB", "wall s", "load before"], rows)
     if len(runs) >= 2:
         a, b = runs[0], runs[-1]
         per_frame_kb = (b["peak_rss_mib"] - a["peak_rss_mib"]) * 1024 / (b["frames_analysed"] - a["frames_analysed"])
-        md += (f"\n\nPeak RSS grows by {b['peak_rss_mib'] - a['peak_rss_mib']:.0f} MiB from {a['minutes']} to "
-               f"{b['minutes']} min: {per_frame_kb:.1f} kB per extra frame.")
+        md += (f"\n\nPeak RSS differs by {b['peak_rss_mib'] - a['peak_rss_mib']:+.0f} MiB between {a['minutes']} and "
+               f"{b['minutes']} min ({per_frame_kb:.1f} kB per extra frame if all of it were length; the streaming "
+               "growth column is the part that is).")
     return md
 
 
@@ -84,12 +94,18 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=WORK / "memory.json")
     ap.add_argument("--write", action="store_true", help="write the table into benchmarks/RESULTS.md")
     ap.add_argument("--note", default="")
+    ap.add_argument("--from-json", type=Path, help="rebuild the table from a saved run instead of measuring")
     args = ap.parse_args()
-    runs = []
-    for m in (int(x) for x in args.minutes.split(",")):
-        runs.append(measure(m))
-        print(f"{m} min: peak {runs[-1]['peak_rss_mib']:.0f} MiB", file=sys.stderr, flush=True)
-    write_json(args.json, {"when": stamp(), "machine": machine(), "runs": runs})
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        runs, when, where = saved["runs"], saved["when"], saved["machine"]
+    else:
+        when, where = stamp(), machine()
+        runs = []
+        for m in (int(x) for x in args.minutes.split(",")):
+            runs.append(measure(m))
+            print(f"{m} min: peak {runs[-1]['peak_rss_mib']:.0f} MiB", file=sys.stderr, flush=True)
+        write_json(args.json, {"when": when, "machine": where, "runs": runs})
     md = table(runs)
     print(md)
     if args.write:
@@ -97,7 +113,7 @@ def main() -> None:
             "## Memory",
             "",
             *([args.note, ""] if args.note else []),
-            f"Measured {stamp()} on {machine()}: peak RSS of the whole `formcheck analyze` process (wait4 "
+            f"Measured {when} on {where}: peak RSS of the whole `formcheck analyze` process (wait4 "
             f"ru_maxrss), annotated video on, clips made by looping ../shared/media/{SOURCE}.",
             f"Command: `python benchmarks/memory.py --write` (raw runs with the RSS trace: {args.json}).",
             "",
