@@ -362,9 +362,31 @@ def fppa_tables(runs: list[dict]) -> tuple[str, dict]:
             allf, bot = stats[(g, lg)]
             rows.append([g, lg, *allf.row(), *bot.row()])
             headline[f"{title}={g}/{lg}"] = {"mae_all": allf.mae(), "mae_bottom": bot.mae()}
-        parts.append(f"**By {title}**\n\n" + md_table(header, rows))
+        parts.append(f"**By {title}**\n\n" + md_table(header, rows) + _confounding(runs, title, key))
     parts.append(_bottoms_by_rep_truth(runs))
     return "\n\n".join(parts), headline
+
+
+def _confounding(runs: list[dict], title: str, key) -> str:
+    """A note when every clip of each group has one and the same camera yaw: then the table cannot
+    tell this factor's effect from yaw's (the set varies them together)."""
+    yaw = GROUPINGS["camera yaw (deg)"]
+    if title in ("camera yaw (deg)", "exercise"):
+        return ""
+    yaws: dict[str, set] = defaultdict(set)
+    for r in runs:
+        if r["truth"]["reps"]:
+            yaws[key(r["truth"])].add(yaw(r["truth"]))
+    if all(len(v) == 1 for v in yaws.values()):
+        pairs = ", ".join(f"{g} only at yaw {next(iter(v))}" for g, v in sorted(yaws.items(), key=lambda kv: _sortkey(kv[0])))
+        by_yaw: dict[str, list[str]] = defaultdict(list)
+        for g, v in yaws.items():
+            by_yaw[next(iter(v))].append(g)
+        shared = [f"{' vs '.join(sorted(gs, key=_sortkey))} (all at yaw {y})" for y, gs in by_yaw.items() if len(gs) > 1]
+        return (f"\n\nConfounded: in this set every clip of a group has the same camera yaw ({pairs}), so this "
+                "table cannot separate its factor from yaw; read it with the yaw table"
+                + (f". Only {'; '.join(shared)} compare at equal yaw." if shared else "."))
+    return ""
 
 
 def _bottoms_by_rep_truth(runs: list[dict]) -> str:
@@ -507,7 +529,8 @@ def run_real(work: Path, reuse: bool) -> list[dict]:
 
 def real_flags(summary: dict, clip: dict) -> dict[str, list]:
     """Per labelled rep: (label, formcheck's flag) where flag = any working leg flagged (None = unscored/missed)."""
-    truth_reps = [{"index": i + 1, **r} for i, r in enumerate(clip["reps"])]
+    # A rep the clip cuts off (`complete: false`) is neither counted nor judged.
+    truth_reps = [{"index": i + 1, **r} for i, r in enumerate(clip["reps"]) if r.get("complete", True)]
     matched = match_reps(summary["reps"], truth_reps)
     out: dict[str, list] = defaultdict(list)
     for t in truth_reps:
@@ -539,7 +562,7 @@ def real_table(entries: list[dict]) -> tuple[str, dict]:
         fl = real_flags(s, c)
         yes, no, unclear = fl.get("yes", []), fl.get("no", []), fl.get("unclear", [])
         agree = sum(f is True for f in yes) + sum(f is False for f in no)
-        scored = sum(f in (True, False) for f in yes + no)
+        scored = sum(f is True or f is False for f in yes + no)
         totals["clips"] += 1
         totals["exact"] += err == 0
         totals["abs_err"] += abs(err)
@@ -557,14 +580,14 @@ def real_table(entries: list[dict]) -> tuple[str, dict]:
             return " ".join({True: "V", False: "-", None: "?", "missed": "x"}[f] for f in flags)
 
         rows.append([c["file"], e["exercise"], c["view"], c["rep_count"], f"{s['rep_count']} ({err:+d})",
-                     say(yes), say(no), say(unclear), f"{agree} of {len(yes) + len(no)}"])
+                     say(yes), say(no), say(unclear), f"{agree} of {scored}" if scored else "none scored"])
     md = md_table(["clip", "exercise", "view", "reps (label)", "reps counted (error)", "flags on 'yes' reps",
-                   "flags on 'no' reps", "flags on 'unclear' reps", "agreement on yes/no reps"], rows)
+                   "flags on 'no' reps", "flags on 'unclear' reps", "agreement on scored yes/no reps"], rows)
     if totals["clips"]:
         md += (f"\n\nFlags: V = valgus flagged, - = not flagged, ? = not scored (view or missing measure), "
                f"x = labelled rep not counted. Over {totals['clips']} clips with a tracker: rep count exact on "
                f"{totals['exact']}, total absolute count error {totals['abs_err']}; valgus flag agrees with the label on "
-               f"{totals['agree']} of {totals['labelled']} yes/no reps (flagged {totals['yes_flagged']} of {totals['yes']} "
+               f"{totals['agree']} of the {totals['scored']} yes/no reps it scored ({totals['labelled']} labelled; flagged {totals['yes_flagged']} of {totals['yes']} "
                f"'yes' reps and {totals['no_flagged']} of {totals['no']} 'no' reps); {totals['unclear']} 'unclear' reps counted "
                f"apart, {totals['unclear_flagged']} of them flagged.")
     return md, dict(totals)
