@@ -67,7 +67,7 @@ def table(runs: list[dict]) -> str:
         peak_t, _ = max(r["rss_trace"], key=lambda x: x[1])
         slope_kb = ((r["stream_rss_last_mib"] - r["stream_rss_first_mib"]) * 1024 / (0.8 * r["frames_analysed"]))
         rows.append([
-            f"{r['minutes']} min ({r['frames_analysed']} frames, {r['width']}x{r['height']})",
+            f"{r.get('label', '')}{r['minutes']} min ({r['frames_analysed']} frames, {r['width']}x{r['height']})",
             f"{r['peak_rss_mib']:.0f}",
             f"{peak_t / r['wall_s']:.0%}",
             f"{r['stream_rss_first_mib']:.0f} -> {r['stream_rss_last_mib']:.0f}",
@@ -78,9 +78,9 @@ def table(runs: list[dict]) -> str:
         ])
     md = md_table(["clip", "peak RSS MiB (wait4)", "peak reached at (share of the run)",
                    "RSS while streaming, at 10% -> 90% of the run, MiB", "streaming growth kB/frame",
-                   "RSS in the report pass (last sample) MiB", "wall s", "load before"], rows)
+                   "RSS at the last sample (files being written) MiB", "wall s", "load before"], rows)
     if len(runs) >= 2:
-        a, b = runs[0], runs[-1]
+        a, b = runs[0], runs[1]
         per_frame_kb = (b["peak_rss_mib"] - a["peak_rss_mib"]) * 1024 / (b["frames_analysed"] - a["frames_analysed"])
         md += (f"\n\nPeak RSS differs by {b['peak_rss_mib'] - a['peak_rss_mib']:+.0f} MiB between {a['minutes']} and "
                f"{b['minutes']} min ({per_frame_kb:.1f} kB per extra frame if all of it were length; the streaming "
