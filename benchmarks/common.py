@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -21,7 +22,7 @@ MEDIA = Path(os.environ.get("FORMCHECK_MEDIA", "/work/shared/media"))
 MODEL = Path(os.environ.get("FORMCHECK_MODEL", "/work/shared/models/pose_landmarker_full.task"))
 WORK = Path(os.environ.get("FORMCHECK_BENCH_DIR", "/tmp/fcbench"))
 REPO = Path(__file__).resolve().parents[1]
-FORMCHECK = os.environ.get("FORMCHECK_BIN", str(Path(os.sys.executable).with_name("formcheck")))
+FORMCHECK = os.environ.get("FORMCHECK_BIN", str(Path(sys.executable).with_name("formcheck")))
 
 
 def looped_clip(src: Path, dst: Path, *, min_frames: int) -> Path:
