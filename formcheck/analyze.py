@@ -25,7 +25,6 @@ from formcheck.model_store import ModelInfo
 from formcheck.outputs import summary_dict, write_frames_csv, write_summary
 from formcheck.pipeline import FrameResult, Pipeline
 from formcheck.pose import PoseEstimator
-from formcheck.report import write_report
 from formcheck.session import SessionResult, summarize
 from formcheck.sinks import VideoSink
 from formcheck.sources import FrameSource, VideoFileSource
@@ -106,13 +105,18 @@ def run_session(
     warnings: list[str] = []
     with PoseEstimator(model.path) as estimator:
         pipeline = Pipeline(estimator, tracker_class(exercise)(side), config)
-        sink = VideoSink(files["annotated"], info.fps, (info.width, info.height)) if write_video else None
+        sink = None
         try:
             for frame in source:
                 result = pipeline.process(frame)
                 image = None
-                if sink is not None:
-                    image = annotate(frame.image, result, config, exercise)
+                if write_video:
+                    # Drawn on the frame the model saw (longer side <= 640 px): one resize for
+                    # both, and a quarter of the pixels to draw and encode at 720p.
+                    assert result.shrunk is not None
+                    image = annotate(result.shrunk, result, config, exercise, xy_scale=result.shrunk_scale)
+                    if sink is None:
+                        sink = VideoSink(files["annotated"], info.fps, (image.shape[1], image.shape[0]))
                     sink.write(image)
                 if progress is not None:
                     progress(len(pipeline.recording), frame.t_s)
@@ -143,8 +147,10 @@ def run_session(
         summary = summary_dict(result, config, model_json)
         write_summary(files["summary"], summary)
         write_frames_csv(files["frames"], result)
+        from formcheck.report import write_report  # matplotlib: imported only when needed
+
         write_report(files["report"], result, summary)
-    if not write_video:
+    if sink is None:  # no video asked for, or stopped before the first frame
         files.pop("annotated")
     return Outcome(
         out_dir=out_dir,

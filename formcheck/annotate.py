@@ -46,10 +46,11 @@ def _leg_colour(basis: str, value: float, limit: float, cued: bool) -> tuple[int
     return AMBER if value >= 0.5 * limit else GREEN
 
 
-def annotate(image: np.ndarray, result: FrameResult, config: Config, exercise: str = "") -> np.ndarray:
+def annotate(image: np.ndarray, result: FrameResult, config: Config, exercise: str = "", xy_scale: float = 1.0) -> np.ndarray:
+    """Draw on a copy of `image`; `xy_scale` maps original-frame pixels to it (for a shrunk frame)."""
     img = image.copy()
     unit, scale, thick = text_metrics(img)
-    xy = result.image_xy
+    xy = result.image_xy * xy_scale
     cued = {c.leg for c in result.cues}
 
     for a, b in SKELETON:

@@ -88,7 +88,8 @@ def joint_angle_deg(a: FloatArray, b: FloatArray, c: FloatArray) -> FloatArray:
     """Angle at b between b->a and b->c, degrees, for 2D or 3D points."""
     u = a - b
     v = c - b
-    cos = np.sum(u * v, axis=-1) / (_norm(u) * _norm(v))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.sum(u * v, axis=-1) / (_norm(u) * _norm(v))
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 

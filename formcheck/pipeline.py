@@ -18,7 +18,7 @@ from formcheck.config import Config
 from formcheck.cues import Cue, CueEngine
 from formcheck.landmarks import NUM_LANDMARKS
 from formcheck.metrics import Metrics, compute_metrics
-from formcheck.pose import PoseEstimator
+from formcheck.pose import PoseEstimator, shrink_for_inference
 from formcheck.pose_frame import PoseFrame
 from formcheck.smoothing import OneEuroLandmarkFilter, VISIBILITY_GATE, leg_swap_detected, swap_legs
 from formcheck.sources import Frame
@@ -37,6 +37,11 @@ class FrameResult:
     events: list[Event]
     state: TrackerState
     cues: list[Cue]
+    # The frame as the model saw it (longer side at most pose.MAX_INFERENCE_SIDE) and its scale
+    # from the original: drawing the annotated video on it saves a second resize and most of
+    # the encoding cost.
+    shrunk: np.ndarray | None = None
+    shrunk_scale: float = 1.0
 
 
 @dataclass
@@ -100,8 +105,12 @@ class Pipeline:
         self.leg_swaps = 0
 
     def process(self, frame: Frame) -> FrameResult:
-        pose = self.estimator.detect(frame.image, frame.t_s)
-        return self.process_pose(frame, pose)
+        small, scale = shrink_for_inference(frame.image)
+        h, w = frame.image.shape[:2]
+        pose = self.estimator.detect_shrunk(small, frame.t_s, (w, h))
+        result = self.process_pose(frame, pose)
+        result.shrunk, result.shrunk_scale = small, scale
+        return result
 
     def process_pose(self, frame: Frame, pose: PoseFrame | None) -> FrameResult:
         """The stages after the model (split out so tests can feed landmarks directly)."""

@@ -18,9 +18,26 @@ from formcheck.pose_frame import PoseFrame
 log = logging.getLogger(__name__)
 
 # The model works on 256x256 crops; feeding it more pixels only costs colour conversion and
-# copying. Frames are shrunk so their longer side is at most this before inference, and the
-# landmarks are scaled back to the original frame's pixels.
+# copying. Frames are shrunk (once, and shared with the annotated video) so their longer side is
+# at most this before inference; landmarks are still reported in the original frame's pixels.
 MAX_INFERENCE_SIDE = 640
+# Two poses, not one. With one, VIDEO mode derives each frame's crop from the previous frame's
+# landmarks, and that feedback makes landmarks jitter: on sample_videos/squat_front_clean.mp4 the
+# knee's frame-to-frame second difference is 1.8 px with one pose against 0.4 px with two, and
+# frame-to-frame FPPA changes twice as much. Two poses run the person detector on every frame
+# (about 1.5x the model's cost, benchmarks/RESULTS.md) and also tell when someone else is in view.
+NUM_POSES = 2
+
+
+def shrink_for_inference(image_bgr: np.ndarray) -> tuple[np.ndarray, float]:
+    """(image with its longer side at most MAX_INFERENCE_SIDE, scale from original to it)."""
+    h, w = image_bgr.shape[:2]
+    scale = min(1.0, MAX_INFERENCE_SIDE / max(h, w))
+    if scale >= 1.0:
+        return image_bgr, 1.0
+    size = (round(w * scale), round(h * scale))
+    # Bilinear, not area averaging: the model resamples to 256x256 anyway, and area is 4x slower.
+    return cv2.resize(image_bgr, size, interpolation=cv2.INTER_LINEAR), scale
 
 
 # MediaPipe's C++ side writes start-up chatter (XNNPACK, feedback-manager notices) straight to
@@ -52,16 +69,25 @@ def _native_stderr_silenced() -> Iterator[None]:
 class PoseEstimator:
     """Runs PoseLandmarker on a stream of frames with strictly increasing timestamps.
 
-    VIDEO mode tracks the person from frame to frame (faster and steadier than IMAGE mode); it
-    needs monotonic timestamps, which the sources guarantee and this class re-checks.
+    VIDEO mode needs strictly increasing timestamps, which the sources guarantee and this class
+    re-checks.
     """
 
-    def __init__(self, model_path: str | os.PathLike, *, num_poses: int = 2, min_confidence: float = 0.5) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike,
+        *,
+        num_poses: int = NUM_POSES,
+        min_confidence: float = 0.5,
+    ) -> None:
         # Imported here so that commands which never run the model start fast.
         from mediapipe.tasks.python import BaseOptions, vision
 
-        self._mp_image = __import__("mediapipe").Image
-        self._mp_format = __import__("mediapipe").ImageFormat.SRGB
+        import mediapipe as mp
+
+        self._mp_image = mp.Image
+        self._mp_format = mp.ImageFormat.SRGB
+
         options = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(model_path)),
             running_mode=vision.RunningMode.VIDEO,
@@ -70,6 +96,7 @@ class PoseEstimator:
             min_pose_presence_confidence=min_confidence,
             min_tracking_confidence=min_confidence,
         )
+        self._landmarker = None
         try:
             with _native_stderr_silenced():
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
@@ -80,22 +107,25 @@ class PoseEstimator:
         self._follow: np.ndarray | None = None  # mid-hip of the person being analysed
 
     def detect(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
+        """Landmarks of the person in a full-size frame."""
+        small, _ = shrink_for_inference(image_bgr)
         h, w = image_bgr.shape[:2]
-        scale = min(1.0, MAX_INFERENCE_SIDE / max(h, w))
-        small = image_bgr if scale >= 1.0 else cv2.resize(image_bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        return self.detect_shrunk(small, t_s, (w, h))
+
+    def detect_shrunk(self, small_bgr: np.ndarray, t_s: float, original_size: tuple[int, int]) -> PoseFrame | None:
+        """Landmarks from a frame already shrunk by `shrink_for_inference`, in original pixels."""
+        rgb = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB)
         ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)
         self._last_ms = ms
         image = self._mp_image(image_format=self._mp_format, data=rgb)
         self._calls += 1
-        if self._calls <= _NOISY_CALLS:
-            with _native_stderr_silenced():
-                result = self._landmarker.detect_for_video(image, ms)
-        else:
+        quiet = _native_stderr_silenced() if self._calls <= _NOISY_CALLS else contextlib.nullcontext()
+        with quiet:
             result = self._landmarker.detect_for_video(image, ms)
         # Normalised landmarks are scaled by the *original* size, so the shrink is invisible downstream.
-        pose = PoseFrame.from_mediapipe(result, t_s=t_s, image_size=(w, h), follow=self._follow)
-        self._follow = pose.centre if pose is not None else self._follow
+        pose = PoseFrame.from_mediapipe(result, t_s=t_s, image_size=original_size, follow=self._follow)
+        if pose is not None:
+            self._follow = pose.centre
         return pose
 
     def close(self) -> None:

@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import butter, filtfilt
 
 from formcheck.landmarks import LEG_SWAP_PAIRS
 
@@ -121,6 +120,8 @@ def zero_phase_lowpass(t_s: np.ndarray, values: np.ndarray, cutoff_hz: float = 6
     cutoff (e.g. 10 fps) the cutoff is lowered to 0.8 of Nyquist. Runs too short for the filter's
     padding are returned unfiltered rather than distorted.
     """
+    from scipy.signal import butter, filtfilt  # imported when the report pass needs it (start-up time)
+
     out = np.array(values, dtype=np.float64, copy=True)
     if len(t_s) < 3:
         return out

@@ -102,9 +102,9 @@ class _SlowEstimator:
 
         self._inner = PoseEstimator(*a, **kw)
 
-    def detect(self, image, t_s):
+    def detect_shrunk(self, image, t_s, original_size):
         time.sleep(self.delay_s)
-        return self._inner.detect(image, t_s)
+        return self._inner.detect_shrunk(image, t_s, original_size)
 
     def __enter__(self):
         return self
