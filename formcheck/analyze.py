@@ -7,6 +7,9 @@ covering what was measured, with `"partial": true`.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
 import logging
 import os
 import signal
@@ -80,16 +83,15 @@ def run_session(
     model: ModelInfo,
     config: Config,
     progress: ProgressFn | None = None,
-    on_frame: Callable[[FrameResult, Any], bool | None] | None = None,
+    on_frame: Callable[[FrameResult], bool | None] | None = None,
     write_video: bool = True,
     side: Side | None = None,
 ) -> Outcome:
     """Stream `source` through the pipeline into `out_dir`; returns once the files are written.
 
-    `on_frame(result, annotated_image)` lets the live loop follow each analysed frame (the
-    image is None without `write_video`: live draws its own on the newest camera frame); it
-    returns True to stop. Ctrl-C and a lost source end the stream early; what was measured is
-    kept and written, marked partial.
+    `on_frame(result)` lets the live loop follow each analysed frame; it returns True to stop.
+    Ctrl-C and a lost source end the stream early; what was measured is kept and written,
+    marked partial.
     """
     tracker_class(exercise)  # unknown exercise: fail before any work
     prepare_out_dir(out_dir)
@@ -109,18 +111,19 @@ def run_session(
         try:
             for frame in source:
                 result = pipeline.process(frame)
-                image = None
                 if write_video:
                     # Drawn on the frame the model saw (longer side <= 640 px): one resize for
-                    # both, and a quarter of the pixels to draw and encode at 720p.
+                    # both, a quarter of the pixels to draw and encode at 720p; and drawn on the
+                    # sink's thread, from a snapshot of this frame's state, off the model's path.
                     assert result.shrunk is not None
-                    image = annotate(result.shrunk, result, config, exercise, xy_scale=result.shrunk_scale)
                     if sink is None:
-                        sink = VideoSink(files["annotated"], info.fps, (image.shape[1], image.shape[0]))
-                    sink.write(image)
+                        size = (result.shrunk.shape[1], result.shrunk.shape[0])
+                        sink = VideoSink(files["annotated"], info.fps, size)
+                    snapshot = dataclasses.replace(result, state=copy.copy(result.state))
+                    sink.write(functools.partial(annotate, result.shrunk, snapshot, config, exercise, result.shrunk_scale))
                 if progress is not None:
                     progress(len(pipeline.recording), frame.t_s)
-                if on_frame is not None and on_frame(result, image):
+                if on_frame is not None and on_frame(result):
                     stopped_by = "user"
                     break
         except KeyboardInterrupt:

@@ -200,7 +200,7 @@ class PoseWorker(threading.Thread):
         finally:
             self.feed.ready.set()
 
-    def _on_result(self, result: FrameResult, _image: Any) -> None:
+    def _on_result(self, result: FrameResult) -> None:
         t = result.frame.t_s
         self.stats.result(t, self.clock())
         raised = [c for c in result.cues if c.raised_s == t]

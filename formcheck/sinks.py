@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -42,17 +43,19 @@ class VideoSink:
             if item is _STOP:
                 break
             try:
-                self._writer.write(item)
+                frame = item() if callable(item) else item
+                if (frame.shape[1], frame.shape[0]) != self._size:
+                    frame = cv2.resize(frame, self._size)
+                self._writer.write(frame)
                 self.frames += 1
             except BaseException as exc:  # noqa: BLE001 - surfaced in write()/close()
                 self._error = exc
         self._writer.release()
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray | Callable[[], np.ndarray]) -> None:
+        """Queue a frame, or a function that draws it: drawing then also leaves the caller's thread."""
         if self._error is not None:
             raise self._error
-        if (frame.shape[1], frame.shape[0]) != self._size:
-            frame = cv2.resize(frame, self._size)
         self._queue.put(frame)
 
     def close(self) -> None:

@@ -130,11 +130,16 @@ def zero_phase_lowpass(t_s: np.ndarray, values: np.ndarray, cutoff_hz: float = 6
     b, a = butter(order, wn)
     padlen = 3 * max(len(a), len(b))
     flat = out.reshape(len(out), -1)
+    # Columns that are missing on the same frames (x and y of a landmark, usually all of them)
+    # are filtered together, one filtfilt call per run of frames.
+    finite = np.isfinite(flat)
+    groups: dict[bytes, list[int]] = {}
     for j in range(flat.shape[1]):
-        col = flat[:, j]
-        for start, stop in _runs(np.isfinite(col)):
+        groups.setdefault(np.packbits(finite[:, j]).tobytes(), []).append(j)
+    for cols in groups.values():
+        for start, stop in _runs(finite[:, cols[0]]):
             if stop - start > padlen:
-                col[start:stop] = filtfilt(b, a, col[start:stop])
+                flat[start:stop, cols] = filtfilt(b, a, flat[start:stop, cols], axis=0)
     return out
 
 
