@@ -77,7 +77,7 @@ def analyze_clip(video: Path, exercise: str, out_dir: Path, model: Path = MODEL)
     raw: list[np.ndarray] = []
     nan = np.full((33, 2), np.nan)
 
-    def keep_raw(result, _image) -> None:
+    def keep_raw(result, *_unused) -> None:  # on_frame(result) (older code also passed the image)
         raw.append(nan if result.pose is None else np.asarray(result.pose.image_xy, dtype=float))
 
     run_session(open_source(video), exercise=exercise, out_dir=out_dir, model=resolve_model(model),
