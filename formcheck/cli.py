@@ -258,6 +258,9 @@ def live(
     side: Annotated[SideChoice, typer.Option("--side", help="Working leg for single-leg exercises.")] = SideChoice.auto,
     config_file: ConfigOpt = None,
     threshold: Annotated[Optional[float], typer.Option("--threshold", help="FPPA valgus threshold, degrees.")] = None,
+    patient: PatientOpt = None,
+    pain_before: PainBeforeOpt = None,
+    pain_after: PainAfterOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
@@ -275,7 +278,7 @@ def live(
     from formcheck.trackers import tracker_class
 
     tracker_class(exercise)
-    config = _load_config(config_file, threshold, False)
+    config = _patient_config(patient, config_file, threshold, False) if patient else _load_config(config_file, threshold, False)
     if source is not None and not source.exists():
         raise InputError(f"no such file: {source}")
     if not no_window:
@@ -303,6 +306,8 @@ def live(
             f"latency: capture->display {med('capture_to_display_ms')} ms, capture->cue {med('capture_to_cue_ms')} ms (median); "
             f"{lat['frames_analysed']} of {lat['frames_in']} frames analysed"
         )
+    if patient is not None:  # what was measured is the patient's session, even if cut short
+        _record_for_patient(out_dir, patient, None, pain_before, pain_after, [], quiet)
     if result.stopped_by == "source lost":
         raise _fail(f"{result.outcome.result.warnings[-1] if result.outcome.result.warnings else 'the camera was lost'}; what was measured is saved in {out_dir}", 1)
     if result.outcome.partial:

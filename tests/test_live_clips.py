@@ -225,3 +225,21 @@ def test_cli_errors_are_one_clear_line(tmp_path, model_path):
     no_display = run_cli(["live", "--source", clip, "--out", str(tmp_path / "c")], model_path, env_extra=home | {"DISPLAY": "", "WAYLAND_DISPLAY": ""})
     assert no_display.returncode == 2 and "--no-window" in no_display.stderr
     assert json.loads((tmp_path / "home" / "safety.json").read_text())["method"] == "--yes"
+
+
+def test_live_session_is_recorded_for_a_patient(tmp_path, model_path):
+    env = {"FORMCHECK_HOME": str(tmp_path / "home"), "FORMCHECK_DB": str(tmp_path / "store.sqlite")}
+    assert run_cli(["patient", "add", "P1"], model_path, env_extra=env).returncode == 0
+    out = tmp_path / "out"
+    proc = run_cli(["live", "--source", str(SAMPLES / "squat_front_clean.mp4"), "--no-window", "--yes", "--patient", "P1",
+                    "--pain-before", "3", "--out", str(out), "--quiet"], model_path, env_extra=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    from formcheck.store import Store
+
+    store = Store(tmp_path / "store.sqlite")
+    try:
+        sessions = store.sessions("P1")
+    finally:
+        store.close()
+    assert len(sessions) == 1 and sessions[0]["pain_before"] == 3
+    assert sessions[0]["rep_count"] == load_summary(out)["rep_count"] == 2
