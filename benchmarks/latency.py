@@ -131,9 +131,8 @@ def main() -> None:
 
 `python benchmarks/latency.py --write` ({stamp()}; {machine()}; load before: `{before}`; after: `{after}`).
 Each clip plays as a camera at its own frame rate through `formcheck live --source CLIP --no-window`;
-figures from its live.json. The machine has 2 cores shared with other engineers' work while this ran,
-so these numbers are pessimistic: pose and the display loop compete for the same cores with
-other processes. Headless "display" is the moment the rendered frame is handed to the annotated
+figures from its live.json. The machine has 2 cores: read the load averages above, since other
+work on the same cores lengthens the tails (pose falls behind more often and drops more frames). Headless "display" is the moment the rendered frame is handed to the annotated
 video (with a window, `cv2.imshow` + `waitKey(1)` add about 1-2 ms).
 
 {table}
