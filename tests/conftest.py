@@ -18,18 +18,19 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_videos"
 
 
+def _find(env_var: str, default: Path, is_found) -> Path | None:  # noqa: ANN001 - Path -> bool
+    """The path named by `env_var`, else `default`, if it is what the tests need."""
+    env = os.environ.get(env_var)
+    candidates = ([Path(env)] if env else []) + [default]
+    return next((p for p in candidates if is_found(p)), None)
+
+
 def _model_path() -> Path | None:
-    env = os.environ.get("FORMCHECK_MODEL")
-    candidates = [Path(env)] if env else []
-    candidates.append(REPO.parent / "shared" / "models" / "pose_landmarker_full.task")
-    return next((p for p in candidates if p.is_file()), None)
+    return _find("FORMCHECK_MODEL", REPO.parent / "shared" / "models" / "pose_landmarker_full.task", Path.is_file)
 
 
 def _media_dir() -> Path | None:
-    env = os.environ.get("FORMCHECK_MEDIA")
-    candidates = [Path(env)] if env else []
-    candidates.append(REPO.parent / "shared" / "media")
-    return next((p for p in candidates if (p / "manifest.json").is_file()), None)
+    return _find("FORMCHECK_MEDIA", REPO.parent / "shared" / "media", lambda p: (p / "manifest.json").is_file())
 
 
 @pytest.fixture(scope="session")
