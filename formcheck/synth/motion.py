@@ -203,7 +203,7 @@ class _Script:
 
 
 def _squat(s: _Script) -> None:
-    p, b = s.p, s.b
+    p = s.p
     stand = s.standing(half_width=p.stance_width_m / 2)
     bottom_pelvis = s.pelvis_for(stand.ankle[Side.LEFT], Side.LEFT, p.depth_deg, 0.0)
     bottom = stand.copy(pelvis=bottom_pelvis, lean_deg=s.lean_for(p.depth_deg))
@@ -267,7 +267,7 @@ def _step_out_rep(s: _Script, i: int, w: Side, poses: tuple[Pose, Pose, Pose, Po
 
 def _step_down(s: _Script) -> None:
     """Forward step-down from a box: the free heel taps the floor in front of the box."""
-    p, b = s.p, s.b
+    p = s.p
     w = p.working_leg
     h = p.step_height_m
     depth = 0.40
