@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -75,6 +76,21 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _preload_report_libraries() -> None:
+    """Import what the report pass needs (scipy.signal, matplotlib: about a second) on a spare thread
+    while the frames stream, rather than after the last frame. A failure here is left for the
+    report pass to raise in the ordinary way."""
+
+    def load() -> None:
+        try:
+            import scipy.signal  # noqa: F401
+            import formcheck.report  # noqa: F401
+        except Exception:  # noqa: BLE001 - the report pass imports again and reports it
+            log.debug("preloading the report libraries failed", exc_info=True)
+
+    threading.Thread(target=load, name="formcheck-preload", daemon=True).start()
+
+
 def run_session(
     source: FrameSource,
     *,
@@ -106,11 +122,12 @@ def run_session(
     stopped_by: str | None = None
     warnings: list[str] = []
     with PoseEstimator(model.path) as estimator:
+        _preload_report_libraries()
         pipeline = Pipeline(estimator, tracker_class(exercise)(side), config)
         sink = None
         try:
-            for frame in source:
-                result = pipeline.process(frame)
+            for result in pipeline.stream(source):
+                frame = result.frame
                 if write_video:
                     # Drawn on the frame the model saw (longer side <= 640 px): one resize for
                     # both, a quarter of the pixels to draw and encode at 720p; and drawn on the

@@ -10,6 +10,9 @@ tracker and scoring code, run on better-filtered landmarks.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,9 +108,37 @@ class Pipeline:
         self.leg_swaps = 0
 
     def process(self, frame: Frame) -> FrameResult:
+        return self._after_model(frame, self._model(frame))
+
+    def stream(self, frames: Iterable[Frame], ahead: int = 1) -> Iterator[FrameResult]:
+        """`process` over a stream, the model working `ahead` frames in front on its own thread.
+
+        MediaPipe releases the GIL while it infers, so the stages after the model (and the
+        annotated video) for frame n run on the second core while the model works on frame n+1.
+        One worker keeps the model's calls in frame order, as VIDEO mode requires. Leaving the
+        loop early (break, Ctrl-C, a failing source) drops the frames queued ahead unseen.
+        """
+        pending: deque[tuple[Frame, Future]] = deque()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="formcheck-pose")
+        try:
+            for frame in frames:
+                pending.append((frame, pool.submit(self._model, frame)))
+                if len(pending) > ahead:
+                    done, future = pending.popleft()
+                    yield self._after_model(done, future.result())
+            while pending:
+                done, future = pending.popleft()
+                yield self._after_model(done, future.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _model(self, frame: Frame) -> tuple[PoseFrame | None, np.ndarray, float]:
         small, scale = shrink_for_inference(frame.image)
         h, w = frame.image.shape[:2]
-        pose = self.estimator.detect_shrunk(small, frame.t_s, (w, h))
+        return self.estimator.detect_shrunk(small, frame.t_s, (w, h)), small, scale
+
+    def _after_model(self, frame: Frame, modelled: tuple[PoseFrame | None, np.ndarray, float]) -> FrameResult:
+        pose, small, scale = modelled
         result = self.process_pose(frame, pose)
         result.shrunk, result.shrunk_scale = small, scale
         return result
