@@ -123,7 +123,7 @@ def run_session(
     warnings: list[str] = []
     with PoseEstimator(model.path) as estimator:
         _preload_report_libraries()
-        pipeline = Pipeline(estimator, tracker_class(exercise)(side), config)
+        pipeline = Pipeline(estimator, tracker_class(exercise)(side, config.trackers), config)
         sink = None
         try:
             for result in pipeline.stream(source):

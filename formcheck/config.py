@@ -49,9 +49,70 @@ class CueConfig:
 
 
 @dataclass(frozen=True)
+class RepLevels:
+    """Hysteresis levels of one depth signal, in that signal's own units (TrackerConfig says which)."""
+
+    enter: float  # rise above standing that starts a rep
+    onset: float  # at or below this above standing counts as standing (and the rep's start)
+    onset_rate: float  # units per second under which the signal counts as still
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.onset < self.enter and self.onset_rate > 0):
+            raise InputError(f"rep levels need 0 <= onset < enter and onset_rate > 0 (got {self})")
+
+
+@dataclass(frozen=True)
+class HoldSettings:
+    """Balance holds: when the free foot counts as up or down (body lengths) and how long is a hold."""
+
+    lift_on: float = 0.06  # free ankle this far above the stance ankle: foot up
+    lift_off: float = 0.03  # back under this: foot down (hysteresis against jitter)
+    touchdown_max_s: float = 1.5  # a foot down for longer ends the hold (shorter: a touch-down)
+    min_hold_s: float = 1.0  # shorter holds (a step, a stumble) are not counted
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.lift_off < self.lift_on:
+            raise InputError(f"balance needs 0 <= lift_off < lift_on (got {self.lift_off}, {self.lift_on})")
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """How reps and holds are counted (formcheck/trackers). Timing in seconds; each exercise family
+    counts on its own depth signal with its own `RepLevels`:
+    - `leg_shortening`: squat, lean-back squat, lunge, side lunge (percent of standing hip-ankle
+      image length; real squats shorten the legs 25-60 %, fidgets under 5 %);
+    - `stance_leg`: step-down, single-leg squat (percent, the stance leg's own shortening);
+    - `hip_rise`: step-up (pelvis rise, percent of body length; a 17 cm step is about 10 %);
+    - `side_lying`: clamshell, side-lying leg raise (opening angle, degrees);
+    - `knee_angle`: knee extension, hamstring curl (knee angle, degrees).
+    """
+
+    min_rep_s: float = 0.5  # shorter movements are not reps
+    max_gap_s: float = 1.0  # the person lost for longer aborts the rep
+    settle_s: float = 0.6  # longest a finished rep may take to settle back to standing
+    settle_rate_fraction: float = 1.0  # settled once falling slower than this share of the descent speed
+    end_fraction: float = 0.12  # a rep ends when back under this fraction of its range
+    min_relative_range: float = 0.6  # shallower than this share of recent reps: a half rep
+    rate_window_s: float = 0.1  # over which the signal's speed is measured
+    reference_window_s: float = 10.0  # standing reference: lowest signal outside reps over this long
+    standing_window_s: float = 10.0  # standing length: longest hip-ankle (body) length over this long
+    stance_window_s: float = 10.0  # step-down: stance leg decided over this long
+    rep_history_s: float = 20.0  # longest rep whose per-frame leg evidence is kept
+    hold_band_deg: float = 10.0  # timed holds: within this many degrees of the rep's peak
+    crossed_min_hip_width: float = 0.05  # crossed-legs check needs hips this far apart (body lengths)
+    leg_shortening: RepLevels = field(default_factory=lambda: RepLevels(enter=10.0, onset=3.0, onset_rate=4.0))
+    stance_leg: RepLevels = field(default_factory=lambda: RepLevels(enter=7.0, onset=2.5, onset_rate=4.0))
+    hip_rise: RepLevels = field(default_factory=lambda: RepLevels(enter=4.0, onset=1.5, onset_rate=3.0))
+    side_lying: RepLevels = field(default_factory=lambda: RepLevels(enter=15.0, onset=5.0, onset_rate=20.0))
+    knee_angle: RepLevels = field(default_factory=lambda: RepLevels(enter=30.0, onset=8.0, onset_rate=25.0))
+    balance: HoldSettings = field(default_factory=HoldSettings)
+
+
+@dataclass(frozen=True)
 class Config:
     thresholds: Thresholds = field(default_factory=Thresholds)
     cues: CueConfig = field(default_factory=CueConfig)
+    trackers: TrackerConfig = field(default_factory=TrackerConfig)
 
 
 def _apply(obj: Any, values: dict[str, Any], where: str) -> Any:

@@ -91,7 +91,7 @@ def summarize(
     if exercise == "auto":
         detection = detect_exercise(m)
         exercise = detection.name if detection.name != UNSURE else "auto"
-    tracker = tracker_class(exercise)(side)
+    tracker = tracker_class(exercise)(side, config.trackers)
     rep_of_frame = np.zeros(len(t), dtype=np.int64)
     phases: list[str] = []
     rejected: list[RepRejected] = []

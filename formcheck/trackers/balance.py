@@ -11,20 +11,20 @@ the thresholds mean the same near and far from the camera.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
+from formcheck.config import TrackerConfig
 from formcheck.landmarks import Side
 from formcheck.metrics import Metrics
-from formcheck.trackers.base import Event, HoldEnded, HoldStarted, HoldWindow, Phase, Tracker, register
+from formcheck.trackers.base import (
+    Event,
+    HoldEnded,
+    HoldStarted,
+    HoldWindow,
+    Phase,
+    Tracker,
+    register,
+)
 from formcheck.trackers.signals import ankle_drop
-
-
-@dataclass(frozen=True)
-class HoldParams:
-    lift_on: float = 0.06  # free ankle this far above the stance ankle (body lengths): foot up
-    lift_off: float = 0.03  # under this: foot down
-    touchdown_max_s: float = 1.5  # down for longer ends the hold
-    min_hold_s: float = 1.0
 
 
 @register
@@ -33,9 +33,9 @@ class BalanceTracker(Tracker):
     description = "single-leg balance hold (stance leg, hold time, touch-downs, sway)"
     counts_holds = True
 
-    def __init__(self, side: Side | None = None, params: HoldParams = HoldParams()) -> None:
-        super().__init__(side)
-        self.p = params
+    def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
+        super().__init__(side, settings)
+        self.p = self.settings.balance
         self._stance: Side | None = None
         self._start: tuple[int, float] | None = None  # first frame of the hold
         self._last_up: tuple[int, float] | None = None  # last frame the foot was up

@@ -11,6 +11,7 @@ import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from formcheck.config import TrackerConfig
 from formcheck.landmarks import Side
 from formcheck.metrics import Metrics
 
@@ -105,9 +106,11 @@ class Tracker(ABC):
     description: str = ""
     counts_holds: bool = False  # balance work: holds, not reps
 
-    def __init__(self, side: Side | None = None) -> None:
-        """`side`: the working leg when the user names it (`--side`); None to detect it."""
+    def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
+        """`side`: the working leg when the user names it (`--side`); None to detect it.
+        `settings`: the loaded config's `trackers` section (the defaults when None)."""
         self.side = side
+        self.settings = settings if settings is not None else TrackerConfig()
         self.state = TrackerState()
 
     @abstractmethod

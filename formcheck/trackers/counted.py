@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from formcheck.config import TrackerConfig
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import Metrics
 from formcheck.trackers.base import Event, RepCompleted, RepWindow, Tracker
@@ -24,17 +25,17 @@ Trace = list[tuple[int, float, float, Evidence]]  # (frame, t_s, signal, evidenc
 
 
 class CountedTracker(Tracker):
-    """Base for trackers that count reps on `signal` (subclasses set `params`)."""
+    """Base for trackers that count reps on `signal` (subclasses name their `levels`)."""
 
-    params: RepParams = RepParams()
+    levels: str = "leg_shortening"  # which of TrackerConfig's RepLevels this signal uses
     both_legs: bool = False  # bilateral exercises: every rep belongs to both legs
-    history_s: float = 20.0  # longest rep whose evidence is kept
 
-    def __init__(self, side: Side | None = None, params: RepParams | None = None) -> None:
-        super().__init__(side)
-        self.counter = RepCounter(params or self.params)
+    def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
+        super().__init__(side, settings)
+        s = self.settings
+        self.counter = RepCounter(RepParams.from_config(s, getattr(s, self.levels)))
         self._trace: deque[tuple[int, float, float, Evidence]] = deque()  # (i, t, signal, evidence)
-        self.per_leg = PerLegShortening()
+        self.per_leg = PerLegShortening(s.standing_window_s)
         self._short: dict[Side, float] = {s: math.nan for s in SIDES}  # this frame's, per leg
         self.state.working_legs = SIDES if self.both_legs else ((side,) if side else ())
 
@@ -57,10 +58,10 @@ class CountedTracker(Tracker):
         self._short = self.per_leg.update(m)
         x = self.signal(m)
         ev = {} if self.both_legs else self.leg_evidence(m)
-        if ev and legs_crossed(m):  # the model swapped the legs: credit the real one
+        if ev and legs_crossed(m, self.settings.crossed_min_hip_width):  # the model swapped the legs: credit the real one
             ev = {s: ev.get(s.other, math.nan) for s in SIDES}
         self._trace.append((i, t, x, ev))
-        while self._trace and self._trace[0][1] < t - self.history_s:
+        while self._trace and self._trace[0][1] < t - self.settings.rep_history_s:
             self._trace.popleft()
         events, done = self.counter.update(i, t, x)
         self._record(events, done)

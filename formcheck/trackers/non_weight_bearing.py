@@ -18,11 +18,6 @@ from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import Metrics
 from formcheck.trackers.base import RepWindow, register
 from formcheck.trackers.counted import CountedTracker, Evidence, Trace
-from formcheck.trackers.rep_counter import RepParams
-
-ANGLE_PARAMS = RepParams(enter=15.0, onset=5.0, onset_rate=20.0)
-# A hold is the time the signal stays within this many degrees of the rep's peak.
-HOLD_BAND_DEG = 10.0
 
 
 def _between_deg(ax: float, ay: float, bx: float, by: float) -> float:
@@ -45,7 +40,7 @@ def leg_opening_deg(m: Metrics) -> float:
     return _between_deg(float(L.ankle_x - L.hip_x), float(L.ankle_y - L.hip_y), float(R.ankle_x - R.hip_x), float(R.ankle_y - R.hip_y))
 
 
-def hold_at_peak(trace: Trace, bottom_signal: float, band: float = HOLD_BAND_DEG) -> float:
+def hold_at_peak(trace: Trace, bottom_signal: float, band: float) -> float:
     """Longest run of the rep's frames with the signal within `band` of its peak, in seconds."""
     best = 0.0
     run_start: float | None = None
@@ -59,13 +54,13 @@ def hold_at_peak(trace: Trace, bottom_signal: float, band: float = HOLD_BAND_DEG
 
 
 class _AngleTracker(CountedTracker):
-    params = ANGLE_PARAMS
+    levels = "side_lying"
     timed_hold = False
 
     def rep_extras(self, rep: RepWindow, trace: Trace) -> RepWindow:
         signal = {i: x for i, _, x, _ in trace}
         start, bottom = signal.get(rep.start_i, math.nan), signal.get(rep.bottom_i, math.nan)
-        hold = hold_at_peak(trace, bottom) if self.timed_hold else None
+        hold = hold_at_peak(trace, bottom, self.settings.hold_band_deg) if self.timed_hold else None
         return RepWindow(**{**rep.__dict__, "range_deg": bottom - start, "hold_s": hold})
 
 
@@ -93,7 +88,7 @@ class SideLyingLegRaiseTracker(_SideLying):
 
 
 class _KneeAngle(_AngleTracker):
-    params = RepParams(enter=30.0, onset=8.0, onset_rate=25.0)
+    levels = "knee_angle"
     timed_hold = True
 
     def _knee(self, m: Metrics, side: Side) -> float:

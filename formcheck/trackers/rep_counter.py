@@ -17,6 +17,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from formcheck.config import RepLevels, TrackerConfig
 from formcheck.trackers.base import Phase, RepRejected, RepStarted
 
 Sample = tuple[int, float, float]  # (frame index, t_s, signal)
@@ -24,17 +25,36 @@ Sample = tuple[int, float, float]  # (frame index, t_s, signal)
 
 @dataclass(frozen=True)
 class RepParams:
-    enter: float = 30.0  # rise above standing that starts a rep (signal units, degrees here)
-    onset: float = 8.0  # at or below this above standing counts as standing
-    onset_rate: float = 15.0  # signal units per second under which the signal counts as still
-    rate_window_s: float = 0.1
-    settle_s: float = 0.6  # longest a finished rep may take to settle back to standing
-    settle_rate_fraction: float = 1.0  # settled once falling slower than this share of the descent speed
-    end_fraction: float = 0.12  # a rep ends when back under this fraction of its range
-    min_duration_s: float = 0.5
-    max_gap_s: float = 1.0  # the person lost for longer than this aborts the rep
-    reference_window_s: float = 10.0
-    min_relative_range: float = 0.6  # a rep shallower than this fraction of recent reps is a half rep
+    """The counter's settings: one signal's levels plus the shared timing (`TrackerConfig`)."""
+
+    enter: float  # rise above standing that starts a rep (signal units)
+    onset: float  # at or below this above standing counts as standing
+    onset_rate: float  # signal units per second under which the signal counts as still
+    rate_window_s: float
+    settle_s: float  # longest a finished rep may take to settle back to standing
+    settle_rate_fraction: float  # settled once falling slower than this share of the descent speed
+    end_fraction: float  # a rep ends when back under this fraction of its range
+    min_duration_s: float
+    max_gap_s: float  # the person lost for longer than this aborts the rep
+    reference_window_s: float
+    min_relative_range: float  # a rep shallower than this fraction of recent reps is a half rep
+
+    @classmethod
+    def from_config(cls, settings: TrackerConfig, levels: RepLevels) -> RepParams:
+        s = settings
+        return cls(
+            enter=levels.enter,
+            onset=levels.onset,
+            onset_rate=levels.onset_rate,
+            rate_window_s=s.rate_window_s,
+            settle_s=s.settle_s,
+            settle_rate_fraction=s.settle_rate_fraction,
+            end_fraction=s.end_fraction,
+            min_duration_s=s.min_rep_s,
+            max_gap_s=s.max_gap_s,
+            reference_window_s=s.reference_window_s,
+            min_relative_range=s.min_relative_range,
+        )
 
 
 @dataclass(frozen=True)
@@ -45,7 +65,7 @@ class CountedRep:
 
 
 class RepCounter:
-    def __init__(self, params: RepParams = RepParams()) -> None:
+    def __init__(self, params: RepParams) -> None:
         self.p = params
         self.phase = Phase.SETUP
         self._ref_window: deque[tuple[float, float]] = deque()  # (t, signal) outside reps

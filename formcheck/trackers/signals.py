@@ -21,7 +21,7 @@ class LegShortening:
     under-reads on some bodies and clothes, it is measured on the image the model is best at.
     """
 
-    def __init__(self, window_s: float = 10.0) -> None:
+    def __init__(self, window_s: float) -> None:
         self.window_s = window_s
         self._maxima: deque[tuple[float, float]] = deque()  # (t, d), decreasing d
 
@@ -51,7 +51,7 @@ def mean_hip_ankle_px(*distances: float) -> float:
 class PerLegShortening:
     """`LegShortening` for each leg on its own: single-leg work bends one leg, not both."""
 
-    def __init__(self, window_s: float = 10.0) -> None:
+    def __init__(self, window_s: float) -> None:
         self.legs = {side: LegShortening(window_s) for side in SIDES}
 
     def update(self, m: Metrics) -> dict[Side, float]:
@@ -76,7 +76,7 @@ def ankle_drop(m: Metrics, side: Side) -> float:
     return float((m.leg(side).ankle_y - m.leg(side.other).ankle_y) / m.body_px)
 
 
-def legs_crossed(m: Metrics, min_hip_width: float = 0.05) -> bool:
+def legs_crossed(m: Metrics, min_hip_width: float) -> bool:
     """Whether the model's leg labels look swapped: both knees and both ankles lie on the
     opposite sides of each other from the hips, while the hips are far enough apart (not side-on)
     for that to mean anything. Standing, squatting, lunging or stepping, a leg never crosses
@@ -100,7 +100,7 @@ class HipRise:
     moves them, and both follow the person walking nearer or further between reps.
     """
 
-    def __init__(self, window_s: float = 10.0) -> None:
+    def __init__(self, window_s: float) -> None:
         self.size = LegShortening(window_s)  # for its running maximum
         self.floor = LegShortening(window_s)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from formcheck.config import TrackerConfig
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import Metrics
 from formcheck.trackers.base import register
 from formcheck.trackers.counted import CountedTracker, Evidence
-from formcheck.trackers.rep_counter import RepParams
 from formcheck.trackers.signals import AnkleStillness, HipRise, ankle_drop, knee_height
 from formcheck.trackers.squat import SquatTracker
 
@@ -54,11 +54,10 @@ class _StanceLegSignal(CountedTracker):
     over the last `stance_window_s`: a free leg that swings or lifts shortens less, and briefly, and
     the median ignores a few seconds of misplaced landmarks (a caption over the feet)."""
 
-    params = RepParams(enter=7.0, onset=2.5, onset_rate=4.0)
-    stance_window_s = 10.0
+    levels = "stance_leg"
 
-    def __init__(self, side: Side | None = None, params: RepParams | None = None) -> None:
-        super().__init__(side, params)
+    def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
+        super().__init__(side, settings)
         self._recent: deque[tuple[float, dict[Side, float]]] = deque()
 
     def stance(self, m: Metrics) -> Side | None:
@@ -66,7 +65,7 @@ class _StanceLegSignal(CountedTracker):
             return self.side
         t = float(m.t_s)
         self._recent.append((t, dict(self._short)))
-        while self._recent[0][0] < t - self.stance_window_s:
+        while self._recent[0][0] < t - self.settings.stance_window_s:
             self._recent.popleft()
         typical: dict[Side, float] = {}
         for s in SIDES:
@@ -118,12 +117,11 @@ class StepUpTracker(CountedTracker):
 
     name = "step-up"
     description = "step-up onto a step (per stance leg)"
-    # Percent of body length: a 17 cm step lifts the pelvis about 10 % of it.
-    params = RepParams(enter=4.0, onset=1.5, onset_rate=3.0)
+    levels = "hip_rise"  # percent of body length: a 17 cm step lifts the pelvis about 10 % of it
 
-    def __init__(self, side: Side | None = None, params: RepParams | None = None) -> None:
-        super().__init__(side, params)
-        self.rise = HipRise()
+    def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
+        super().__init__(side, settings)
+        self.rise = HipRise(self.settings.standing_window_s)
         self.still = AnkleStillness()
 
     def signal(self, m: Metrics) -> float:

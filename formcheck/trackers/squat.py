@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+from formcheck.config import TrackerConfig
 from formcheck.landmarks import Side
 from formcheck.metrics import Metrics
 from formcheck.trackers.base import register
 from formcheck.trackers.counted import CountedTracker
-from formcheck.trackers.rep_counter import RepParams
 from formcheck.trackers.signals import LegShortening, mean_hip_ankle_px
-
-# In percent of standing hip-ankle length. Measured: real squats shorten the legs by 25-60 %,
-# the synthetic bench's moderate squats by 17-20 %; shifting weight or fidgeting, under 5 %.
-SQUAT_PARAMS = RepParams(enter=10.0, onset=3.0, onset_rate=4.0)
 
 
 @register
@@ -20,12 +16,15 @@ class SquatTracker(CountedTracker):
 
     name = "squat"
     description = "bilateral squat, banded or not (both legs)"
-    params = SQUAT_PARAMS
+    # Levels in percent of standing hip-ankle length (config `trackers.leg_shortening`). Measured:
+    # real squats shorten the legs by 25-60 %, the synthetic bench's moderate squats by 17-20 %;
+    # shifting weight or fidgeting, under 5 %.
+    levels = "leg_shortening"
     both_legs = True  # a named side changes nothing: both legs work
 
-    def __init__(self, side: Side | None = None, params: RepParams | None = None) -> None:
-        super().__init__(side, params)
-        self.depth = LegShortening()
+    def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
+        super().__init__(side, settings)
+        self.depth = LegShortening(self.settings.standing_window_s)
 
     def signal(self, m: Metrics) -> float:
         d = mean_hip_ankle_px(float(m.left.hip_ankle_px), float(m.right.hip_ankle_px))
