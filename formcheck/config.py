@@ -30,6 +30,14 @@ class Thresholds:
     # there (toes-out stances put the foot-index landmark lateral of the knee), so the limit sits
     # above that; DOMAIN.md's clear cave read +0.56.
     valgus_knee_toe: float = 0.3
+    # Deep flexion is judged by the knee-to-toe *change* from standing (standing shank lengths,
+    # positive = the knee moved medially of where it stood over its toes): a knee that tracks
+    # over a planted, turned-out foot moves laterally as it bends, so any medial change is the
+    # knee leaving the foot's line. 0.04 (about 1.7 cm on a 43 cm shank) is twice the rep-to-rep
+    # spread of clean reps, real and synthetic (benchmarks/RESULTS.md, valgus-measure).
+    # false: the absolute offset above decides.
+    knee_toe_from_standing: bool = True
+    valgus_knee_toe_change: float = 0.04
     baseline_relative: bool = False  # compare FPPA with the standing baseline instead of 0
     frontal_max_yaw_deg: float = 20.0  # body turned further than this: valgus is not scored
     # FPPA is only read where the thigh is seen well: knee flexion (3D) at most this, and the

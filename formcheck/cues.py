@@ -4,17 +4,28 @@ Per leg, a cue raises once the knee's measure has stayed past its threshold for 
 while the leg is loaded, clears once it falls under `release_margin` of the threshold, and
 cannot raise again for `cooldown_s` after it cleared unless the leg was unloaded in between (a
 new rep: every caving rep gets its cue). The measure is FPPA where the thigh is
-seen well (knee flexion up to `fppa_max_flexion_deg`), the knee-to-toe offset beyond that.
+seen well (knee flexion up to `fppa_max_flexion_deg`), the knee against its toes beyond that,
+by the same rule as the report (`scoring.knee_toe_rule`): by default the knee-to-toe change from
+standing, where "standing" is the median of the leg's recent unloaded, straight-kneed frames
+(the report pass uses the standing frames before the first rep).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
+from formcheck import geometry as g
 from formcheck.config import CueConfig, Thresholds
-from formcheck.landmarks import Side
+from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import Metrics
+from formcheck.scoring import knee_toe_rule
+
+# Live standing reference: frames of an unloaded leg bent at most this much count as standing,
+# and the median of the most recent STANDING_FRAMES of them is the reference.
+STANDING_MAX_FLEXION_DEG = 25.0
+STANDING_FRAMES = 45
 
 
 @dataclass(frozen=True)
@@ -35,15 +46,28 @@ class _LegCueState:
     over_since: float | None = None
     active: Cue | None = None
     quiet_until: float = -math.inf
+    standing: deque = field(default_factory=lambda: deque(maxlen=STANDING_FRAMES))  # (knee-toe px, shank px)
+
+    def standing_reference(self) -> tuple[float, float] | None:
+        if not self.standing:
+            return None
+        kt, shank = zip(*self.standing)
+        return float(sorted(kt)[len(kt) // 2]), float(sorted(shank)[len(shank) // 2])
 
 
-def knee_measure(m: Metrics, side: Side, th: Thresholds) -> tuple[str, float, float]:
-    """(basis, value, threshold) for one frame of one leg; value NaN where not scoreable."""
+def knee_measure(m: Metrics, side: Side, th: Thresholds, standing: tuple[float, float] | None = None) -> tuple[str, float, float]:
+    """(basis, value, threshold) for one frame of one leg; value NaN where not scoreable.
+
+    `standing` is (knee-to-toe offset px, shank length px) while standing, or None if not known yet.
+    """
     leg = m.leg(side)
     flexion = float(leg.flexion_deg)
     if not flexion > th.fppa_max_flexion_deg:
         return "fppa", float(leg.fppa_deg), th.valgus_fppa_deg
-    return "knee_toe", float(leg.knee_toe), th.valgus_knee_toe
+    which, limit = knee_toe_rule(th, standing is not None)
+    if which == "change" and standing is not None:
+        return "knee_toe", float(g.knee_toe_change(leg.knee_toe_px, *standing)), limit
+    return "knee_toe", float(leg.knee_toe), limit
 
 
 class CueEngine:
@@ -56,9 +80,12 @@ class CueEngine:
         """Active cues after this frame (the newest first)."""
         t = float(m.t_s)
         active: list[Cue] = []
+        if not loaded:
+            for side in SIDES:
+                self._note_standing(m, side, self._legs.setdefault(side, _LegCueState()))
         for side in legs:
             st = self._legs.setdefault(side, _LegCueState())
-            basis, value, limit = knee_measure(m, side, self.th)
+            basis, value, limit = knee_measure(m, side, self.th, st.standing_reference())
             over = loaded and math.isfinite(value) and value > limit
             if st.active is not None:
                 if not loaded or not math.isfinite(value) or value < self.cfg.release_margin * limit:
@@ -78,3 +105,9 @@ class CueEngine:
             if st.active is not None:
                 active.append(st.active)
         return sorted(active, key=lambda c: -c.raised_s)
+
+    def _note_standing(self, m: Metrics, side: Side, st: _LegCueState) -> None:
+        leg = m.leg(side)
+        kt, shank, flexion = float(leg.knee_toe_px), float(leg.shank_px), float(leg.flexion_deg)
+        if math.isfinite(kt) and math.isfinite(shank) and shank > 0 and flexion <= STANDING_MAX_FLEXION_DEG:
+            st.standing.append((kt, shank))

@@ -15,6 +15,11 @@ Conventions, written once for the whole code base (see DOMAIN.md):
   lies medial of the ankle.
 - Knee-to-toe offset: the knee's sideways (image x) offset from the foot-index landmark, along
   the medial direction, divided by the shank length.
+- Knee-to-toe change: the same sideways offset in pixels minus its value while standing, divided
+  by the standing shank length. Positive when the knee has moved medially relative to its toes
+  since standing. The standing offset carries the person's toe-out, stance and the model's own
+  placement of the foot landmark, so the change is what the bending adds; and the standing
+  shank length does not foreshorten as the shank tilts toward the camera in deep flexion.
 - Knee flexion: 180 degrees minus the hip-knee-ankle angle of the world (3D) landmarks; 0 is a
   straight leg.
 
@@ -74,14 +79,32 @@ def shank_angle_deg(hip: FloatArray, knee: FloatArray, ankle: FloatArray, other_
     return np.degrees(np.arctan2(dx, dy))
 
 
+def knee_toe_px(hip: FloatArray, knee: FloatArray, toe: FloatArray, other_hip: FloatArray) -> FloatArray:
+    """Knee's sideways (image x) offset from the toe along the medial direction, pixels."""
+    return (knee[..., 0] - toe[..., 0]) * _medial_x_sign(hip, other_hip)
+
+
 def knee_toe_offset(
     hip: FloatArray, knee: FloatArray, ankle: FloatArray, toe: FloatArray, other_hip: FloatArray
 ) -> FloatArray:
     """Knee's sideways offset from the toe along the medial direction, in shank lengths."""
     shank = _norm(knee - ankle)
-    dx = (knee[..., 0] - toe[..., 0]) * _medial_x_sign(hip, other_hip)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(shank > 0, dx / shank, np.nan)
+        return np.where(shank > 0, knee_toe_px(hip, knee, toe, other_hip) / shank, np.nan)
+
+
+def knee_toe_change(offset_px: FloatArray, standing_offset_px: FloatArray, standing_shank_px: FloatArray) -> FloatArray:
+    """Knee-to-toe offset relative to standing, in standing shank lengths (positive = moved medially).
+
+    A knee tracking over a planted foot moves forward along the foot as it bends, which with any
+    toe-out carries it laterally: the change is then zero or negative. A knee caving in moves
+    medially of where it stood over the foot.
+    """
+    offset_px, standing_offset_px, standing_shank_px = np.broadcast_arrays(
+        np.asarray(offset_px, dtype=float), np.asarray(standing_offset_px, dtype=float), np.asarray(standing_shank_px, dtype=float)
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(standing_shank_px > 0, (offset_px - standing_offset_px) / standing_shank_px, np.nan)
 
 
 def joint_angle_deg(a: FloatArray, b: FloatArray, c: FloatArray) -> FloatArray:

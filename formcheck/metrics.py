@@ -52,6 +52,7 @@ class LegMetrics:
     fppa_deg: np.ndarray
     shank_deg: np.ndarray
     knee_toe: np.ndarray
+    knee_toe_px: np.ndarray  # the same offset in pixels (frontal only): scoring compares it with standing
     flexion_deg: np.ndarray
     thigh_px: np.ndarray  # 2D hip-knee length: shrinks as the thigh points at the camera
     shank_px: np.ndarray  # 2D knee-ankle length
@@ -123,6 +124,7 @@ def compute_metrics(
             fppa_deg=np.where(frontal, g.fppa_deg(hip, knee, ankle, other_hip), np.nan),
             shank_deg=np.where(frontal, g.shank_angle_deg(hip, knee, ankle, other_hip), np.nan),
             knee_toe=np.where(frontal, g.knee_toe_offset(hip, knee, ankle, toe, other_hip), np.nan),
+            knee_toe_px=np.where(frontal, g.knee_toe_px(hip, knee, toe, other_hip), np.nan),
             flexion_deg=flexion,
             thigh_px=np.linalg.norm(knee - hip, axis=-1),
             shank_px=np.linalg.norm(ankle - knee, axis=-1),

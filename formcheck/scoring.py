@@ -5,15 +5,22 @@ against the foot (knee-to-toe offset, or the frontal shank angle where the toe i
 The thigh counts as foreshortened when its image length, relative to the shank's, falls under a
 fraction of what it was while standing: seen from the front, a deep squat points the thigh at
 the camera and FPPA then reads -60 to -120 degrees on knees that do not cave at all.
+
+Against the foot, the knee is judged by default by how far it moved medially relative to its toes
+since standing (`Thresholds.knee_toe_from_standing`): the absolute knee-to-toe offset depends on
+toe-out, stance and how far forward the knee travels, so clean toes-out reps (a lateral lunge, a
+deep squat) read as high as mild caves. The absolute offset stays selectable and is used when
+no standing frames were seen.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from formcheck import geometry as g
 from formcheck.config import Thresholds
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import Metrics
@@ -28,11 +35,14 @@ class Basis(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Baseline:
-    """Standing posture: static FPPA per leg and the thigh's image length over hip width."""
+    """Standing posture: static FPPA, the thigh's image length over hip width, and where the knee
+    stood over its toes (pixels) with the shank's image length, per leg."""
 
     fppa_deg: dict[Side, float | None]
     thigh_ratio: dict[Side, float | None]
     frames: int  # how many standing frames it was taken from
+    knee_toe_px: dict[Side, float | None] = field(default_factory=dict)
+    shank_px: dict[Side, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,9 @@ class RepScore:
     basis: Basis | None  # None: the view did not allow scoring
     depth_deg: float | None  # peak knee flexion of the working legs
     min_separation_ratio: float | None
+    # Most medial knee-to-toe change from standing in the loaded half (standing shank lengths);
+    # None without standing frames or outside a frontal view.
+    peak_knee_toe_change: dict[Side, float | None] = field(default_factory=dict)
 
 
 def _f(x: float) -> float | None:
@@ -55,6 +68,11 @@ def _f(x: float) -> float | None:
 def _nanmax(a: np.ndarray) -> float | None:
     a = a[np.isfinite(a)]
     return float(a.max()) if a.size else None
+
+
+def _median(a: np.ndarray) -> float | None:
+    a = a[np.isfinite(a)]
+    return float(np.median(a)) if a.size else None
 
 
 def standing_mask(m: Metrics, reps: list[RepWindow], tolerance_deg: float = 10.0) -> np.ndarray:
@@ -79,17 +97,32 @@ def compute_baseline(m: Metrics, reps: list[RepWindow]) -> Baseline:
             mask = before
     fppa: dict[Side, float | None] = {}
     ratio: dict[Side, float | None] = {}
+    knee_toe: dict[Side, float | None] = {}
+    shank: dict[Side, float | None] = {}
     for side in SIDES:
         leg = m.leg(side)
         with np.errstate(all="ignore"):
             r = leg.thigh_px / m.hip_width_px
-        vals = leg.fppa_deg[mask]
-        vals = vals[np.isfinite(vals)]
-        fppa[side] = float(np.median(vals)) if vals.size else None
-        rv = r[mask]
-        rv = rv[np.isfinite(rv)]
-        ratio[side] = float(np.median(rv)) if rv.size else None
-    return Baseline(fppa_deg=fppa, thigh_ratio=ratio, frames=int(mask.sum()))
+        fppa[side] = _median(leg.fppa_deg[mask])
+        ratio[side] = _median(r[mask])
+        knee_toe[side] = _median(leg.knee_toe_px[mask])
+        shank[side] = _median(leg.shank_px[mask])
+    return Baseline(fppa_deg=fppa, thigh_ratio=ratio, frames=int(mask.sum()), knee_toe_px=knee_toe, shank_px=shank)
+
+
+def knee_toe_change(m: Metrics, side: Side, baseline: Baseline) -> np.ndarray:
+    """Per-frame knee-to-toe change from standing (standing shank lengths); NaN without a baseline."""
+    ref, shank = baseline.knee_toe_px.get(side), baseline.shank_px.get(side)
+    if ref is None or shank is None:
+        return np.full(np.shape(m.t_s), np.nan)
+    return g.knee_toe_change(m.leg(side).knee_toe_px, ref, shank)
+
+
+def knee_toe_rule(th: Thresholds, baseline_known: bool) -> tuple[str, float]:
+    """Which knee-to-toe value decides ('change' from standing or absolute 'offset') and its limit."""
+    if th.knee_toe_from_standing and baseline_known:
+        return "change", th.valgus_knee_toe_change
+    return "offset", th.valgus_knee_toe
 
 
 def fppa_usable(m: Metrics, side: Side, baseline: Baseline, th: Thresholds) -> np.ndarray:
@@ -129,6 +162,7 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
     peak_fppa: dict[Side, float | None] = {}
     peak_shank: dict[Side, float | None] = {}
     peak_kt: dict[Side, float | None] = {}
+    peak_change: dict[Side, float | None] = {}
     usable_at_bottom = True
     toe_seen = True
     for side in rep.legs:
@@ -138,6 +172,7 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
         peak_fppa[side] = _nanmax(np.where(usable[sl], leg.fppa_deg[sl], np.nan))
         peak_shank[side] = _nanmax(leg.shank_deg[loaded])
         peak_kt[side] = _nanmax(leg.knee_toe[loaded])
+        peak_change[side] = _nanmax(knee_toe_change(m, side, baseline)[loaded])
         usable_at_bottom &= bool(usable[b])
         toe_seen &= peak_kt[side] is not None
 
@@ -152,7 +187,8 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
                     v -= baseline.fppa_deg[side]
                 limit = th.valgus_fppa_deg
             elif basis is Basis.KNEE_TOE:
-                v, limit = peak_kt[side], th.valgus_knee_toe
+                which, limit = knee_toe_rule(th, peak_change[side] is not None)
+                v = peak_change[side] if which == "change" else peak_kt[side]
             else:
                 v, limit = peak_shank[side], th.valgus_shank_deg
             valgus[side] = None if v is None else bool(v > limit)
@@ -173,6 +209,7 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
         basis=basis,
         depth_deg=_nanmax(flex),
         min_separation_ratio=(float(np.nanmin(sep)) if np.isfinite(sep).any() else None) if len(rep.legs) == 2 else None,
+        peak_knee_toe_change=peak_change if scoreable else {s: None for s in rep.legs},
     )
 
 

@@ -49,6 +49,25 @@ def test_shank_and_knee_toe_signs():
     assert g.knee_toe_offset(hip, knee, ankle, toe_lateral, other) < 0
 
 
+def test_knee_toe_px_sign_is_medial_whichever_way_the_person_faces():
+    hip, knee, _, other = leg(340.0)  # facing the camera: the left knee 20 px toward the other hip
+    toe = np.array([375.0, 510.0])
+    assert g.knee_toe_px(hip, knee, toe, other) == pytest.approx(35.0)
+    mirror = lambda p: np.array([640.0 - p[0], p[1]])  # selfie video, or back to camera
+    assert g.knee_toe_px(mirror(hip), mirror(knee), mirror(toe), mirror(other)) == pytest.approx(35.0)
+    assert g.knee_toe_px(hip, np.array([390.0, 400.0]), toe, other) == pytest.approx(-15.0)
+
+
+def test_knee_toe_change_is_relative_to_standing_in_standing_shank_lengths():
+    # Standing the knee stood 30 px medial of the toe over a 120 px shank; now 48 px medial while
+    # the shank reads only 90 px (tilted toward the camera): the change uses the standing length.
+    assert g.knee_toe_change(48.0, 30.0, 120.0) == pytest.approx(0.15)
+    assert g.knee_toe_change(12.0, 30.0, 120.0) == pytest.approx(-0.15)  # moved laterally along a turned-out foot
+    out = g.knee_toe_change(np.array([30.0, 42.0, np.nan]), 30.0, np.array([120.0, 120.0, 120.0]))
+    assert out[0] == pytest.approx(0.0) and out[1] == pytest.approx(0.1) and np.isnan(out[2])
+    assert np.isnan(g.knee_toe_change(40.0, 30.0, 0.0)) and np.isnan(g.knee_toe_change(40.0, 30.0, np.nan))
+
+
 def test_vectorised_over_frames_and_nan_propagates():
     hips = np.stack([L_HIP] * 3)
     knees = np.array([[360.0, 400.0], [340.0, 400.0], [np.nan, np.nan]])

@@ -12,6 +12,7 @@ from formcheck.metrics import compute_metrics
 from formcheck.scoring import Basis
 from formcheck.session import summarize
 from tests.builders import LegPose, pose_frame, rep_windows, squat_flexion
+from tests.conftest import load_summary
 from tests.test_squat_tracker import FPS, INFO, run, times
 
 
@@ -55,6 +56,63 @@ def test_deep_squat_is_judged_against_the_foot():
     assert [s.basis for s in result.reps] == [Basis.KNEE_TOE, Basis.KNEE_TOE]
     assert result.reps[0].fppa_deg[Side.LEFT] is None  # unusable at the bottom: null, not a wrong number
     assert [s.valgus[Side.LEFT] for s in result.reps] == [False, True]
+
+
+TOE_OUT_PX = 36.0  # each foot-index landmark 12 cm lateral of where the builder puts it: toes well out
+
+
+def run_toes_out(flex: np.ndarray, shift: np.ndarray, config: Config | None = None):
+    """A squat whose feet are turned far out: the knees stay over the ankles (as in a clean lateral
+    lunge, a heel-loaded squat), so the knee reads well inside its toes while nothing caves."""
+    from formcheck.landmarks import PoseLandmark as P
+    from formcheck.pipeline import Pipeline
+    from formcheck.sources import Frame
+    from formcheck.trackers import tracker_class
+
+    pipe = Pipeline(None, tracker_class("squat")(), config or Config())  # type: ignore[arg-type]
+    rng = np.random.default_rng(1)
+    for i, f in enumerate(flex):
+        p = pose_frame(i / FPS, LegPose(f, shift[i, 0]), LegPose(f, shift[i, 1]), noise_px=0.5, rng=rng)
+        p.image_xy[P.LEFT_FOOT_INDEX, 0] += TOE_OUT_PX  # the person's left is on the image right
+        p.image_xy[P.RIGHT_FOOT_INDEX, 0] -= TOE_OUT_PX
+        pipe.process_pose(Frame(i, i / FPS, np.zeros((2, 2, 3), np.uint8)), p)
+    return pipe
+
+
+def test_deep_squat_with_toes_out_is_judged_by_the_change_from_standing():
+    reps = 2
+    t = times(1.5 + reps * 3.0 + 1.0)
+    flex = squat_flexion(t, reps, depth_deg=110.0)
+    shift = shifts(t, flex, [0.0, 0.06], reps)  # rep 2: the left knee 6 cm medial at the bottom
+    pipe = run_toes_out(flex, shift)
+    new = summarize(pipe.recording, "squat", Config(), INFO)
+    assert [s.basis for s in new.reps] == [Basis.KNEE_TOE] * reps
+    assert [s.valgus[Side.LEFT] for s in new.reps] == [False, True]
+    assert not any(s.valgus[Side.RIGHT] for s in new.reps)
+    # 6 cm over the 43 cm standing shank: the change is read in standing shank lengths and is
+    # positive for the medial move (the shank's image, tilted toward the camera, is ~35% shorter).
+    assert new.reps[1].peak_knee_toe_change[Side.LEFT] == pytest.approx(0.06 / 0.43, abs=0.02)
+    assert new.reps[0].peak_knee_toe_change[Side.LEFT] == pytest.approx(0.0, abs=0.02)
+    assert new.baseline.knee_toe_px[Side.LEFT] == pytest.approx(TOE_OUT_PX + 0.03 * 300, abs=1.0)  # builder toe: 3 cm lateral
+    # The absolute offset (still selectable) flags the clean toes-out rep: why it is no longer the default.
+    old = summarize(pipe.recording, "squat", Config(thresholds=Thresholds(knee_toe_from_standing=False)), INFO)
+    assert old.reps[0].valgus[Side.LEFT] is True
+    assert old.reps[0].peak_knee_toe_offset[Side.LEFT] > Thresholds().valgus_knee_toe
+
+
+def test_live_cue_uses_the_same_change_from_standing():
+    reps = 2
+    t = times(1.5 + reps * 3.0 + 1.0)
+    flex = squat_flexion(t, reps, depth_deg=110.0)
+    shift = shifts(t, flex, [0.0, 0.06], reps)
+    pipe = run_toes_out(flex, shift)
+    windows = rep_windows(reps)
+    cued = sorted({k for c in pipe.recording.cue_events for k, (s, _, e) in enumerate(windows) if s <= c.raised_s <= e})
+    assert cued == [1]
+    assert all(c.basis == "knee_toe" and c.leg is Side.LEFT for c in pipe.recording.cue_events)
+    # With the absolute offset the clean toes-out rep would nag too.
+    old = run_toes_out(flex, shift, Config(thresholds=Thresholds(knee_toe_from_standing=False)))
+    assert sorted({k for c in old.recording.cue_events for k, (s, _, e) in enumerate(windows) if s <= c.raised_s <= e}) == [0, 1]
 
 
 def test_turned_body_is_not_scored():
@@ -115,3 +173,19 @@ def test_live_cue_fires_within_150_ms_of_crossing_on_caving_reps_only():
     true_fppa = np.array([float(_frame_metrics(ti, f, sh).left.fppa_deg) for ti, f, sh in zip(t, flex, shift[:, 0])])
     crossing = t[np.argmax(true_fppa > Thresholds().valgus_fppa_deg)]
     assert 0 <= events[0].raised_s - crossing <= 0.150
+
+
+def test_real_clean_lateral_lunge_is_not_flagged(analyzed, media_dir, manifest):
+    """The toes-out lateral lunge (labelled clean on all 10 reps) read 0.30-0.37 on the absolute
+    knee-to-toe offset and was flagged on every rep; its knee moves laterally relative to its toes
+    from standing (change -0.38 to -0.47 measured), so the default rule leaves it unflagged."""
+    clip = "lateral_lunge_front_01.mp4"
+    if not (media_dir / clip).exists():
+        pytest.skip(f"{clip} not in {media_dir}")
+    s = load_summary(analyzed(media_dir / clip, "side-lunge"))
+    assert s["rep_count"] == manifest[clip]["rep_count"]
+    assert s["thresholds"]["knee_toe_from_standing"] is True
+    assert all(r["valgus_basis"] == "knee_toe" for r in s["reps"])
+    assert not any(v for r in s["reps"] for v in r["valgus"].values())
+    changes = [v for r in s["reps"] for v in r["peak_knee_toe_change"].values() if v is not None]
+    assert len(changes) >= 9 and max(changes) < 0
