@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,7 +23,11 @@ from formcheck.landmarks import NUM_LANDMARKS
 from formcheck.metrics import Metrics, compute_metrics
 from formcheck.pose import PoseEstimator, shrink_for_inference
 from formcheck.pose_frame import PoseFrame
-from formcheck.smoothing import OneEuroLandmarkFilter, VISIBILITY_GATE, leg_swap_detected, swap_legs
+from formcheck.smoothing import (
+    OneEuroLandmarkFilter,
+    leg_swap_detected,
+    swap_legs,
+)
 from formcheck.sources import Frame
 from formcheck.trackers import Event, Tracker, TrackerState
 
@@ -47,50 +51,67 @@ class FrameResult:
     shrunk_scale: float = 1.0
 
 
-@dataclass
 class Recording:
-    """Raw per-frame landmarks of a session: small (about 1.5 kB a frame), kept for the report pass."""
+    """Raw per-frame landmarks of a session, kept for the report pass.
 
-    frame_index: list[int] = field(default_factory=list)
-    t_s: list[float] = field(default_factory=list)
-    image_xy: list[np.ndarray] = field(default_factory=list)
-    world_xyz: list[np.ndarray] = field(default_factory=list)
-    visibility: list[np.ndarray] = field(default_factory=list)
-    people: list[int] = field(default_factory=list)
-    cue_text: list[str] = field(default_factory=list)
-    cue_events: list[Cue] = field(default_factory=list)  # each cue once, when it was raised
+    Stored as float32 in preallocated blocks of `BLOCK` frames (about 0.8 kB a frame, no Python
+    object per frame), so a long session costs little memory and nothing is copied as it grows.
+    """
+
+    BLOCK = 1024
+    _COLUMNS = (  # name, per-frame shape, dtype
+        ("frame_index", (), np.int64),
+        ("t_s", (), np.float64),
+        ("image_xy", (NUM_LANDMARKS, 2), np.float32),
+        ("world_xyz", (NUM_LANDMARKS, 3), np.float32),
+        ("visibility", (NUM_LANDMARKS,), np.float32),
+        ("people", (), np.int8),
+    )
+
+    def __init__(self) -> None:
+        self._blocks: list[dict[str, np.ndarray]] = []
+        self._n = 0
+        self.cue_text: list[str] = []  # per frame; the same few strings, shared
+        self.cue_events: list[Cue] = []  # each cue once, when it was raised
+        self._texts: dict[str, str] = {}
 
     def __len__(self) -> int:
-        return len(self.t_s)
+        return self._n
 
     def append(
         self, frame: Frame, xy: np.ndarray, world: np.ndarray, visibility: np.ndarray, people: int, cues: list[Cue]
     ) -> None:
-        self.frame_index.append(frame.index)
-        self.t_s.append(frame.t_s)
-        self.image_xy.append(xy.astype(np.float32))
-        self.world_xyz.append(world.astype(np.float32))
-        self.visibility.append(visibility.astype(np.float32))
-        self.people.append(people)
-        self.cue_text.append("; ".join(c.message for c in cues))
+        row = self._n % self.BLOCK
+        if row == 0:
+            self._blocks.append({name: np.empty((self.BLOCK, *shape), dtype) for name, shape, dtype in self._COLUMNS})
+        block = self._blocks[-1]
+        block["frame_index"][row] = frame.index
+        block["t_s"][row] = frame.t_s
+        block["image_xy"][row] = xy
+        block["world_xyz"][row] = world
+        block["visibility"][row] = visibility
+        block["people"][row] = min(people, 127)
+        self._n += 1
+        text = "; ".join(c.message for c in cues)
+        self.cue_text.append(self._texts.setdefault(text, text))
         for c in cues:
             if c.raised_s == frame.t_s:
                 self.cue_events.append(c)
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(frame index, t_s, image_xy, world_xyz, visibility) stacked as float64 arrays."""
-        return (
-            np.asarray(self.frame_index, dtype=np.int64),
-            np.asarray(self.t_s, dtype=np.float64),
-            np.asarray(self.image_xy, dtype=np.float64).reshape(-1, NUM_LANDMARKS, 2),
-            np.asarray(self.world_xyz, dtype=np.float64).reshape(-1, NUM_LANDMARKS, 3),
-            np.asarray(self.visibility, dtype=np.float64).reshape(-1, NUM_LANDMARKS),
-        )
+    def column(self, name: str) -> np.ndarray:
+        """One column over the whole session (a new array, in its stored dtype)."""
+        if not self._blocks:
+            shape, dtype = next((shape, dtype) for n, shape, dtype in self._COLUMNS if n == name)
+            return np.empty((0, *shape), dtype)
+        return np.concatenate([b[name] for b in self._blocks])[: self._n]
 
+    @property
+    def t_s(self) -> np.ndarray:
+        return self.column("t_s")
 
-def gate(points: np.ndarray, visibility: np.ndarray) -> np.ndarray:
-    """Landmarks under the visibility gate become NaN (MediaPipe places unseen joints anyway)."""
-    return np.where((visibility >= VISIBILITY_GATE)[..., None], points, np.nan)
+    @property
+    def people(self) -> np.ndarray:
+        return self.column("people")
 
 
 class Pipeline:
@@ -161,5 +182,7 @@ class Pipeline:
         )
         events = self.tracker.update(len(self.recording), metrics)
         cues = self._cues.update(metrics, self.tracker.state.working_legs, self.tracker.loaded)
-        self.recording.append(frame, xy, world, vis, pose.people if pose is not None else 0, cues)
+        # The model's own labels are recorded: the report pass chooses them for the whole clip at once.
+        raw = (pose.image_xy, pose.world_xyz, pose.visibility) if pose is not None else (xy, world, vis)
+        self.recording.append(frame, *raw, pose.people if pose is not None else 0, cues)
         return FrameResult(frame, pose, smooth_xy, metrics, events, self.tracker.state, cues)

@@ -34,11 +34,46 @@ def _svg(fig: plt.Figure) -> str:
     return text[text.index("<svg") :]
 
 
-def _shade_reps(ax: plt.Axes, summary: dict[str, Any]) -> None:
+def _shade_reps(ax: plt.Axes, summary: dict[str, Any], numbers: bool) -> None:
+    """One collection per colour (not an artist per rep): a long session stays cheap to draw."""
+    spans: dict[str, list[tuple[float, float]]] = {"#f4c7c3": [], "#e6e6e6": []}
     for rep in summary["reps"]:
         colour = "#f4c7c3" if any(rep["valgus"].get(k) for k in rep["valgus"]) else "#e6e6e6"
-        ax.axvspan(rep["start_s"], rep["end_s"], color=colour, alpha=0.6, lw=0)
-        ax.text((rep["start_s"] + rep["end_s"]) / 2, 1.0, str(rep["index"]), transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=8)
+        spans[colour].append((rep["start_s"], rep["end_s"] - rep["start_s"]))
+        if numbers:
+            ax.text((rep["start_s"] + rep["end_s"]) / 2, 1.0, str(rep["index"]), transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=8)
+    for colour, xranges in spans.items():
+        if xranges:
+            ax.broken_barh(xranges, (0, 1), transform=ax.get_xaxis_transform(), color=colour, alpha=0.6, lw=0)
+
+
+# A plot is about 900 px wide: more points than this per line add bytes and memory, not detail.
+MAX_PLOT_POINTS = 2000
+
+
+def min_max_envelope(t: np.ndarray, y: np.ndarray, max_points: int = MAX_PLOT_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most `max_points` samples of a series that keep each bucket's lowest and highest value.
+
+    Long sessions are drawn from this: every peak (a valgus spike of one frame included) stays
+    on the plot, and gaps (NaN) stay gaps.
+    """
+    n = len(t)
+    if n <= max_points:
+        return t, y
+    buckets = max_points // 2
+    edges = np.linspace(0, n, buckets + 1).astype(int)
+    keep: list[int] = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        part = y[lo:hi]
+        finite = np.isfinite(part)
+        if not finite.any():
+            keep.append(lo)  # a NaN: the line breaks here as it does in the data
+            continue
+        filled_lo = np.where(finite, part, np.inf)
+        filled_hi = np.where(finite, part, -np.inf)
+        keep.extend(sorted({lo + int(np.argmin(filled_lo)), lo + int(np.argmax(filled_hi))}))
+    idx = np.asarray(keep)
+    return t[idx], y[idx]
 
 
 def time_series_svg(result: SessionResult, summary: dict[str, Any]) -> str:
@@ -53,9 +88,9 @@ def time_series_svg(result: SessionResult, summary: dict[str, Any]) -> str:
     )
     for ax, (key, label, limit) in zip(axes, panels):
         suffix = "_deg" if key != "knee_toe" else ""
-        _shade_reps(ax, summary)
-        ax.plot(t, cols[f"{key}_left{suffix}"], color=LEFT_COLOUR, lw=1.3, label="left knee")
-        ax.plot(t, cols[f"{key}_right{suffix}"], color=RIGHT_COLOUR, lw=1.3, label="right knee")
+        _shade_reps(ax, summary, numbers=ax is axes[0])
+        ax.plot(*min_max_envelope(t, cols[f"{key}_left{suffix}"]), color=LEFT_COLOUR, lw=1.3, label="left knee")
+        ax.plot(*min_max_envelope(t, cols[f"{key}_right{suffix}"]), color=RIGHT_COLOUR, lw=1.3, label="right knee")
         if limit is not None:
             ax.axhline(limit, color="black", ls="--", lw=0.8, label="valgus threshold")
         ax.axhline(0, color="#999", lw=0.5)

@@ -16,9 +16,9 @@ from formcheck.errors import InputError
 from formcheck.exercise_detect import UNSURE, Detection, detect_exercise
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import VIEW_CODES, Metrics, View, compute_metrics
-from formcheck.pipeline import Recording, gate
+from formcheck.pipeline import Recording
 from formcheck.scoring import Baseline, HoldScore, RepScore, compute_baseline, fppa_usable, loaded_mask, score_hold, score_rep
-from formcheck.smoothing import MAX_GAP_S, bridge_gaps, zero_phase_lowpass
+from formcheck.smoothing import MAX_GAP_S, VISIBILITY_GATE, bridge_gaps, zero_phase_lowpass
 from formcheck.sources import SourceInfo
 from formcheck.trackers import RepCompleted, RepRejected, tracker_class
 
@@ -51,13 +51,20 @@ class SessionResult:
 
 
 def smooth_recording(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(frame index, t_s, image_xy, world_xyz, people) with gating, gap bridging and zero-phase filter."""
-    idx, t, xy, world, vis = rec.arrays()
-    xy = gate(xy, vis)
-    world = gate(world, vis)
-    xy = zero_phase_lowpass(t, bridge_gaps(t, xy, MAX_GAP_S))
-    world = zero_phase_lowpass(t, bridge_gaps(t, world, MAX_GAP_S))
-    return idx, t, xy, world, np.asarray(rec.people)
+    """(frame index, t_s, image_xy, world_xyz, people) with gating, gap bridging and zero-phase filter.
+
+    One float64 copy of each landmark array, worked on in place: the report pass of a long session
+    holds little more than its landmarks and metrics.
+    """
+    t = rec.t_s
+    unseen = rec.column("visibility") < VISIBILITY_GATE
+
+    def smoothed(name: str) -> np.ndarray:
+        points = rec.column(name).astype(np.float64)
+        points[unseen] = np.nan  # MediaPipe places unseen joints anyway
+        return zero_phase_lowpass(t, bridge_gaps(t, points, MAX_GAP_S, copy=False), copy=False)
+
+    return rec.column("frame_index"), t, smoothed("image_xy"), smoothed("world_xyz"), rec.people
 
 
 def _majority_view(m: Metrics) -> View:

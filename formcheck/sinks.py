@@ -25,7 +25,7 @@ class VideoSink:
     plays in desktop players (VLC, QuickTime, Windows) but not in every browser.
     """
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int], queue_size: int = 16) -> None:
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], queue_size: int = 8) -> None:
         self.path = Path(path)
         self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), max(fps, 1.0), size)
         if not self._writer.isOpened():

@@ -86,9 +86,12 @@ class OneEuroLandmarkFilter:
         return x.copy()
 
 
-def bridge_gaps(t_s: np.ndarray, values: np.ndarray, max_gap_s: float = MAX_GAP_S) -> np.ndarray:
-    """Linearly interpolate NaN runs no longer than `max_gap_s` along axis 0; longer runs stay NaN."""
-    out = np.array(values, dtype=np.float64, copy=True)
+def bridge_gaps(t_s: np.ndarray, values: np.ndarray, max_gap_s: float = MAX_GAP_S, *, copy: bool = True) -> np.ndarray:
+    """Linearly interpolate NaN runs no longer than `max_gap_s` along axis 0; longer runs stay NaN.
+
+    `copy=False` works in place on a float64 array (the report pass: one copy of a long session).
+    """
+    out = _float64(values, copy)
     flat = out.reshape(len(out), -1)
     for j in range(flat.shape[1]):
         col = flat[:, j]
@@ -113,16 +116,22 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
 
-def zero_phase_lowpass(t_s: np.ndarray, values: np.ndarray, cutoff_hz: float = 6.0, order: int = 4) -> np.ndarray:
+def zero_phase_lowpass(
+    t_s: np.ndarray, values: np.ndarray, cutoff_hz: float = 6.0, order: int = 4, *, copy: bool = True
+) -> np.ndarray:
     """4th-order Butterworth, forward and backward (no lag), over each run of finite samples.
 
     The sample rate is taken from the median frame interval; with frame rates too low for the
     cutoff (e.g. 10 fps) the cutoff is lowered to 0.8 of Nyquist. Runs too short for the filter's
-    padding are returned unfiltered rather than distorted.
+    padding are returned unfiltered rather than distorted. `copy=False` filters a float64 array in
+    place.
     """
-    from scipy.signal import butter, filtfilt  # imported when the report pass needs it (start-up time)
+    from scipy.signal import (  # imported when the report pass needs it (start-up time)
+        butter,
+        filtfilt,
+    )
 
-    out = np.array(values, dtype=np.float64, copy=True)
+    out = _float64(values, copy)
     if len(t_s) < 3:
         return out
     fs = 1.0 / float(np.median(np.diff(t_s)))
@@ -136,11 +145,23 @@ def zero_phase_lowpass(t_s: np.ndarray, values: np.ndarray, cutoff_hz: float = 6
     groups: dict[bytes, list[int]] = {}
     for j in range(flat.shape[1]):
         groups.setdefault(np.packbits(finite[:, j]).tobytes(), []).append(j)
-    for cols in groups.values():
-        for start, stop in _runs(finite[:, cols[0]]):
-            if stop - start > padlen:
-                flat[start:stop, cols] = filtfilt(b, a, flat[start:stop, cols], axis=0)
+    for group in groups.values():
+        # A few columns per call: filtfilt makes several padded copies of what it is given.
+        for k in range(0, len(group), _FILTER_COLUMNS):
+            cols = group[k : k + _FILTER_COLUMNS]
+            for start, stop in _runs(finite[:, cols[0]]):
+                if stop - start > padlen:
+                    flat[start:stop, cols] = filtfilt(b, a, flat[start:stop, cols], axis=0)
     return out
+
+
+_FILTER_COLUMNS = 6
+
+
+def _float64(values: np.ndarray, copy: bool) -> np.ndarray:
+    if not copy and isinstance(values, np.ndarray) and values.dtype == np.float64:
+        return values
+    return np.array(values, dtype=np.float64, copy=True)
 
 
 _LEFT_LEG = [a for a, _ in LEG_SWAP_PAIRS]

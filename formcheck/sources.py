@@ -29,7 +29,9 @@ logger = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 DEFAULT_FPS = 30.0
-QUEUE_SIZE = 8
+# Decoded frames waiting for the model: enough to ride out decoding jitter (decoding is several times
+# faster than the model), few enough that full-size phone frames (6 MB each) do not pile up.
+QUEUE_SIZE = 4
 _POLL_S = 0.1  # how often blocked threads look at their stop flag
 _JOIN_TIMEOUT_S = 5.0
 

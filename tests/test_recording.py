@@ -1,0 +1,64 @@
+"""The Recording (raw landmarks kept for the report pass) and the long-session plot envelope."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from formcheck.cues import Cue
+from formcheck.landmarks import NUM_LANDMARKS, Side
+from formcheck.pipeline import Recording
+from formcheck.report import min_max_envelope
+from formcheck.sources import Frame
+
+
+def test_recording_keeps_every_frame_across_blocks() -> None:
+    rng = np.random.default_rng(3)
+    n = Recording.BLOCK * 2 + 37  # three blocks, the last one partly filled
+    xy = rng.normal(500, 100, (n, NUM_LANDMARKS, 2))
+    world = rng.normal(0, 0.5, (n, NUM_LANDMARKS, 3))
+    vis = rng.uniform(0, 1, (n, NUM_LANDMARKS))
+    rec = Recording()
+    for i in range(n):
+        rec.append(Frame(i + 5, i / 30, None), xy[i], world[i], vis[i], i % 3, [])
+    assert len(rec) == n
+    np.testing.assert_array_equal(rec.column("frame_index"), np.arange(n) + 5)
+    np.testing.assert_allclose(rec.t_s, np.arange(n) / 30)
+    np.testing.assert_allclose(rec.column("image_xy"), xy, rtol=1e-6)  # float32 storage
+    np.testing.assert_allclose(rec.column("world_xyz"), world, atol=1e-6)
+    np.testing.assert_allclose(rec.column("visibility"), vis, atol=1e-6)
+    np.testing.assert_array_equal(rec.people, np.arange(n) % 3)
+    assert rec.cue_text == [""] * n
+
+
+def test_empty_recording_has_empty_columns() -> None:
+    rec = Recording()
+    assert len(rec) == 0
+    assert rec.column("image_xy").shape == (0, NUM_LANDMARKS, 2)
+    assert rec.t_s.shape == (0,)
+
+
+def test_cues_are_kept_once_per_raise() -> None:
+    rec = Recording()
+    cue = Cue(Side.LEFT, "fppa", 14.0, raised_s=0.1, crossed_s=0.07)
+    nan = np.full((NUM_LANDMARKS, 2), np.nan)
+    for i, t in enumerate((0.0, 0.1, 0.2)):
+        rec.append(Frame(i, t, None), nan, np.full((NUM_LANDMARKS, 3), np.nan), np.zeros(NUM_LANDMARKS), 1, [cue] if t > 0 else [])
+    assert rec.cue_text == ["", cue.message, cue.message]
+    assert rec.cue_events == [cue]
+
+
+def test_envelope_keeps_peaks_gaps_and_order() -> None:
+    n = 20_000
+    t = np.arange(n) / 30.0
+    y = np.sin(t)
+    y[12_345] = 40.0  # a one-frame valgus spike
+    y[15_000:15_500] = np.nan  # the person left the frame
+    te, ye = min_max_envelope(t, y, max_points=1000)
+    assert len(te) <= 1000
+    assert np.all(np.diff(te) > 0)
+    assert np.nanmax(ye) == 40.0 and t[12_345] in te
+    assert np.nanmin(ye) == np.nanmin(y)
+    gap = (te >= t[15_000]) & (te < t[15_500])
+    assert gap.any() and np.isnan(ye[gap]).all()
+    short_t, short_y = min_max_envelope(t[:500], y[:500], max_points=1000)
+    np.testing.assert_array_equal(short_y, y[:500])  # short series are drawn as they are
