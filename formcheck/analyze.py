@@ -155,8 +155,6 @@ def run_session(
                     sink.close()
     if isinstance(source, VideoFileSource) and source.truncated:
         warnings.append(f"only {source.decoded} of the {info.frame_count} frames the file announces could be decoded (truncated file?)")
-    if pipeline.leg_swaps:
-        warnings.append(f"the pose model swapped the legs on {pipeline.leg_swaps} frames; they were swapped back")
     if getattr(source, "dropped", 0):
         warnings.append(f"{source.dropped} frames were dropped because processing fell behind the camera")
 

@@ -107,7 +107,6 @@ class TrackerConfig:
     stance_window_s: float = 10.0  # step-down: stance leg decided over this long
     rep_history_s: float = 20.0  # longest rep whose per-frame leg evidence is kept
     hold_band_deg: float = 10.0  # timed holds: within this many degrees of the rep's peak
-    crossed_min_hip_width: float = 0.05  # crossed-legs check needs hips this far apart (body lengths)
     leg_shortening: RepLevels = field(default_factory=lambda: RepLevels(enter=10.0, onset=3.0, onset_rate=4.0))
     stance_leg: RepLevels = field(default_factory=lambda: RepLevels(enter=7.0, onset=2.5, onset_rate=4.0))
     hip_rise: RepLevels = field(default_factory=lambda: RepLevels(enter=4.0, onset=1.5, onset_rate=3.0))

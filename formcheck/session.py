@@ -18,7 +18,7 @@ from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import VIEW_CODES, Metrics, View, compute_metrics
 from formcheck.pipeline import Recording
 from formcheck.scoring import Baseline, HoldScore, RepScore, compute_baseline, fppa_usable, loaded_mask, score_hold, score_rep
-from formcheck.smoothing import MAX_GAP_S, VISIBILITY_GATE, bridge_gaps, zero_phase_lowpass
+from formcheck.smoothing import MAX_GAP_S, VISIBILITY_GATE, bridge_gaps, swap_legs_where, whole_clip_leg_swaps, zero_phase_lowpass
 from formcheck.sources import SourceInfo
 from formcheck.trackers import RepCompleted, RepRejected, tracker_class
 
@@ -50,21 +50,23 @@ class SessionResult:
     cue_count: int = 0
 
 
-def smooth_recording(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(frame index, t_s, image_xy, world_xyz, people) with gating, gap bridging and zero-phase filter.
+def smooth_recording(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(frame index, t_s, image_xy, world_xyz, people, legs swapped back) with the leg labels chosen
+    for the whole clip (smoothing.whole_clip_leg_swaps), gating, gap bridging and zero-phase filter.
 
     One float64 copy of each landmark array, worked on in place: the report pass of a long session
     holds little more than its landmarks and metrics.
     """
     t = rec.t_s
-    unseen = rec.column("visibility") < VISIBILITY_GATE
+    swapped = whole_clip_leg_swaps(t, rec.column("image_xy"), rec.column("world_xyz"), rec.column("visibility"))
+    unseen = swap_legs_where(rec.column("visibility"), swapped) < VISIBILITY_GATE
 
     def smoothed(name: str) -> np.ndarray:
-        points = rec.column(name).astype(np.float64)
+        points = swap_legs_where(rec.column(name).astype(np.float64), swapped)
         points[unseen] = np.nan  # MediaPipe places unseen joints anyway
         return zero_phase_lowpass(t, bridge_gaps(t, points, MAX_GAP_S, copy=False), copy=False)
 
-    return rec.column("frame_index"), t, smoothed("image_xy"), smoothed("world_xyz"), rec.people
+    return rec.column("frame_index"), t, smoothed("image_xy"), smoothed("world_xyz"), rec.people, swapped
 
 
 def _majority_view(m: Metrics) -> View:
@@ -87,7 +89,7 @@ def summarize(
 ) -> SessionResult:
     if len(rec) == 0:
         raise InputError(f"no frames could be read from {source.name}")
-    idx, t, xy, world, people = smooth_recording(rec)
+    idx, t, xy, world, people, swapped = smooth_recording(rec)
     th = config.thresholds
     m = compute_metrics(t, xy, world, th.frontal_max_yaw_deg)
     coverage = float(np.mean(np.asarray(rec.people) > 0))
@@ -124,6 +126,9 @@ def summarize(
     view = _majority_view(m)
 
     warnings = list(extra_warnings or [])
+    if swapped.any():
+        n = int(swapped.sum())
+        warnings.append(f"the pose model swapped the legs on {n} frame{'s' if n != 1 else ''}; they were swapped back")
     if coverage < 0.9:
         warnings.append(f"a person was found in only {coverage:.0%} of frames: keep the whole body in frame")
     multi = float(np.mean(people >= 2))

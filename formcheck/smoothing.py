@@ -188,3 +188,102 @@ def swap_legs(values: np.ndarray) -> np.ndarray:
     out = values.copy()
     out[_LEFT_LEG], out[_RIGHT_LEG] = values[_RIGHT_LEG], values[_LEFT_LEG]
     return out
+
+
+# Whole-clip leg labelling (report pass). The frame-to-frame guard above only compares each frame
+# with the one before: when it misses the model swapping the legs (or swapping them back), every
+# later frame inherits the wrong labels until the next miss. Over a whole recording the labels can
+# instead be chosen for all frames at once, as the cheapest path through two states per frame (as
+# the model labelled it, or exchanged):
+# - continuity: the labelled knees, ankles and feet move little from one frame to the next, so
+#   a labelling that makes them jump by the distance between the legs is expensive;
+# - the model is right most of the time: exchanging a frame against its labels costs a little;
+# - while the body faces the camera (yaw from the world hip and shoulder lines), legs whose knees
+#   and ankles lie across each other from the hips are a mislabelling. Turned further, a long
+#   forward step really does cross the legs in the image (measured on the synthetic lunges at 30
+#   degrees), so the cue fades out between `CROSS_YAW_DEG`.
+SWAP_PRIOR = 0.02  # torso lengths: cost of exchanging one frame against the model's labels
+CROSS_COST = 0.5  # torso lengths per frame: cost of legs crossed under the hips while facing the camera
+CROSS_YAW_DEG = (10.0, 25.0)  # the crossing cue counts fully under the first yaw, not at all past the second
+CHAIN_GAP_S = 0.5  # frames further apart than this are not compared (the person was lost)
+
+
+def _torso_px(image_xy: np.ndarray) -> np.ndarray:
+    """Per-frame shoulder-to-hip distance in the image (the leg landmarks' yardstick), NaN unknown."""
+    from formcheck.landmarks import PoseLandmark as P
+
+    sh = (image_xy[:, P.LEFT_SHOULDER] + image_xy[:, P.RIGHT_SHOULDER]) / 2
+    hp = (image_xy[:, P.LEFT_HIP] + image_xy[:, P.RIGHT_HIP]) / 2
+    return np.linalg.norm(sh - hp, axis=-1)
+
+
+def _crossing(image_xy: np.ndarray) -> np.ndarray:
+    """Per frame: how far the knees and ankles lie across each other from the hips, in hip widths
+    (positive: crossed as labelled, negative: crossed once exchanged), 0 where unknown."""
+    from formcheck.landmarks import PoseLandmark as P
+
+    x = image_xy[..., 0]
+    hip = x[:, P.LEFT_HIP] - x[:, P.RIGHT_HIP]
+    legs = (x[:, P.LEFT_KNEE] - x[:, P.RIGHT_KNEE] + x[:, P.LEFT_ANKLE] - x[:, P.RIGHT_ANKLE]) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.clip(-legs / hip, -1.0, 1.0)
+    return np.where(np.isfinite(c), c, 0.0)
+
+
+def whole_clip_leg_swaps(t_s: np.ndarray, image_xy: np.ndarray, world_xyz: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+    """Which frames' leg landmarks to exchange (bool per frame) for the most consistent labelling
+    of the whole clip (see the comment above). Pure: (N, 33, 2), (N, 33, 3), (N, 33) arrays in."""
+    from formcheck.geometry import body_yaw_deg
+
+    n = len(t_s)
+    swap = np.zeros(n, dtype=bool)
+    seen = np.where((visibility >= VISIBILITY_GATE)[..., None], image_xy, np.nan)
+    left, right = seen[:, _LEFT_LEG], seen[:, _RIGHT_LEG]  # (N, 4, 2)
+    present = np.flatnonzero(np.isfinite(left).all(-1).any(-1) | np.isfinite(right).all(-1).any(-1))
+    if present.size < 2:
+        return swap
+    torso = _torso_px(image_xy)
+    scale = float(np.nanmedian(torso)) if np.isfinite(torso).any() else 1.0
+    # Unary costs: [as labelled, exchanged].
+    yaw = body_yaw_deg(world_xyz)
+    lo, hi = CROSS_YAW_DEG
+    facing = np.clip((hi - np.where(np.isfinite(yaw), yaw, 90.0)) / (hi - lo), 0.0, 1.0)
+    cross = _crossing(image_xy) * facing * CROSS_COST
+    unary = np.stack([np.maximum(cross, 0.0), np.maximum(-cross, 0.0) + SWAP_PRIOR], axis=1)
+    # Pairwise: distance of each leg's landmarks from the previous present frame's, same or exchanged.
+    p, q = present[:-1], present[1:]
+
+    def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(a - b, axis=-1)  # (M, 4)
+
+    same = dist(left[q], left[p]) + dist(right[q], right[p])
+    other = dist(left[q], right[p]) + dist(right[q], left[p])
+    both = np.isfinite(same) & np.isfinite(other)
+    same = np.where(both, same, 0.0).sum(-1) / scale
+    other = np.where(both, other, 0.0).sum(-1) / scale
+    near = (t_s[q] - t_s[p]) <= CHAIN_GAP_S
+    same, other = np.where(near, same, 0.0), np.where(near, other, 0.0)
+    # Viterbi over the present frames.
+    cost = unary[present[0]].copy()
+    back = np.zeros((present.size, 2), dtype=np.int8)
+    for k in range(1, present.size):
+        stay, change = same[k - 1], other[k - 1]
+        from_keep = (cost[0] + stay, cost[1] + change)  # into state 0 from 0 / from 1
+        from_swap = (cost[0] + change, cost[1] + stay)  # into state 1 from 0 / from 1
+        b0, b1 = int(from_keep[1] < from_keep[0]), int(from_swap[1] < from_swap[0])
+        back[k] = (b0, b1)
+        cost = np.array((from_keep[b0], from_swap[b1])) + unary[present[k]]
+    state = int(cost[1] < cost[0])
+    for k in range(present.size - 1, -1, -1):
+        swap[present[k]] = bool(state)
+        state = int(back[k, state])
+    return swap
+
+
+def swap_legs_where(values: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """`swap_legs` on the frames marked in the bool array `frames` (landmarks on axis 1), in place."""
+    if frames.any():
+        perm = np.arange(values.shape[1])
+        perm[_LEFT_LEG], perm[_RIGHT_LEG] = _RIGHT_LEG, _LEFT_LEG
+        values[frames] = values[frames][:, perm]
+    return values

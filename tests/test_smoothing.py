@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from formcheck.landmarks import PoseLandmark as P
 from formcheck.smoothing import (
     OneEuroLandmarkFilter,
     bridge_gaps,
     leg_swap_detected,
     swap_legs,
+    swap_legs_where,
+    whole_clip_leg_swaps,
     zero_phase_lowpass,
 )
-from tests.builders import LegPose, pose_frame
+from tests.builders import LegPose, pose_frame, squat_flexion
 
 FPS = 30.0
 
@@ -76,3 +79,80 @@ def test_leg_swap_detected_and_undone():
     assert not leg_swap_detected(a, a)
     assert leg_swap_detected(a, swapped)
     assert np.allclose(swap_legs(swapped), a)
+
+
+# -- whole-clip leg labelling (report pass) ----------------------------------------------------
+
+LEFT_LOWER = [P.LEFT_KNEE, P.LEFT_ANKLE, P.LEFT_HEEL, P.LEFT_FOOT_INDEX]
+
+
+def clip(n: int = 300, yaw: float = 0.0, seed: int = 0, cross_left_px: np.ndarray | None = None):
+    """(t, image_xy, world_xyz, visibility) of squats; `cross_left_px` moves the left knee, ankle and
+    foot sideways in the image by that much per frame (toward the right leg: a real crossing)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / FPS
+    flex = squat_flexion(t, 3, depth_deg=70.0)
+    frames = [pose_frame(t[i], LegPose(flex[i]), LegPose(flex[i]), yaw_deg=yaw, noise_px=1.0, rng=rng) for i in range(n)]
+    xy = np.stack([f.image_xy for f in frames])
+    if cross_left_px is not None:
+        xy[:, LEFT_LOWER, 0] -= cross_left_px[:, None]
+    return t, xy, np.stack([f.world_xyz for f in frames]), np.stack([f.visibility for f in frames])
+
+
+def test_whole_clip_labels_leave_a_clean_clip_alone():
+    for yaw in (0.0, 35.0):
+        t, xy, world, vis = clip(yaw=yaw)
+        assert not whole_clip_leg_swaps(t, xy, world, vis).any()
+
+
+@pytest.mark.parametrize("first, stop, yaw", [(100, 200, 0.0), (5, 40, 0.0), (150, 300, 0.0), (100, 200, 35.0), (5, 40, 35.0)])
+def test_persistent_swaps_are_found_whole(first, stop, yaw):
+    """The model exchanges the legs for a stretch, where a frame-to-frame check only sees the two
+    edges. Exactly those frames are swapped back, and undoing them restores the clip. Facing the
+    camera the crossed legs give it away even for half the clip; turned (35 degrees) continuity
+    and the model being right most of the time do."""
+    t, xy, world, vis = clip(yaw=yaw)
+    bad = np.zeros(len(t), dtype=bool)
+    bad[first:stop] = True
+    seen = swap_legs_where(xy.copy(), bad)
+    found = whole_clip_leg_swaps(t, seen, swap_legs_where(world.copy(), bad), vis)
+    assert np.array_equal(found, bad)
+    assert np.allclose(swap_legs_where(seen, found), xy)
+
+
+def test_swap_missed_by_the_frame_guard_is_found():
+    """The guard follows the previous frame's labels, so missing one switch inverts the labels of
+    everything after it. Over the whole clip the labels come out right even from guarded input."""
+    t, xy, world, vis = clip()
+    guarded = swap_legs_where(xy.copy(), np.arange(len(t)) >= 120)  # guard missed the switch back at 120
+    assert np.array_equal(whole_clip_leg_swaps(t, guarded, world, vis), np.arange(len(t)) >= 120)
+
+
+def test_crossed_legs_are_relabelled_only_while_facing_the_camera():
+    """A leg whose knee and foot move across the other one: facing the camera that is the model's
+    mislabel (legs do not cross under the hips in these exercises); with the body turned 35
+    degrees a long step forward does cross them in the image, so the labels are kept."""
+    n = 300
+    ramp = np.clip(np.minimum(np.arange(n) - 80, 220 - np.arange(n)) / 30.0, 0.0, 1.0)
+    for yaw, expect_relabel in ((0.0, True), (35.0, False)):
+        t, xy, world, vis = clip(n, yaw=yaw)
+        hip_px = xy[0, P.LEFT_HIP, 0] - xy[0, P.RIGHT_HIP, 0]
+        t, xy, world, vis = clip(n, yaw=yaw, cross_left_px=2.0 * hip_px * ramp)
+        found = whole_clip_leg_swaps(t, xy, world, vis)
+        crossed = ramp > 0.75  # knees and ankles a hip width or more across
+        if expect_relabel:
+            assert found[crossed].all() and not found[ramp == 0].any()
+        else:
+            assert not found.any()
+
+
+def test_missing_frames_and_long_gaps():
+    t, xy, world, vis = clip()
+    vis = vis.copy()
+    vis[50:70] = 0.0  # the person lost for 0.7 s: the chain restarts after it
+    xy[50:70] = np.nan
+    bad = np.zeros(len(t), dtype=bool)
+    bad[70:90] = True
+    found = whole_clip_leg_swaps(t, swap_legs_where(xy.copy(), bad), world, vis)
+    assert np.array_equal(found, bad)
+    assert not whole_clip_leg_swaps(t[:1], xy[:1], world[:1], vis[:1]).any()

@@ -215,22 +215,27 @@ def test_sample_balance_hold(analyzed):
 
 
 REAL = [
-    ("lunge_side_01.mp4", "lunge", 11, "right"),
-    ("lateral_lunge_front_01.mp4", "side-lunge", 10, "right"),
-    ("lunge_oblique_01.mp4", "lunge", 5, "left"),
+    # The model swaps the legs of this side-on split squat for runs of up to 6 frames; the
+    # frame-to-frame guard alone inverted frames 239-331 (rep 4). The whole-clip labelling
+    # swaps back the model's 36 frames and credits every rep right.
+    ("lunge_side_01.mp4", "lunge", ["right"] * 11, True),
+    ("lateral_lunge_front_01.mp4", "side-lunge", ["right"] * 10, False),
+    # manifest.json says left on all 5 reps, but the frames show reps 2 and 4 with the right leg
+    # in front: the front knee sits 62 px right of the right hip as it sits 62 px right of the
+    # left hip in reps 1, 3 and 5, and both feet land one hip width (45 px) over (RESULTS.md).
+    ("lunge_oblique_01.mp4", "lunge", ["left", "right", "left", "right", "left"], False),
 ]
 
 
-@pytest.mark.parametrize("clip, exercise, reps, leg", REAL)
-def test_real_clip_counts(analyzed, media_dir, clip, exercise, reps, leg):
+@pytest.mark.parametrize("clip, exercise, legs, swaps", REAL)
+def test_real_clip_counts(analyzed, media_dir, clip, exercise, legs, swaps):
     path = media_dir / clip
     if not path.exists():
         pytest.skip(f"{clip} not in {media_dir}")
     s = load_summary(analyzed(path, exercise))
-    assert s["rep_count"] == reps
-    legs = [r["legs"] for r in s["reps"]]
-    # the model labels a whole leg wrong for a rep at times (RESULTS.md): most reps must be right
-    assert sum(lg == [leg] for lg in legs) >= reps - 1
+    assert s["rep_count"] == len(legs)
+    assert [r["legs"] for r in s["reps"]] == [[leg] for leg in legs]
+    assert any("swapped the legs" in w for w in s["warnings"]) == swaps
 
 
 def test_real_balance_hold(analyzed, media_dir):

@@ -18,7 +18,7 @@ from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import Metrics
 from formcheck.trackers.base import Event, RepCompleted, RepWindow, Tracker
 from formcheck.trackers.rep_counter import CountedRep, RepCounter, RepParams
-from formcheck.trackers.signals import PerLegShortening, legs_crossed
+from formcheck.trackers.signals import PerLegShortening
 
 Evidence = dict[Side, float]
 Trace = list[tuple[int, float, float, Evidence]]  # (frame, t_s, signal, evidence)
@@ -58,8 +58,6 @@ class CountedTracker(Tracker):
         self._short = self.per_leg.update(m)
         x = self.signal(m)
         ev = {} if self.both_legs else self.leg_evidence(m)
-        if ev and legs_crossed(m, self.settings.crossed_min_hip_width):  # the model swapped the legs: credit the real one
-            ev = {s: ev.get(s.other, math.nan) for s in SIDES}
         self._trace.append((i, t, x, ev))
         while self._trace and self._trace[0][1] < t - self.settings.rep_history_s:
             self._trace.popleft()

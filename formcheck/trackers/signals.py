@@ -76,21 +76,6 @@ def ankle_drop(m: Metrics, side: Side) -> float:
     return float((m.leg(side).ankle_y - m.leg(side.other).ankle_y) / m.body_px)
 
 
-def legs_crossed(m: Metrics, min_hip_width: float) -> bool:
-    """Whether the model's leg labels look swapped: both knees and both ankles lie on the
-    opposite sides of each other from the hips, while the hips are far enough apart (not side-on)
-    for that to mean anything. Standing, squatting, lunging or stepping, a leg never crosses
-    under the other hip; the pose model does swap whole legs for seconds at a time (measured on
-    the oblique real lunge, every second rep), which its frame-to-frame swap guard cannot see.
-    """
-    hip_dx = float(m.left.hip_x - m.right.hip_x)
-    if not math.isfinite(hip_dx) or abs(hip_dx) < min_hip_width * float(m.body_px):
-        return False
-    knee_dx = float(m.left.knee_x - m.right.knee_x)
-    ankle_dx = float(m.left.ankle_x - m.right.ankle_x)
-    return knee_dx * hip_dx < 0 and ankle_dx * hip_dx < 0 and min(abs(knee_dx), abs(ankle_dx)) > 0.5 * abs(hip_dx)
-
-
 class HipRise:
     """Pelvis height above the floor, in percent of standing body length (the rep counter takes
     its rise). For step-ups: the body rises over the stepping leg.
