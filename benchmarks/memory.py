@@ -8,11 +8,12 @@ into /tmp, so the only difference is length. Each run is the real CLI with the a
 kernel's high-water mark for that process alone) and the RSS is sampled every half second to
 show whether it climbs while frames stream or jumps in the report pass at the end.
 
-What is expected to grow: the Recording keeps each frame's raw landmarks for the report pass
-(float32 image xy, world xyz, visibility: about 0.8 kB of data, about 1.5 kB with the Python
-objects around it), and the report pass turns the whole recording into float64 arrays and
-per-frame metric arrays. That is about 1.5 kB + a few kB per frame while the report is made:
-10-40 MB for 5 minutes at 24 fps, against a few hundred MB for the model and the frame queues.
+What grows with length, by design small: the Recording keeps each frame's raw landmarks for the
+report pass (float32 blocks, about 0.8 kB a frame), and the report pass adds one float64 copy of
+the landmarks and the per-frame metrics (about 1.8 kB a frame at its peak; tracemalloc, see
+RESULTS.md). Plots are drawn from at most 2,000 points per line whatever the length. The frame
+queues (4 decoded frames, 8 frames waiting for the video encoder) are bounded and do not depend
+on length, but how full they are at the peak depends on the machine's load.
 """
 
 from __future__ import annotations
