@@ -205,3 +205,37 @@ def test_real_model_fppa_separates_valgus_reps_on_every_committed_clip() -> None
     caving = [fppa[r["bottom_frame"]] for r in truth["reps"] if r["valgus"]["right"]]
     clean = [fppa[r["bottom_frame"]] for r in truth["reps"] if not r["valgus"]["right"]]
     assert min(caving) > 15.0 and max(clean) < 0.0
+
+
+def test_standard_set_crosses_yaw_with_height_tempo_level_and_leg() -> None:
+    """The benchmark's breakdowns by height, tempo and valgus level measure their own factor only
+    if the set does not step them together with the camera yaw: every yaw must meet every height,
+    tempo, level and working leg, equally often over the rep exercises."""
+    from collections import Counter
+
+    from formcheck.synth.samples import standard_specs
+
+    specs = standard_specs()
+    names = [s.name for s in specs]
+    assert len(names) == len(set(names))
+    design = [s for s in specs if "_yaw" in s.name and s.motion.exercise != "balance"]  # the crossed part
+    assert {s.motion.exercise for s in design} == set(EXERCISES) - {"balance"}
+    yaws = sorted({abs(s.camera.yaw_deg) for s in design})
+    assert yaws == [0.0, 15.0, 30.0]
+    factors = {
+        "height": lambda s: s.camera.height_m,
+        "tempo": lambda s: s.motion.tempo_s,
+        "level": lambda s: s.name.rsplit("_", 1)[1],
+        "leg": lambda s: s.motion.working_leg,
+        "yaw sign": lambda s: s.camera.yaw_deg > 0,
+    }
+    for factor, get in factors.items():
+        values = {get(s) for s in design}
+        assert len(values) > 1, factor
+        cells = Counter((abs(s.camera.yaw_deg), get(s)) for s in design if not (factor == "yaw sign" and s.camera.yaw_deg == 0))
+        per_yaw = [y for y in yaws if not (factor == "yaw sign" and y == 0)]
+        counts = {cells[(y, v)] for y in per_yaw for v in values}
+        assert len(counts) == 1 and 0 not in counts, f"{factor} is not crossed with yaw: {dict(cells)}"
+    # Height and tempo are crossed with each other too, not stepped together.
+    pairs = Counter((s.camera.height_m, s.motion.tempo_s) for s in design)
+    assert len(pairs) == 9 and len(set(pairs.values())) == 1

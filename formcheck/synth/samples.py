@@ -100,33 +100,52 @@ def _caving_pattern(exercise: str, reps: int, k: int, working: Side) -> list[tup
     return [legs if i % 2 == 1 else () for i in range(reps)]
 
 
+# Valgus level (1 = clear) and yaw sign (1 = negative) of the standard set, per (exercise + 2 yaw) % 6.
+_LEVEL_CYCLE = (0, 0, 1, 1, 1, 0)
+_SIGN_CYCLE = (0, 1, 1, 0, 0, 1)
+
+
 def standard_specs() -> list[ClipSpec]:
     """The benchmark: every exercise at camera yaw 0/15/30, with heights, tempos, bodies,
-    clothes, backgrounds and valgus levels varied across clips."""
+    clothes, backgrounds and valgus levels varied across clips.
+
+    The factors are crossed, not stepped together, so each breakdown of the benchmark measures
+    its own factor: within an exercise the three yaws get three different camera heights and
+    tempos (a Latin square, rotated by one step per exercise for heights and by two for tempos),
+    so over the six rep exercises every yaw sees every height and every tempo twice, and every
+    height-tempo pair occurs equally often. Working leg, valgus level and the sign of the yaw (which leg is nearer the camera) are
+    binary: the leg follows k % 2, the level and the sign follow two 6-cycles indexed by
+    (exercise + 2 yaw) % 6, so at every yaw each takes each value on three of the six rep
+    exercises, and no two of them move together (each pair agrees on 2 or 4 of 6).
+    """
     rng = np.random.default_rng(2024)
     heights = (0.5, 0.8, 1.1)
     tempos = (2.0, 2.6, 3.4)
     specs: list[ClipSpec] = []
     k = 0
-    for ex in EXERCISES:
-        for yaw in (0.0, 15.0, 30.0):
+    for e, ex in enumerate(EXERCISES):
+        for y, yaw in enumerate((0.0, 15.0, 30.0)):
             working = (R, L)[k % 2]
+            j = (e + 2 * y) % 6
+            level = ("mild", "clear")[_LEVEL_CYCLE[j]]
+            yaw_sign = -1 if _SIGN_CYCLE[j] else 1
             look = Appearance.random(rng, noise_sigma=float(rng.choice([0.0, 1.5, 3.0])),
                                      motion_blur=bool(k % 4 == 3))
             body = BodyShape(height_m=float(rng.uniform(1.55, 1.92)), leg_ratio=float(rng.uniform(0.95, 1.05)),
                              shoulder_ratio=float(rng.uniform(0.9, 1.1)), girth=float(rng.uniform(0.9, 1.2)))
-            cam = Camera(yaw_deg=yaw * (1 if k % 2 == 0 else -1), height_m=heights[k % 3],
+            cam = Camera(yaw_deg=yaw * yaw_sign if yaw else 0.0, height_m=heights[(y + e) % 3],
                          distance_m=float(rng.choice([2.5, 3.0, 3.5])))
             motion = MotionParams(
-                exercise=ex, reps=4, tempo_s=tempos[k % 3], rest_s=float(rng.choice([0.4, 0.8, 1.2])),
+                exercise=ex, reps=4, tempo_s=tempos[(y + 2 * e) % 3], rest_s=float(rng.choice([0.4, 0.8, 1.2])),
                 working_leg=working, alternate=ex in ("lunge", "side-lunge") and k % 2 == 1,
                 depth_deg={"squat": 85.0, "lunge": 85.0, "side-lunge": 75.0}.get(ex, 65.0),
                 stance_width_m=float(rng.uniform(0.26, 0.40)), toe_out_deg=float(rng.uniform(3.0, 14.0)),
                 arms=str(rng.choice(["hips", "sides", "forward"])) if ex != "balance" else "out",
                 hold_s=10.0, touchdowns_s=(3.0, 7.0) if k % 2 else (5.0,),
             )
-            level = ("mild", "clear")[k % 2]
-            name = f"{ex.replace('-', '')}_yaw{int(abs(yaw)):02d}_h{int(cam.height_m * 100):03d}_{level}"
+            name = f"{ex.replace('-', '')}_yaw{int(abs(yaw)):02d}_h{int(round(cam.height_m * 100)):03d}"
+            if ex != "balance":  # a hold has no tempo and no valgus level
+                name += f"_t{int(round(motion.tempo_s * 10)):02d}_{level}"
             spec = ClipSpec(name, motion, cam, look, body, seed=1000 + k)
             if ex != "balance":
                 if motion.alternate:
