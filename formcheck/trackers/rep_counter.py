@@ -8,7 +8,8 @@ A rep starts when the signal rises `enter` above standing and is counted when it
 under `end_fraction` of the rep's own range (or `onset` above standing, whichever is higher);
 the window's start is the last frame at or below that level before the rise. Reps that are too
 short, too shallow against the person's own recent reps, or broken by a long loss of the person
-are rejected, not counted.
+are rejected, not counted. A rep broken by a loss is rejected once: when the person comes back
+still bent, the rest of that rep is not a new rep, so no rep starts until they have stood again.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class RepCounter:
         self._bottom: Sample | None = None
         self._pending: tuple[Sample, Sample, float, Sample] | None = None  # a finished rep settling
         self._last_t: float | None = None
+        self._lost_mid_rep = False  # a rep was aborted for a lost person: wait for standing
         self._recent_ranges: deque[float] = deque(maxlen=5)
         self.reference: float | None = None
         self.rep_index = 0
@@ -92,7 +94,9 @@ class RepCounter:
         if math.isnan(x):
             if self._start is not None and self._last_t is not None and t - self._last_t > self.p.max_gap_s:
                 events.append(RepRejected(t, "person lost during the rep"))
+                self.rep_index -= 1
                 self._abort()
+                self._lost_mid_rep = True
             return events, None
         self._last_t = t
         if self.reference is not None:
@@ -111,6 +115,12 @@ class RepCounter:
             assert self.reference is not None
             rise = x - self.reference
             self.phase = Phase.STANDING
+            if self._lost_mid_rep:
+                # Back after a loss mid-rep: its remainder (the ascent) must not count as a rep.
+                self._lost_mid_rep = rise > self.p.onset
+                if self._lost_mid_rep:
+                    self.phase = Phase.ASCENT
+                    return events, None
             if rise >= self.p.enter:
                 self._start = self._onset_before(i)
                 self._bottom = (i, t, x)

@@ -16,7 +16,7 @@ from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import Metrics
 from formcheck.trackers.base import register
 from formcheck.trackers.counted import CountedTracker, Evidence
-from formcheck.trackers.signals import AnkleStillness, HipRise, ankle_drop, knee_height
+from formcheck.trackers.signals import AnkleStillness, HipRise, PelvisDrop, ankle_drop, knee_height
 from formcheck.trackers.squat import SquatTracker
 
 
@@ -49,16 +49,19 @@ class SideLungeTracker(_BothLegsSignal):
 
 
 class _StanceLegSignal(CountedTracker):
-    """Counts on the stance leg's shortening: the stance leg bends while the free leg hangs or
-    is held still. Unless named, the stance leg is the one with the larger median shortening
-    over the last `stance_window_s`: a free leg that swings or lifts shortens less, and briefly, and
-    the median ignores a few seconds of misplaced landmarks (a caption over the feet)."""
+    """Counts on the pelvis lowering toward the stance foot (`PelvisDrop`: the stance leg's
+    shortening, with its foot held to the floor it stands on): the stance leg bends while the
+    free leg hangs or is held still. Unless named, the stance leg is the one with the larger
+    median shortening over the last `stance_window_s`: a free leg that swings or lifts shortens
+    less, and briefly, and the median ignores a few seconds of misplaced landmarks (a caption
+    over the feet)."""
 
     levels = "stance_leg"
 
     def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
         super().__init__(side, settings)
         self._recent: deque[tuple[float, dict[Side, float]]] = deque()
+        self.drop = PelvisDrop(self.settings.standing_window_s)
 
     def stance(self, m: Metrics) -> Side | None:
         if self.side is not None:
@@ -76,8 +79,9 @@ class _StanceLegSignal(CountedTracker):
         return max(SIDES, key=lambda s: typical[s])
 
     def signal(self, m: Metrics) -> float:
+        drop = self.drop.update(m)
         stance = self.stance(m)
-        return self._short[stance] if stance is not None else math.nan
+        return drop[stance] if stance is not None else math.nan
 
     def leg_evidence(self, m: Metrics) -> Evidence:
         return dict(self._short)
