@@ -1,12 +1,15 @@
-"""Exercise-tracker benchmark: rep-count error, working-leg accuracy, valgus-flag precision/recall
-and --exercise auto, on the synthetic standard set and the labelled real clips.
+"""Exercise-tracker benchmark: rep-count error, working-leg accuracy, rep-window error, valgus-flag
+precision/recall and --exercise auto, on the synthetic standard set and the labelled real clips.
 
-    FORMCHECK_MODEL=/work/shared/models/pose_landmarker_full.task \
-        python benchmarks/trackers.py --synth /tmp/trk/std --media ../shared/media --cache /tmp/trk/cache
+    FORMCHECK_MODEL=/work/shared/models/pose_landmarker_full.task \\
+        python benchmarks/trackers.py --synth /tmp/std --media ../shared/media --cache /tmp/formcheck-bench-cache [--write]
 
 The pose model runs once per clip (raw landmarks cached as .npz in --cache); everything after it
 is the real per-frame pipeline and report pass (Pipeline.process_pose, session.summarize), the
-same code `formcheck analyze` runs. --synth is made (if empty) by `formcheck samples --out DIR`.
+same code `formcheck analyze` runs. --synth is made (if empty) by `formcheck samples --out DIR`;
+either set may be left out. `--config FILE` runs with those settings (default: the defaults).
+`--write` puts the tables into benchmarks/RESULTS.md (section "trackers"), followed by the
+markdown in `--notes FILE` if given.
 """
 
 from __future__ import annotations
@@ -15,16 +18,20 @@ import argparse
 import json
 import os
 import pathlib
+import sys
 from collections import defaultdict
 
 import numpy as np
 
-from formcheck.config import Config
-from formcheck.pipeline import Pipeline
-from formcheck.pose_frame import PoseFrame
-from formcheck.session import summarize
-from formcheck.sources import Frame, SourceInfo, open_source
-from formcheck.trackers import tracker_class
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import machine, stamp, update_results  # noqa: E402
+from formcheck.config import Config, load_config  # noqa: E402
+from formcheck.pipeline import Pipeline  # noqa: E402
+from formcheck.pose_frame import PoseFrame  # noqa: E402
+from formcheck.session import summarize  # noqa: E402
+from formcheck.sources import Frame, SourceInfo, open_source  # noqa: E402
+from formcheck.trackers import tracker_class  # noqa: E402
 
 BLANK = np.zeros((2, 2, 3), np.uint8)
 REAL_EXERCISE = {"squat": "squat", "lunge": "lunge", "lateral_lunge": "side-lunge", "stepdown": "step-down", "balance": "balance"}
@@ -49,84 +56,148 @@ def landmarks(video: pathlib.Path, cache: pathlib.Path) -> dict:
     return dict(np.load(out))
 
 
-def analyse(d: dict, exercise: str, name: str):
+def analyse(d: dict, exercise: str, name: str, config: Config | None = None):
+    config = config or Config()
     t = d["t"]
-    pipe = Pipeline(None, tracker_class(exercise)(), Config())  # type: ignore[arg-type]
+    pipe = Pipeline(None, tracker_class(exercise)(None, config.trackers), config)  # type: ignore[arg-type]
     for i in range(len(t)):
         ok = np.isfinite(d["xy"][i]).all() and d["vis"][i].max() > 0
         pose = PoseFrame(float(t[i]), d["xy"][i], d["world"][i], d["vis"][i], (640, 480), int(d["people"][i])) if ok else None
         pipe.process_pose(Frame(i, float(t[i]), BLANK), pose)
     fps = float(1 / np.median(np.diff(t)))
-    return summarize(pipe.recording, exercise, Config(), SourceInfo("file", name, fps, len(t), 640, 480, None))
+    return summarize(pipe.recording, exercise, config, SourceInfo("file", name, fps, len(t), 640, 480, None))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--synth", type=pathlib.Path, required=True)
-    ap.add_argument("--media", type=pathlib.Path)
-    ap.add_argument("--cache", type=pathlib.Path, default=pathlib.Path("/tmp/formcheck-bench-cache"))
-    a = ap.parse_args()
-    if not list(a.synth.glob("*.mp4")):
-        from formcheck.synth.samples import make_samples
+def cases(synth: pathlib.Path | None, media: pathlib.Path | None) -> list[tuple]:
+    """(set, clip, exercise, truth reps [(legs, valgus, (start, bottom, end))], truth holds, video)."""
+    out = []
+    if synth is not None:
+        if not list(synth.glob("*.mp4")):
+            from formcheck.synth.samples import make_samples
 
-        make_samples(a.synth, "standard")
-    cases = []  # (set, clip, exercise, truth reps [(legs, valgus)], truth holds, video)
-    for tp in sorted(a.synth.glob("*.truth.json")):
-        tr = json.loads(tp.read_text())
-        reps = [(tuple(r["legs"]), any(r["valgus"].values())) for r in tr["reps"]]
-        cases.append(("synthetic", tp.name.replace(".truth.json", ".mp4"), tr["exercise"], reps, tr["holds"], tp.with_name(tr["clip"])))
-    if a.media and (a.media / "manifest.json").exists():
-        for e in json.loads((a.media / "manifest.json").read_text()):
+            make_samples(synth, "standard")
+        for tp in sorted(synth.glob("*.truth.json")):
+            tr = json.loads(tp.read_text())
+            reps = [(tuple(r["legs"]), any(r["valgus"].values()), (r["start_frame"], r["bottom_frame"], r["end_frame"])) for r in tr["reps"]]
+            out.append(("synthetic", tp.name.replace(".truth.json", ".mp4"), tr["exercise"], reps, tr["holds"], tp.with_name(tr["clip"])))
+    if media is not None and (media / "manifest.json").exists():
+        for e in json.loads((media / "manifest.json").read_text()):
             ex = next(v for k, v in REAL_EXERCISE.items() if e["file"].startswith(k))
-            leg = e["working_leg"]
-            legs = ("left", "right") if leg == "both" else (leg,)
-            reps = [(legs, r["valgus_visible"] == "yes" if r["valgus_visible"] in ("yes", "no") else None) for r in e["reps"]]
-            holds = [e["hold"]] if e.get("hold") else []
-            if e.get("rep_count") is not None and e["rep_count"] != len(reps):
-                # the label's count wins over its rep list (squat_front_10 lists 10 windows, counts 9)
-                reps = reps[: e["rep_count"]] if e["rep_count"] < len(reps) else reps
-            cases.append(("real", e["file"], ex, reps, holds, a.media / e["file"]))
-    rows, per_ex = [], defaultdict(lambda: defaultdict(int))
-    for group, clip, ex, reps, holds, video in cases:
-        d = landmarks(video, a.cache / group)
-        res = analyse(d, ex, clip)
-        auto = analyse(d, "auto", clip).detection
+            legs = ("left", "right") if e["working_leg"] == "both" else (e["working_leg"],)
+            reps = []
+            for r in e["reps"]:
+                v = r["valgus_visible"] == "yes" if r["valgus_visible"] in ("yes", "no") else None
+                reps.append((legs, v, (r.get("start_frame"), r.get("bottom_frame"), r.get("end_frame"))))
+            if e.get("rep_count") is not None and e["rep_count"] < len(reps):
+                reps = reps[: e["rep_count"]]  # the label's count wins over its rep list (squat_front_10 lists a cut-off 10th)
+            out.append(("real", e["file"], ex, reps, [e["hold"]] if e.get("hold") else [], media / e["file"]))
+    return out
+
+
+def window_error(got: list, truth: list) -> tuple[float, float, float] | None:
+    """Mean |counted - labelled| frames of (start, bottom, end) over reps with labelled frames."""
+    errs = [[abs(g - t) for g, t in zip(gw, tw) if t is not None] for gw, tw in zip(got, truth)]
+    cols = list(zip(*[e for e in errs if len(e) == 3]))
+    return tuple(float(np.mean(c)) for c in cols) if cols else None  # type: ignore[return-value]
+
+
+def run(all_cases: list[tuple], cache: pathlib.Path, config: Config) -> tuple[list[str], list[str]]:
+    rows, per_ex = [], defaultdict(lambda: defaultdict(float))
+    for group, clip, ex, reps, holds, video in all_cases:
+        d = landmarks(video, cache / group)
+        res = analyse(d, ex, clip, config)
+        auto = analyse(d, "auto", clip, config).detection
         k = per_ex[(group, ex)]
         k["clips"] += 1
         k["auto_right"] += auto.name == ex
         k["auto_unsure"] += auto.name == "unsure"
+        auto_txt = f"{auto.name} ({auto.confidence:.2f})"
         if ex == "balance":
             got = [(h.hold.leg.value, round(h.hold.start_s, 2), round(h.hold.end_s, 2), len(h.hold.touchdowns)) for h in res.holds]
-            rows.append(f"| {group} | {clip} | {ex} | holds {len(holds)} | {got} | | | {auto.name} ({auto.confidence}) |")
+            rows.append(f"| {group} | {clip} | {ex} | holds {len(holds)} | holds {len(got)}: {got} | - | - | | {auto_txt} |")
             k["count_err"] += abs(len(got) - len(holds))
             continue
-        k["reps"] += len(reps)
         k["count_err"] += abs(len(res.reps) - len(reps))
         got_legs = [tuple(s.value for s in r.rep.legs) for r in res.reps]
-        leg_ok = sum(g == t[0] for g, t in zip(got_legs, reps)) if len(got_legs) == len(reps) else None
-        if leg_ok is not None:
+        exact = len(got_legs) == len(reps)
+        leg_ok = sum(g == t[0] for g, t in zip(got_legs, reps)) if exact else None
+        win = window_error([(r.rep.start_i, r.rep.bottom_i, r.rep.end_i) for r in res.reps], [t[2] for t in reps]) if exact else None
+        if exact:
             k["legs_ok"] += leg_ok
             k["legs_n"] += len(reps)
-            for s, (_, truth_v) in zip(res.reps, reps):
+            if win is not None:
+                k["win_n"] += 1
+                k["win_start"] += win[0]
+                k["win_bottom"] += win[1]
+                k["win_end"] += win[2]
+            for s, (_, truth_v, _) in zip(res.reps, reps):
                 if truth_v is None:
                     continue
                 flagged = any(bool(v) for v in s.valgus.values())
                 k["tp"] += flagged and truth_v
                 k["fp"] += flagged and not truth_v
                 k["fn"] += (not flagged) and truth_v
-        rows.append(f"| {group} | {clip} | {ex} | {len(reps)} | {len(res.reps)} | {leg_ok if leg_ok is not None else '-'}/{len(reps)} | "
-                    f"{sum(v for _, v in reps if v)} | {auto.name} ({auto.confidence}) |")
-    print("| set | clip | exercise | true reps | counted | working leg right | valgus reps (truth) | auto |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    print("\n".join(rows))
-    print("\n| set | exercise | clips | mean abs rep-count error | working leg right | valgus precision | valgus recall | auto right / unsure / wrong |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        win_txt = "/".join(f"{w:.0f}" for w in win) if win else "-"
+        leg_txt = f"{leg_ok}/{len(reps)}" if leg_ok is not None else f"-/{len(reps)}"
+        legs_txt = "".join("B" if len(g) == 2 else g[0][0].upper() for g in got_legs)
+        rows.append(f"| {group} | {clip} | {ex} | {len(reps)} | {len(res.reps)} | {leg_txt} ({legs_txt}) | {win_txt} | "
+                    f"{sum(1 for _, v, _ in reps if v)} | {auto_txt} |")
+    summary = []
     for (group, ex), k in sorted(per_ex.items()):
         prec = f"{k['tp'] / (k['tp'] + k['fp']):.2f}" if k["tp"] + k["fp"] else "-"
         rec = f"{k['tp'] / (k['tp'] + k['fn']):.2f}" if k["tp"] + k["fn"] else "-"
-        legs = f"{k['legs_ok']}/{k['legs_n']}" if k["legs_n"] else "-"
-        wrong = k["clips"] - k["auto_right"] - k["auto_unsure"]
-        print(f"| {group} | {ex} | {k['clips']} | {k['count_err'] / k['clips']:.2f} | {legs} | {prec} | {rec} | {k['auto_right']} / {k['auto_unsure']} / {wrong} |")
+        legs = f"{int(k['legs_ok'])}/{int(k['legs_n'])}" if k["legs_n"] else "-"
+        n = k["win_n"]
+        win = f"{k['win_start'] / n:.1f} / {k['win_bottom'] / n:.1f} / {k['win_end'] / n:.1f}" if n else "-"
+        wrong = int(k["clips"] - k["auto_right"] - k["auto_unsure"])
+        summary.append(f"| {group} | {ex} | {int(k['clips'])} | {k['count_err'] / k['clips']:.2f} | {legs} | {win} | {prec} | {rec} | "
+                       f"{int(k['auto_right'])} / {int(k['auto_unsure'])} / {wrong} |")
+    return summary, rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--synth", type=pathlib.Path, help="synthetic standard set (made if empty)")
+    ap.add_argument("--media", type=pathlib.Path, help="labelled real clips (manifest.json)")
+    ap.add_argument("--cache", type=pathlib.Path, default=pathlib.Path("/tmp/formcheck-bench-cache"))
+    ap.add_argument("--config", type=pathlib.Path, help="TOML settings (default: the defaults)")
+    ap.add_argument("--write", action="store_true", help="write the tables into benchmarks/RESULTS.md (section trackers)")
+    ap.add_argument("--notes", type=pathlib.Path, help="markdown appended to the written section")
+    a = ap.parse_args()
+    config = load_config(a.config) if a.config else Config()
+    summary, rows = run(cases(a.synth, a.media), a.cache, config)
+    sets = " ".join(x for x in (f"--synth {a.synth}" if a.synth else "", f"--media {a.media}" if a.media else "") if x)
+    body = "\n".join([
+        "## Exercise trackers",
+        "",
+        "Reproduce (the model runs once per clip and its landmarks are cached; then the real per-frame",
+        "pipeline and report pass run, the code `formcheck analyze` uses):",
+        "",
+        "    FORMCHECK_MODEL=/work/shared/models/pose_landmarker_full.task \\",
+        f"        python benchmarks/trackers.py {sets} --cache /tmp/formcheck-bench-cache --write",
+        "",
+        f"Run {stamp()} ({machine()}){', config ' + str(a.config) if a.config else ', default config'}. Rep-count error is",
+        "|counted - labelled| per clip; \"working leg right\" compares each rep's `legs` with the label where",
+        "the count is exact (per-clip letters: L/R/B = left/right/both, in rep order); window error is the",
+        "mean |counted - labelled| frames of rep start / bottom / end where the count is exact; valgus",
+        "precision/recall are per rep, over reps labelled yes or no (real non-squat reps are labelled",
+        "\"unclear\"). \"auto\" is `--exercise auto`: right / unsure / wrong (wrong is the failure that matters).",
+        "",
+        "| set | exercise | clips | mean abs rep-count error | working leg right | window error start / bottom / end (frames) | valgus precision | valgus recall | auto right / unsure / wrong |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *summary,
+        "",
+        "Per clip:",
+        "",
+        "| set | clip | exercise | true reps | counted | working leg right | window error s/b/e | valgus reps (truth) | auto |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *rows,
+    ])
+    if a.notes:
+        body += "\n\n" + a.notes.read_text().strip()
+    print(body)
+    if a.write:
+        print(f"wrote {update_results('trackers', body)}")
 
 
 if __name__ == "__main__":

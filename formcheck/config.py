@@ -107,6 +107,7 @@ class TrackerConfig:
     stance_window_s: float = 10.0  # step-down: stance leg decided over this long
     rep_history_s: float = 20.0  # longest rep whose per-frame leg evidence is kept
     hold_band_deg: float = 10.0  # timed holds: within this many degrees of the rep's peak
+    min_compared_share: float = 0.3  # a rep's legs are told apart on frames with both legs seen: at least this share
     leg_shortening: RepLevels = field(default_factory=lambda: RepLevels(enter=10.0, onset=3.0, onset_rate=4.0))
     stance_leg: RepLevels = field(default_factory=lambda: RepLevels(enter=7.0, onset=2.5, onset_rate=4.0))
     hip_rise: RepLevels = field(default_factory=lambda: RepLevels(enter=4.0, onset=1.5, onset_rate=3.0))
