@@ -6,6 +6,7 @@ Plots are drawn with matplotlib's Agg/SVG backend, so nothing needs a display.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,14 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from jinja2 import Environment, PackageLoader, select_autoescape
 
-from formcheck.outputs import per_frame_arrays  # noqa: E402
-from formcheck.session import SessionResult  # noqa: E402
+from formcheck.landmarks import SIDES
+from formcheck.outputs import per_frame_arrays
+from formcheck.scoring import knee_toe_change
+from formcheck.session import SessionResult
 
 LEFT_COLOUR = "#1f77b4"
 RIGHT_COLOUR = "#d62728"
@@ -63,7 +66,7 @@ def min_max_envelope(t: np.ndarray, y: np.ndarray, max_points: int = MAX_PLOT_PO
     buckets = max_points // 2
     edges = np.linspace(0, n, buckets + 1).astype(int)
     keep: list[int] = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         part = y[lo:hi]
         finite = np.isfinite(part)
         if not finite.any():
@@ -76,14 +79,27 @@ def min_max_envelope(t: np.ndarray, y: np.ndarray, max_points: int = MAX_PLOT_PO
     return t[idx], y[idx]
 
 
+def knee_toe_judged_by_change(result: SessionResult, summary: dict[str, Any]) -> bool:
+    """Whether deep reps were judged by the knee-to-toe change from standing (else the absolute offset)."""
+    standing_known = any(result.baseline.shank_px.get(side) for side in SIDES)
+    return bool(summary["thresholds"].get("knee_toe_from_standing")) and standing_known
+
+
 def time_series_svg(result: SessionResult, summary: dict[str, Any]) -> str:
     cols = per_frame_arrays(result)
     th = summary["thresholds"]
+    if knee_toe_judged_by_change(result, summary):
+        for side in SIDES:
+            change = knee_toe_change(result.metrics, side, result.baseline)
+            cols[f"knee_toe_{side.value}"] = np.where(result.loaded, change, np.nan)
+        knee_toe = ("knee_toe", "knee-to-toe change from\nstanding (+ = toward midline,\nloaded half of reps)", th["valgus_knee_toe_change"])
+    else:
+        knee_toe = ("knee_toe", "knee-to-toe offset\n(+ = inside toes, loaded half of reps)", th["valgus_knee_toe"])
     fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
     t = cols["t_s"]
     panels = (
         ("fppa", "FPPA (deg, + = valgus)", th["valgus_fppa_deg"]),
-        ("knee_toe", "knee-to-toe offset\n(+ = inside toes, loaded half of reps)", th["valgus_knee_toe"]),
+        knee_toe,
         ("knee_flexion", "knee flexion (deg)", None),
     )
     for ax, (key, label, limit) in zip(axes, panels):
@@ -102,15 +118,21 @@ def time_series_svg(result: SessionResult, summary: dict[str, Any]) -> str:
     return _svg(fig)
 
 
-def per_rep_svg(summary: dict[str, Any]) -> str | None:
+def per_rep_svg(summary: dict[str, Any], by_change: bool = False) -> str | None:
     reps = summary["reps"]
     if not reps:
         return None
     basis = next((r["valgus_basis"] for r in reps if r["valgus_basis"]), "fppa")
+    th = summary["thresholds"]
+    knee_toe = (
+        ("peak_knee_toe_change", "peak knee-to-toe change\nfrom standing", th["valgus_knee_toe_change"])
+        if by_change
+        else ("peak_knee_toe_offset", "peak knee-to-toe offset", th["valgus_knee_toe"])
+    )
     key, unit, limit = {
-        "fppa": ("peak_fppa_deg", "peak FPPA (deg)", summary["thresholds"]["valgus_fppa_deg"]),
-        "knee_toe": ("peak_knee_toe_offset", "peak knee-to-toe offset", summary["thresholds"]["valgus_knee_toe"]),
-        "shank": ("peak_shank_deg", "peak shank angle (deg)", summary["thresholds"]["valgus_shank_deg"]),
+        "fppa": ("peak_fppa_deg", "peak FPPA (deg)", th["valgus_fppa_deg"]),
+        "knee_toe": knee_toe,
+        "shank": ("peak_shank_deg", "peak shank angle (deg)", th["valgus_shank_deg"]),
     }[basis]
     idx = np.arange(len(reps))
     fig, ax = plt.subplots(figsize=(9, 3))
@@ -129,11 +151,13 @@ def per_rep_svg(summary: dict[str, Any]) -> str | None:
 
 def render_report(result: SessionResult, summary: dict[str, Any]) -> str:
     flagged = [r for r in summary["reps"] if any(v for v in r["valgus"].values())]
+    by_change = knee_toe_judged_by_change(result, summary)
     return _env.get_template("report.html.j2").render(
         s=summary,
         flagged=flagged,
+        knee_toe_by_change=by_change,
         series_svg=time_series_svg(result, summary),
-        reps_svg=per_rep_svg(summary),
+        reps_svg=per_rep_svg(summary, by_change),
         video_name=Path(summary["source"]["path"]).name,
     )
 
