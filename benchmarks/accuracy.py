@@ -9,7 +9,10 @@ One command runs it all:
    (`formcheck.analyze.run_session`, default Config, no annotated video). The raw model
    landmarks of every frame are kept beside the run's summary.json and frames.csv.
 2. FPPA error against the truth's FPPA, per leg, over all frames and at rep bottoms, broken down
-   by camera yaw, camera height, valgus level, tempo and exercise. Only frames where formcheck
+   by camera yaw, camera height, valgus level, tempo and exercise, and for the yaw-0 squat seen by
+   other cameras (distance, lens height). Height, level and tempo are tabled over the set's
+   crossed design only (each group shows its clips per yaw: the standard set balances them), so
+   they are not yaw in disguise. Only frames where formcheck
    itself reads FPPA count (frames.csv `fppa_usable_<leg>` = 1: frontal view, a pose, thigh not
    foreshortened), so truth and measurement are compared where formcheck makes a claim. Two
    errors per frame separate the shares: **model** = FPPA of the raw model landmarks (no
@@ -329,12 +332,31 @@ def _level(truth: dict) -> str:
     return level
 
 
+def _crossed(truth: dict) -> bool:
+    """Whether the clip belongs to the standard set's crossed design (named `<exercise>_yawNN_...`),
+    where height, tempo and valgus level are balanced against yaw; the extra squat views are not."""
+    return "_yaw" in Path(truth["clip"]).stem
+
+
+def _same_squat_camera(truth: dict) -> str | None:
+    """The yaw-0 squat and its extra views (the same person and reps, other cameras), by camera."""
+    cam = _cam(truth)
+    if truth["exercise"] != "squat" or abs(cam["yaw_deg"]) > 0.5:
+        return None
+    return f"{cam['distance_m']:.1f} m away, lens {cam['height_m']:.2f} m high"
+
+
+# A grouping returns the clip's group, or None to leave the clip out of that table. The factors
+# the standard set crosses with yaw are tabled over its crossed design only, with each group's
+# yaw mix shown beside it.
+CROSSED_WITH_YAW = ("camera height (m)", "valgus level of the clip", "tempo (s per rep)")
 GROUPINGS = {
     "camera yaw (deg)": lambda tr: f"{abs(_cam(tr)['yaw_deg']):.0f}",
-    "camera height (m)": lambda tr: f"{_cam(tr)['height_m']:.2f}",
-    "valgus level of the clip": _level,
-    "tempo (s per rep)": lambda tr: f"{tr['render']['tempo_s']:.1f}",
+    "camera height (m)": lambda tr: f"{_cam(tr)['height_m']:.2f}" if _crossed(tr) else None,
+    "valgus level of the clip": lambda tr: _level(tr) if _crossed(tr) else None,
+    "tempo (s per rep)": lambda tr: f"{tr['render']['tempo_s']:.1f}" if _crossed(tr) else None,
     "exercise": lambda tr: tr["exercise"],
+    "camera, same squat at yaw 0": _same_squat_camera,
 }
 
 
@@ -349,33 +371,48 @@ def fppa_tables(runs: list[dict]) -> tuple[str, dict]:
         for r in runs:
             if not r["truth"]["reps"]:
                 continue  # balance holds: no reps, no rep bottoms; measured under "exercise"
-            lf = leg_frames(r["run"], r["truth"])
             g = key(r["truth"])
+            if g is None:
+                continue
+            lf = leg_frames(r["run"], r["truth"])
             for leg in LEGS:
                 legs = (leg, "both") if title == "camera yaw (deg)" else ("both",)
                 for lg in legs:
                     allf, bot = stats[(g, lg)]
                     allf.add(lf[leg], np.ones_like(lf[leg].usable))
                     bot.add(lf[leg], lf[leg].bottom)
+        mix = _yaw_mix(runs, key) if title in CROSSED_WITH_YAW else None
         rows = []
         for (g, lg) in sorted(stats, key=lambda k: (_sortkey(k[0]), k[1])):
             allf, bot = stats[(g, lg)]
-            rows.append([g, lg, *allf.row(), *bot.row()])
+            rows.append([g, lg, *([mix[g]] if mix else []), *allf.row(), *bot.row()])
             headline[f"{title}={g}/{lg}"] = {"mae_all": allf.mae(), "mae_bottom": bot.mae()}
-        parts.append(f"**By {title}**\n\n" + md_table(header, rows) + _confounding(runs, title, key))
+        head = header[:2] + ["clips at yaw 0 / 15 / 30"] + header[2:] if mix else header
+        parts.append(f"**By {title}**\n\n" + md_table(head, rows) + _confounding(runs, title, key))
     parts.append(_bottoms_by_rep_truth(runs))
     return "\n\n".join(parts), headline
+
+
+def _yaw_mix(runs: list[dict], key) -> dict[str, str]:
+    """Per group: how many of its rep clips were filmed at camera yaw 0 / 15 / 30. A breakdown
+    compares like with like only when its groups share the same mix (the standard set is built so)."""
+    yaw = GROUPINGS["camera yaw (deg)"]
+    n: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in runs:
+        if r["truth"]["reps"] and key(r["truth"]) is not None:
+            n[key(r["truth"])][yaw(r["truth"])] += 1
+    return {g: " / ".join(str(c[y]) for y in ("0", "15", "30")) for g, c in n.items()}
 
 
 def _confounding(runs: list[dict], title: str, key) -> str:
     """A note when every clip of each group has one and the same camera yaw: then the table cannot
     tell this factor's effect from yaw's (the set varies them together)."""
     yaw = GROUPINGS["camera yaw (deg)"]
-    if title in ("camera yaw (deg)", "exercise"):
+    if title not in CROSSED_WITH_YAW:
         return ""
     yaws: dict[str, set] = defaultdict(set)
     for r in runs:
-        if r["truth"]["reps"]:
+        if r["truth"]["reps"] and key(r["truth"]) is not None:
             yaws[key(r["truth"])].add(yaw(r["truth"]))
     if all(len(v) == 1 for v in yaws.values()):
         pairs = ", ".join(f"{g} only at yaw {next(iter(v))}" for g, v in sorted(yaws.items(), key=lambda kv: _sortkey(kv[0])))
@@ -608,7 +645,7 @@ def main() -> None:
     note = [args.note, ""] if args.note else []
     before = load()
     report: dict = {"when": stamp(), "machine": machine(), "uptime_before": before}
-    cmd = "python benchmarks/accuracy.py --write"
+    cmd = f"python benchmarks/accuracy.py --std {args.std} --write"
     if args.only != "real":
         runs = run_synthetic(ensure_standard_set(args.std), args.work, args.reuse)
         fppa_md, headline = fppa_tables(runs)
