@@ -21,6 +21,10 @@ from formcheck.trackers.signals import knee_height
 
 UNSURE = "unsure"
 MIN_CONFIDENCE = 0.6
+# A squat's feet stay planted: from start to bottom the ankles of real squats moved at most 0.11
+# body lengths (model jitter), the synthetic step-down at yaw 15, whose reps otherwise look like
+# squats, 0.27-0.31 (the free foot lowers to the floor).
+SQUAT_FEET_MOVE = 0.15
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,13 @@ class Detection:
     name: str  # a tracker name, or "unsure"
     confidence: float  # 0-1: share of the evidence (reps, frames) that agrees
     reasons: list[str] = field(default_factory=list)
+
+
+def _feet_moved(m: Metrics, start: int, bottom: int) -> float:
+    """How far the ankle that moved most travelled in the image from a rep's start to its bottom,
+    in body lengths (NaN unknown)."""
+    moves = [math.hypot(float(leg.ankle_x[bottom] - leg.ankle_x[start]), float(leg.ankle_y[bottom] - leg.ankle_y[start])) for leg in (m.left, m.right)]
+    return max(moves) / float(m.body_px[bottom]) if all(math.isfinite(v) for v in moves) else math.nan
 
 
 def _rep_shapes(m: Metrics) -> list[str]:
@@ -51,7 +62,7 @@ def _rep_shapes(m: Metrics) -> list[str]:
         knee_ratio = min(kh) / max(kh) if max(kh) > 0 else 0.0
         leg_ratio = min(sh) / max(sh) if max(sh) > 0 else 0.0
         if knee_ratio > 0.7 and leg_ratio > 0.6:
-            shapes.append("squat")
+            shapes.append("squat" if _feet_moved(m, rep.start_i, rep.bottom_i) <= SQUAT_FEET_MOVE else "unclear")
         elif leg_ratio < 0.35:
             shapes.append("side-lunge")
         elif knee_ratio < 0.5:

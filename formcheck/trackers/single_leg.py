@@ -51,10 +51,11 @@ class SideLungeTracker(_BothLegsSignal):
 class _StanceLegSignal(CountedTracker):
     """Counts on the pelvis lowering toward the stance foot (`PelvisDrop`: the stance leg's
     shortening, with its foot held to the floor it stands on): the stance leg bends while the
-    free leg hangs or is held still. Unless named, the stance leg is the one with the larger
-    median shortening over the last `stance_window_s`: a free leg that swings or lifts shortens
-    less, and briefly, and the median ignores a few seconds of misplaced landmarks (a caption
-    over the feet)."""
+    free leg hangs or is held still. Unless named, the stance leg is the one whose pelvis drop is
+    larger on average over the last `stance_window_s`: a free leg that swings or lifts drops
+    less, and briefly. The legs are compared on frames where both are measured (when there are
+    any): a caption hiding one foot must not hand the other leg's misplaced landmarks the vote
+    (stepdown_oblique_01: the stance leg was picked wrong for 7 s after its title bar)."""
 
     levels = "stance_leg"
 
@@ -62,17 +63,20 @@ class _StanceLegSignal(CountedTracker):
         super().__init__(side, settings)
         self._recent: deque[tuple[float, dict[Side, float]]] = deque()
         self.drop = PelvisDrop(self.settings.standing_window_s)
+        self._drop_now: dict[Side, float] = {s: math.nan for s in SIDES}
 
     def stance(self, m: Metrics) -> Side | None:
         if self.side is not None:
             return self.side
         t = float(m.t_s)
-        self._recent.append((t, dict(self._short)))
+        self._recent.append((t, dict(self._drop_now)))
         while self._recent[0][0] < t - self.settings.stance_window_s:
             self._recent.popleft()
+        both = [v for _, v in self._recent if all(math.isfinite(x) for x in v.values())]
+        frames = both or [v for _, v in self._recent]
         typical: dict[Side, float] = {}
         for s in SIDES:
-            vals = [v[s] for _, v in self._recent if math.isfinite(v[s])]
+            vals = [v[s] for v in frames if math.isfinite(v[s])]
             typical[s] = sum(vals) / len(vals) if vals else -math.inf
         if not any(math.isfinite(v) for v in typical.values()):
             return None
@@ -80,6 +84,7 @@ class _StanceLegSignal(CountedTracker):
 
     def signal(self, m: Metrics) -> float:
         drop = self.drop.update(m)
+        self._drop_now = drop
         stance = self.stance(m)
         return drop[stance] if stance is not None else math.nan
 
