@@ -503,13 +503,18 @@ def patient_thresholds(
     patient_id: Annotated[str, typer.Argument(help="Patient ID.")],
     valgus_fppa_deg: Annotated[Optional[float], typer.Option("--valgus-fppa-deg")] = None,
     valgus_shank_deg: Annotated[Optional[float], typer.Option("--valgus-shank-deg")] = None,
-    valgus_knee_toe: Annotated[Optional[float], typer.Option("--valgus-knee-toe")] = None,
+    valgus_knee_toe: Annotated[Optional[float], typer.Option("--valgus-knee-toe", help="Absolute knee-to-toe offset limit (shank lengths).")] = None,
+    valgus_knee_toe_change: Annotated[Optional[float], typer.Option(
+        "--valgus-knee-toe-change", help="Knee-to-toe change-from-standing limit (standing shank lengths).")] = None,
+    knee_toe_from_standing: Annotated[Optional[bool], typer.Option(
+        "--knee-toe-from-standing/--knee-toe-offset", help="Judge deep reps by the change from standing, or by the absolute offset.")] = None,
 ) -> None:
     """Set the patient's own valgus thresholds (used by analyze/live --patient); shows them."""
     from formcheck.store import Store
 
     values = {k: v for k, v in (("valgus_fppa_deg", valgus_fppa_deg), ("valgus_shank_deg", valgus_shank_deg),
-                                ("valgus_knee_toe", valgus_knee_toe)) if v is not None}  # fmt: skip
+                                ("valgus_knee_toe", valgus_knee_toe), ("valgus_knee_toe_change", valgus_knee_toe_change),
+                                ("knee_toe_from_standing", knee_toe_from_standing)) if v is not None}  # fmt: skip
     with Store() as store:
         if values:
             store.set_thresholds(patient_id, values)

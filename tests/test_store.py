@@ -31,8 +31,9 @@ def _rep(i: int, start: float, valgus_right: bool = False, peak_right: float | N
     }  # fmt: skip
 
 
-def make_out_dir(path: Path, reps: list[dict] | None = None, tag: str = "") -> Path:
-    """A minimal formcheck output folder (summary.json schema 1) without running the model."""
+def make_out_dir(path: Path, reps: list[dict] | None = None, tag: str = "", thresholds: dict | None = None) -> Path:
+    """A minimal formcheck output folder (summary.json schema 1) without running the model;
+    `thresholds` adds to (or replaces) the summary's thresholds."""
     path.mkdir(parents=True, exist_ok=True)
     reps = reps if reps is not None else [_rep(1, 1.0), _rep(2, 3.0, True, 14.0), _rep(3, 20.0)]
     summary = {
@@ -40,7 +41,7 @@ def make_out_dir(path: Path, reps: list[dict] | None = None, tag: str = "") -> P
         "source": {"path": f"clip{tag}.mp4", "fps": 30.0, "frame_count": 900, "width": 640, "height": 480, "duration_s": 30.0},
         "model": {"name": "pose_landmarker_full", "sha256": "x"}, "view": "frontal", "pose_coverage": 0.99,
         "baseline_fppa_deg": {"left": 1.0, "right": -0.5},
-        "thresholds": {"valgus_fppa_deg": 10.0, "valgus_shank_deg": 10.0, "valgus_knee_toe": 0.3},
+        "thresholds": {"valgus_fppa_deg": 10.0, "valgus_shank_deg": 10.0, "valgus_knee_toe": 0.3, **(thresholds or {})},
         "rep_count": len(reps), "reps": reps, "holds": [], "warnings": [],
     }  # fmt: skip
     (path / "summary.json").write_text(json.dumps(summary))
@@ -82,6 +83,40 @@ def test_upgrade_from_version_1_keeps_data(tmp_path: Path) -> None:
         assert s.patient("P9")["name"] == "Old"
         s.set_setting("k", "v")  # the table version 2 added
         assert s.setting("k") == "v"
+
+
+def test_upgrade_from_version_2_keeps_thresholds_and_moves_rep_knee_toe_change(tmp_path: Path) -> None:
+    """A database at version 2 (before the knee-to-toe change settings) opens, migrates and keeps
+    its rows; a rep recorded then with `peak_knee_toe_change` (kept in extra_json) gets its columns."""
+    path = tmp_path / "v2.db"
+    conn = connect(path)
+    assert migrate(conn, MIGRATIONS[:2]) == 2
+    conn.executescript(
+        """INSERT INTO patients (id, name, created_at) VALUES ('P9', 'Old', '2024-01-01T00:00:00');
+           INSERT INTO patient_thresholds (patient_id, valgus_fppa_deg, valgus_knee_toe, baseline_relative, updated_at)
+           VALUES ('P9', 12.5, 0.25, 1, '2024-01-01T00:00:00');
+           INSERT INTO sessions (id, patient_id, content_sha256, out_dir, exercise, recorded_at, imported_at, partial,
+               rep_count, hold_count, thresholds_json, warnings_json, summary_json)
+           VALUES (1, 'P9', 'x', '/tmp/x', 'squat', '2024-01-02T00:00:00', '2024-01-02T00:00:00', 0, 2, 0, '{}', '[]', '{}');
+           INSERT INTO session_sets (id, session_id, set_no, rep_count) VALUES (1, 1, 1, 2);
+           INSERT INTO reps (session_id, set_id, rep_index, legs, peak_knee_toe_right, extra_json) VALUES
+               (1, 1, 1, 'left,right', 0.31, '{"peak_knee_toe_change": {"left": -0.01, "right": 0.07}, "future_metric": 7}'),
+               (1, 1, 2, 'left,right', 0.12, '{}');"""
+    )  # fmt: skip
+    conn.close()
+    with Store(path) as s:
+        assert schema_version(s.conn) == LATEST
+        assert s.patient("P9")["name"] == "Old"
+        assert s.thresholds("P9") == {"valgus_fppa_deg": 12.5, "valgus_knee_toe": 0.25, "baseline_relative": True}
+        eff = s.effective_thresholds("P9")
+        assert (eff["knee_toe_from_standing"], eff["valgus_knee_toe_change"]) == (True, 0.04)  # the defaults
+        r1, r2 = s.reps(1)
+        assert (r1["peak_knee_toe_change_left"], r1["peak_knee_toe_change_right"], r1["peak_knee_toe_right"]) == (-0.01, 0.07, 0.31)
+        assert json.loads(r1["extra_json"]) == {"future_metric": 7}
+        assert (r2["peak_knee_toe_change_left"], r2["peak_knee_toe_change_right"], r2["extra_json"]) == (None, None, "{}")
+        s.set_thresholds("P9", {"knee_toe_from_standing": False, "valgus_knee_toe_change": 0.06})
+        assert s.thresholds("P9")["valgus_fppa_deg"] == 12.5  # the old values stay
+        assert s.integrity_problems() == []
 
 
 def test_newer_database_is_refused(tmp_path: Path) -> None:
@@ -189,6 +224,56 @@ def test_prescription_and_thresholds(store: Store) -> None:
     assert store.effective_thresholds("P1")["valgus_shank_deg"] == 10.0
     store.set_thresholds("P1", {"valgus_fppa_deg": None})
     assert store.thresholds("P1") == {"valgus_knee_toe": 0.25}
+
+
+def test_knee_toe_change_thresholds_apply_to_sessions(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The change-from-standing settings are stored, validated, merged, and reach the Config that
+    `analyze/live --patient` (cli._patient_config) and the dashboard's jobs (load_config) score with."""
+    from formcheck.cli import _patient_config
+    from formcheck.config import load_config
+
+    store.set_thresholds("P1", {"valgus_knee_toe_change": 0.06})
+    store.set_thresholds("P1", {"knee_toe_from_standing": False})
+    assert store.thresholds("P1") == {"valgus_knee_toe_change": 0.06, "knee_toe_from_standing": False}
+    eff = store.effective_thresholds("P1")
+    assert (eff["valgus_knee_toe_change"], eff["knee_toe_from_standing"], eff["valgus_knee_toe"]) == (0.06, False, 0.3)
+    for bad in ({"valgus_knee_toe_change": 0}, {"valgus_knee_toe_change": -0.1}, {"valgus_knee_toe_change": True},
+                {"valgus_knee_toe_change": float("nan")}, {"knee_toe_from_standing": "yes"}, {"knee_toe_from_standing": 1}):  # fmt: skip
+        with pytest.raises(InputError, match="threshold"):
+            store.set_thresholds("P1", bad)
+    assert store.thresholds("P1") == {"valgus_knee_toe_change": 0.06, "knee_toe_from_standing": False}  # unchanged
+    th = load_config(None, {"thresholds": store.thresholds("P1")}).thresholds  # the dashboard's jobs
+    assert (th.knee_toe_from_standing, th.valgus_knee_toe_change, th.valgus_fppa_deg) == (False, 0.06, 10.0)
+    monkeypatch.setenv("FORMCHECK_DB", str(store.path))
+    th = _patient_config("P1", None, 12.0, False).thresholds  # analyze/live --patient
+    assert (th.knee_toe_from_standing, th.valgus_knee_toe_change, th.valgus_fppa_deg) == (False, 0.06, 12.0)
+    store.set_thresholds("P1", {"knee_toe_from_standing": None})  # back to the default
+    assert _patient_config("P1", None, None, False).thresholds.knee_toe_from_standing is True
+
+
+def test_patient_thresholds_command_sets_the_knee_toe_change_settings(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    env = {"FORMCHECK_DB": str(tmp_path / "cli.db")}
+    assert run_cli(["patient", "add", "P1"], None, env_extra=env).returncode == 0
+    proc = run_cli(["patient", "thresholds", "P1", "--valgus-knee-toe-change", "0.05", "--knee-toe-offset"], None, env_extra=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "valgus_knee_toe_change = 0.05" in proc.stdout and "knee_toe_from_standing = False" in proc.stdout
+    proc = run_cli(["patient", "thresholds", "P1", "--knee-toe-from-standing"], None, env_extra=env)
+    assert "knee_toe_from_standing = True" in proc.stdout and "valgus_knee_toe_change = 0.05" in proc.stdout
+    proc = run_cli(["patient", "thresholds", "P1", "--valgus-knee-toe-change", "-1"], None, env_extra=env)
+    assert proc.returncode == 2 and "valgus_knee_toe_change must be a positive number" in proc.stderr
+    with Store(tmp_path / "cli.db") as s:
+        assert s.thresholds("P1") == {"valgus_knee_toe_change": 0.05, "knee_toe_from_standing": True}
+
+
+def test_rep_knee_toe_change_gets_its_columns(store: Store, tmp_path: Path) -> None:
+    reps = [{**_rep(1, 1.0), "peak_knee_toe_change": {"left": -0.02, "right": 0.05}}, _rep(2, 3.0)]
+    rec = store.record_session(make_out_dir(tmp_path / "s", reps), "P1")
+    r1, r2 = store.reps(rec.session_id)
+    assert (r1["peak_knee_toe_change_left"], r1["peak_knee_toe_change_right"]) == (-0.02, 0.05)
+    assert json.loads(r1["extra_json"]) == {"future_metric": 7}
+    assert (r2["peak_knee_toe_change_left"], r2["peak_knee_toe_change_right"]) == (None, None)  # older summary.json
 
 
 def _writer(db: str, root: str, worker: int, n: int) -> None:

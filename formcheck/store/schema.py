@@ -135,6 +135,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        3,
+        "knee-to-toe change from standing: per-patient threshold and switch, per-rep peak change per leg",
+        # Reps recorded before this version kept summary.json's peak_knee_toe_change in
+        # extra_json (unknown keys are kept): move it into its columns.
+        """
+        ALTER TABLE patient_thresholds ADD COLUMN valgus_knee_toe_change REAL;
+        ALTER TABLE patient_thresholds ADD COLUMN knee_toe_from_standing INTEGER;
+        ALTER TABLE reps ADD COLUMN peak_knee_toe_change_left REAL;
+        ALTER TABLE reps ADD COLUMN peak_knee_toe_change_right REAL;
+        UPDATE reps SET
+            peak_knee_toe_change_left = json_extract(extra_json, '$.peak_knee_toe_change.left'),
+            peak_knee_toe_change_right = json_extract(extra_json, '$.peak_knee_toe_change.right'),
+            extra_json = json_remove(extra_json, '$.peak_knee_toe_change')
+        WHERE json_valid(extra_json) AND json_type(extra_json, '$.peak_knee_toe_change') = 'object';
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

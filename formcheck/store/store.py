@@ -41,7 +41,11 @@ SAFETY_QUESTIONS: dict[str, tuple[str, bool]] = {
     "full_range": ("Can you bend and straighten the knee through its full range?", False),
     "pain_worse": ("Did the pain get worse during the exercise?", True),
 }
-THRESHOLD_KEYS = ("valgus_fppa_deg", "valgus_shank_deg", "valgus_knee_toe", "baseline_relative")
+THRESHOLD_KEYS = (
+    "valgus_fppa_deg", "valgus_shank_deg", "valgus_knee_toe", "valgus_knee_toe_change", "knee_toe_from_standing",
+    "baseline_relative",
+)  # fmt: skip
+BOOL_THRESHOLDS = frozenset({"knee_toe_from_standing", "baseline_relative"})  # switches, stored as 0/1
 LEGS = ("left", "right")
 
 
@@ -210,23 +214,21 @@ class Store:
             raise InputError(f"unknown threshold {', '.join(sorted(unknown))}: known are {', '.join(THRESHOLD_KEYS)}")
         merged = {**self.thresholds(patient_id), **values}
         for key, v in merged.items():
-            if v is not None and key != "baseline_relative" and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
+            if v is None:
+                continue
+            if key in BOOL_THRESHOLDS:
+                if not isinstance(v, bool):
+                    raise InputError(f"threshold {key} must be true or false")
+            elif isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
                 raise InputError(f"threshold {key} must be a positive number")
+        row = [None if merged.get(k) is None else (int(merged[k]) if k in BOOL_THRESHOLDS else float(merged[k])) for k in THRESHOLD_KEYS]
         with transaction(self.conn):
             self.conn.execute(
-                """INSERT INTO patient_thresholds (patient_id, valgus_fppa_deg, valgus_shank_deg, valgus_knee_toe,
-                   baseline_relative, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (patient_id) DO UPDATE SET valgus_fppa_deg = excluded.valgus_fppa_deg,
-                   valgus_shank_deg = excluded.valgus_shank_deg, valgus_knee_toe = excluded.valgus_knee_toe,
-                   baseline_relative = excluded.baseline_relative, updated_at = excluded.updated_at""",
-                (
-                    patient_id,
-                    _f(merged.get("valgus_fppa_deg")),
-                    _f(merged.get("valgus_shank_deg")),
-                    _f(merged.get("valgus_knee_toe")),
-                    None if merged.get("baseline_relative") is None else int(bool(merged["baseline_relative"])),
-                    now_iso(),
-                ),
+                f"""INSERT INTO patient_thresholds (patient_id, {", ".join(THRESHOLD_KEYS)}, updated_at)
+                    VALUES (?, {", ".join("?" for _ in THRESHOLD_KEYS)}, ?)
+                    ON CONFLICT (patient_id) DO UPDATE SET {", ".join(f"{k} = excluded.{k}" for k in THRESHOLD_KEYS)},
+                    updated_at = excluded.updated_at""",
+                (patient_id, *row, now_iso()),
             )
 
     def thresholds(self, patient_id: str) -> dict[str, float | bool]:
@@ -237,7 +239,7 @@ class Store:
         out: dict[str, float | bool] = {}
         for key in THRESHOLD_KEYS:
             if row[key] is not None:
-                out[key] = bool(row[key]) if key == "baseline_relative" else float(row[key])
+                out[key] = bool(row[key]) if key in BOOL_THRESHOLDS else float(row[key])
         return out
 
     def effective_thresholds(self, patient_id: str) -> dict[str, float | bool]:
@@ -387,8 +389,8 @@ class Store:
 
     _REP_KEYS = {
         "index", "start_s", "bottom_s", "end_s", "start_frame", "bottom_frame", "end_frame", "legs", "fppa_deg",
-        "peak_fppa_deg", "peak_shank_deg", "peak_knee_toe_offset", "valgus", "valgus_basis", "depth_deg",
-        "min_separation_ratio",
+        "peak_fppa_deg", "peak_shank_deg", "peak_knee_toe_offset", "peak_knee_toe_change", "valgus", "valgus_basis",
+        "depth_deg", "min_separation_ratio",
     }  # fmt: skip
 
     def _insert_rep(self, sid: int, set_id: int, r: dict[str, Any]) -> None:
@@ -398,14 +400,16 @@ class Store:
             """INSERT INTO reps (session_id, set_id, rep_index, start_s, bottom_s, end_s, start_frame, bottom_frame,
                end_frame, legs, fppa_left_deg, fppa_right_deg, peak_fppa_left_deg, peak_fppa_right_deg,
                peak_shank_left_deg, peak_shank_right_deg, peak_knee_toe_left, peak_knee_toe_right, valgus_left,
-               valgus_right, valgus_basis, depth_deg, min_separation_ratio, extra_json)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               valgus_right, valgus_basis, depth_deg, min_separation_ratio, extra_json, peak_knee_toe_change_left,
+               peak_knee_toe_change_right)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 sid, set_id, int(r["index"]), _f(r.get("start_s")), _f(r.get("bottom_s")), _f(r.get("end_s")),
                 r.get("start_frame"), r.get("bottom_frame"), r.get("end_frame"), ",".join(r.get("legs") or []),
                 *(_f(_legval(r.get(key), leg)) for key in ("fppa_deg", "peak_fppa_deg", "peak_shank_deg", "peak_knee_toe_offset") for leg in LEGS),
                 *(None if valgus.get(leg) is None else int(bool(valgus[leg])) for leg in LEGS),
                 r.get("valgus_basis"), _f(r.get("depth_deg")), _f(r.get("min_separation_ratio")), json.dumps(extra),
+                *(_f(_legval(r.get("peak_knee_toe_change"), leg)) for leg in LEGS),
             ),
         )  # fmt: skip
 
