@@ -71,6 +71,48 @@ def test_prescription_and_threshold_forms(db: Path, tmp_path: Path) -> None:
     assert "12.5" in c.get("/patients/P1").data.decode()
 
 
+def test_knee_toe_change_settings_are_saved_and_shown(db: Path, tmp_path: Path) -> None:
+    _, c, token = _client(db, tmp_path)
+    page = c.get("/patients/P1").data.decode()
+    assert '<option value="change" selected>' in page and 'name="valgus_knee_toe_change" value="0.04"' in page
+    form = {"csrf": token, "valgus_fppa_deg": "10", "valgus_knee_toe": "0.3"}
+    assert c.post("/patients/P1/thresholds", data=form).status_code == 302  # an older form without the new fields
+    with Store(db) as s:
+        assert "knee_toe_from_standing" not in s.thresholds("P1") and s.effective_thresholds("P1")["knee_toe_from_standing"]
+    r = c.post("/patients/P1/thresholds", data={**form, "valgus_knee_toe_change": "0.065", "knee_toe_from_standing": "offset"})
+    assert r.status_code == 302
+    with Store(db) as s:
+        th = s.thresholds("P1")
+        assert (th["valgus_knee_toe_change"], th["knee_toe_from_standing"]) == (0.065, False)
+    page = c.get("/patients/P1").data.decode()
+    assert '<option value="offset" selected>' in page and 'name="valgus_knee_toe_change" value="0.065"' in page
+    for bad in ({"valgus_knee_toe_change": "abc"}, {"valgus_knee_toe_change": "-0.02"}, {"valgus_knee_toe_change": "0"},
+                {"knee_toe_from_standing": "yes"}):  # fmt: skip
+        assert c.post("/patients/P1/thresholds", data={**form, **bad}).status_code == 400, bad
+    with Store(db) as s:
+        assert s.thresholds("P1")["valgus_knee_toe_change"] == 0.065  # refused forms change nothing
+    r = c.post("/patients/P1/thresholds", data={**form, "valgus_knee_toe_change": "", "knee_toe_from_standing": "change"})
+    assert r.status_code == 302
+    with Store(db) as s:
+        th = s.thresholds("P1")
+        assert "valgus_knee_toe_change" not in th and th["knee_toe_from_standing"] is True  # empty: back to the default
+
+
+def test_session_page_shows_knee_toe_change(tmp_path: Path) -> None:
+    from tests.test_store import _rep
+
+    path = tmp_path / "k.db"
+    with Store(path) as s:
+        s.add_patient("P1")
+        rep = {**_rep(1, 1.0), "valgus_basis": "knee_toe", "peak_knee_toe_change": {"left": -0.01, "right": 0.07}}
+        out = make_out_dir(tmp_path / "s", [rep], thresholds={"knee_toe_from_standing": True, "valgus_knee_toe_change": 0.04})
+        sid = s.record_session(out, "P1").session_id
+    _, c, _ = _client(path, tmp_path)
+    page = c.get(f"/sessions/{sid}").data.decode()
+    assert "knee-to-toe change L/R" in page and "-0.01 / +0.07" in page
+    assert "by the knee-to-toe change from standing, 0.04" in page
+
+
 def test_uploads_are_checked(db: Path, tmp_path: Path) -> None:
     app, c, token = _client(db, tmp_path, max_upload_mb=1)
 

@@ -155,9 +155,12 @@ def create_app(
     @app.post("/patients/<pid>/thresholds")
     def thresholds(pid: str) -> Any:
         values: dict[str, Any] = {}
-        for key in ("valgus_fppa_deg", "valgus_shank_deg", "valgus_knee_toe"):
+        for key in ("valgus_fppa_deg", "valgus_shank_deg", "valgus_knee_toe", "valgus_knee_toe_change"):
             values[key] = _num(request.form.get(key), float)
         values["baseline_relative"] = bool(request.form.get("baseline_relative"))
+        # A select, not a checkbox: a form without it (an older page) keeps the default instead
+        # of silently switching deep reps to the absolute offset.
+        values["knee_toe_from_standing"] = _choice(request.form.get("knee_toe_from_standing"), {"change": True, "offset": False})
         store().set_thresholds(pid, values)
         flash("thresholds saved; they apply to sessions analysed from now on")
         return redirect(url_for("patient", pid=pid) + "#thresholds")
@@ -237,6 +240,15 @@ def _trackable() -> list[str]:
     from formcheck.trackers import tracker_names
 
     return sorted(tracker_names())
+
+
+def _choice(text: str | None, options: dict[str, Any]) -> Any:
+    """A select's value; empty or missing: None (the default)."""
+    if text is None or not text.strip():
+        return None
+    if text not in options:
+        raise InputError(f"not one of {', '.join(options)}: {text!r}")
+    return options[text]
 
 
 def _num(text: str | None, kind: type) -> Any:
