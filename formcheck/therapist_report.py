@@ -8,8 +8,13 @@ Measurement error (DOMAIN.md): 2D FPPA has a standard error of measurement of ab
 and a smallest detectable difference of about 5-9 (Munro et al. 2012; Gwynne & Curran 2014), so
 every session value is drawn with a +/- SEM band and a change under SDD_DEG is never called
 progress. The same figures are used for the frontal shank angle (the same kind of 2D angle from
-the same landmarks; no published figure of its own). The knee-to-toe offset has no published
-error figure, so its changes are shown but not judged.
+the same landmarks; no published figure of its own). The knee-to-toe offset and its change from
+standing have no published error figure, so their changes are shown but not judged.
+
+Deep reps are judged against the foot by whichever knee-to-toe value decided them in scoring
+(`scoring.knee_toe_rule`): the change from standing where the session's summary.json says
+`knee_toe_from_standing` and a standing reference was measured, else the absolute offset (always
+so for sessions analysed before that setting existed). Trends and flags use that same value.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 import logging
 import math
 import os
@@ -51,11 +57,19 @@ LEFT_COLOUR = "#1f77b4"
 RIGHT_COLOUR = "#d62728"
 
 MEASURES: dict[str, dict[str, Any]] = {
-    "fppa": {"column": "peak_fppa_{leg}_deg", "label": "peak FPPA", "unit": "deg", "sem": FPPA_SEM_DEG, "sdd": SDD_DEG},
-    "shank": {"column": "peak_shank_{leg}_deg", "label": "peak shank angle", "unit": "deg", "sem": FPPA_SEM_DEG, "sdd": SDD_DEG},
-    "knee_toe": {"column": "peak_knee_toe_{leg}", "label": "peak knee-to-toe offset", "unit": "shank lengths", "sem": None, "sdd": None},
+    "fppa": {"column": "peak_fppa_{leg}_deg", "label": "peak FPPA", "unit": "deg", "sem": FPPA_SEM_DEG, "sdd": SDD_DEG,
+             "threshold": "valgus_fppa_deg"},
+    "shank": {"column": "peak_shank_{leg}_deg", "label": "peak shank angle", "unit": "deg", "sem": FPPA_SEM_DEG, "sdd": SDD_DEG,
+              "threshold": "valgus_shank_deg"},
+    "knee_toe": {"column": "peak_knee_toe_{leg}", "label": "peak knee-to-toe offset", "unit": "shank lengths", "sem": None,
+                 "sdd": None, "threshold": "valgus_knee_toe"},
+    "knee_toe_change": {"column": "peak_knee_toe_change_{leg}", "label": "peak knee-to-toe change from standing",
+                        "unit": "standing shank lengths", "sem": None, "sdd": None, "threshold": "valgus_knee_toe_change"},
 }  # fmt: skip
-FRAME_COLUMN = {"fppa": "fppa_{leg}_deg", "shank": "shank_{leg}_deg", "knee_toe": "knee_toe_{leg}"}
+BASES = ("fppa", "shank", "knee_toe")  # a rep's recorded valgus_basis
+# frames.csv has no per-frame change from standing: for a still, the frame with the knee furthest
+# inside the toes (the offset) stands in for it.
+FRAME_COLUMN = {"fppa": "fppa_{leg}_deg", "shank": "shank_{leg}_deg", "knee_toe": "knee_toe_{leg}", "knee_toe_change": "knee_toe_{leg}"}
 
 _env = Environment(loader=PackageLoader("formcheck", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
@@ -78,6 +92,7 @@ class Trend:
     points: list[TrendPoint]
     change: float | None = None  # last minus first session value
     verdict: str = ""
+    left_out: int = 0  # sessions with reps of this leg but without this measure (older analyses)
 
     @property
     def info(self) -> dict[str, Any]:
@@ -92,6 +107,10 @@ class Asymmetry:
     measure: str
     right_minus_left: float
     flagged: bool
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return MEASURES[self.measure]
 
 
 @dataclass
@@ -125,6 +144,10 @@ class FlaggedRep:
     still_note: str = ""
 
     @property
+    def info(self) -> dict[str, Any]:
+        return MEASURES[self.basis]
+
+    @property
     def still_b64(self) -> str | None:
         return base64.b64encode(self.still_jpeg).decode("ascii") if self.still_jpeg else None
 
@@ -155,14 +178,39 @@ def _when(iso: str) -> datetime:
     return datetime.fromisoformat(iso)
 
 
+def _legs(rep: dict[str, Any]) -> list[str]:
+    return [leg for leg in (rep["legs"] or "").split(",") if leg in LEGS]
+
+
 def _values(reps: list[dict[str, Any]], measure: str, leg: str) -> list[float]:
     col = MEASURES[measure]["column"].format(leg=leg)
-    return [r[col] for r in reps if leg in (r["legs"] or "").split(",") and r[col] is not None]
+    return [r[col] for r in reps if leg in _legs(r) and r.get(col) is not None]
+
+
+def judged_from_standing(session: dict[str, Any]) -> bool:
+    """Whether the session's analysis judged deep reps by the knee-to-toe change from standing
+    (its summary.json thresholds); sessions analysed before that setting existed used the offset."""
+    try:
+        th = json.loads(session.get("thresholds_json") or "{}")
+    except ValueError:
+        return False
+    return isinstance(th, dict) and th.get("knee_toe_from_standing") is True
+
+
+def decided_measure(rep: dict[str, Any], leg: str, from_standing: bool) -> str:
+    """The measure that decided this leg of the rep, as in `scoring.knee_toe_rule`: knee-to-toe
+    reps by the change from standing where the session used it and a standing reference was
+    measured (the rep has a change value), else by the absolute offset."""
+    basis = rep["valgus_basis"] if rep["valgus_basis"] in BASES else "fppa"
+    if basis == "knee_toe" and from_standing and rep.get(f"peak_knee_toe_change_{leg}") is not None:
+        return "knee_toe_change"
+    return basis
 
 
 def _measure_for(reps: list[dict[str, Any]]) -> str:
-    """The measure most of the exercise's reps were judged on (FPPA unless the thigh was foreshortened)."""
-    bases = [r["valgus_basis"] for r in reps if r["valgus_basis"] in MEASURES]
+    """The measure most of the exercise's reps were judged on (FPPA unless the thigh was
+    foreshortened), per leg of each rep (reps carry `measure` from `decided_measure`)."""
+    bases = [r["measure"][leg] for r in reps if r["valgus_basis"] in BASES for leg in _legs(r)]
     return statistics.mode(bases) if bases else "fppa"
 
 
@@ -216,6 +264,9 @@ def build_report(
     reps_by_session = {s["id"]: store.reps(s["id"]) for s in sessions}
     for s in sessions:
         s["hold_total_s"] = sum(h["duration_s"] or 0.0 for h in store.holds(s["id"]))
+        from_standing = judged_from_standing(s)
+        for r in reps_by_session[s["id"]]:
+            r["measure"] = {leg: decided_measure(r, leg, from_standing) for leg in LEGS}
     trends: list[Trend] = []
     asym: list[Asymmetry] = []
     for exercise in sorted({s["exercise"] for s in sessions}):
@@ -224,8 +275,10 @@ def build_report(
         per_leg: dict[str, dict[int, TrendPoint]] = {}
         for leg in LEGS:
             points = []
+            left_out = 0
             for s in ex_sessions:
                 vals = _values(reps_by_session[s["id"]], measure, leg)
+                left_out += not vals and any(leg in _legs(r) for r in reps_by_session[s["id"]])
                 if vals:
                     points.append(TrendPoint(
                         s["id"], _when(s["recorded_at"]), float(statistics.median(vals)), float(max(vals)),
@@ -233,7 +286,7 @@ def build_report(
                     ))  # fmt: skip
             if points:
                 change = points[-1].value - points[0].value if len(points) > 1 else None
-                trends.append(Trend(exercise, leg, measure, points, change, judge_change(change, measure)))
+                trends.append(Trend(exercise, leg, measure, points, change, judge_change(change, measure), left_out))
                 per_leg[leg] = {p.session_id: p for p in points}
         if len(per_leg) == 2:
             sdd = MEASURES[measure]["sdd"]
@@ -249,7 +302,7 @@ def build_report(
         for r in reps_by_session[s["id"]]:
             for leg in LEGS:
                 if r[f"valgus_{leg}"]:
-                    basis = r["valgus_basis"] if r["valgus_basis"] in MEASURES else "fppa"
+                    basis = r["measure"][leg]
                     flagged.append(FlaggedRep(
                         s["id"], _when(s["recorded_at"]), s["exercise"], r["rep_index"], leg, basis,
                         r[MEASURES[basis]["column"].format(leg=leg)], r["start_s"], r["start_frame"], r["end_frame"],
@@ -437,8 +490,7 @@ def trend_figure(report: PatientReport, exercise: str, size: tuple[float, float]
         if info["sem"] is not None:
             ax.errorbar(x, y, yerr=info["sem"], fmt="none", ecolor=colour, capsize=4, lw=1, alpha=0.8)
         ax.plot(x, [p.worst for p in t.points], "^", color=colour, alpha=0.5, ms=6, label=f"{t.leg} worst rep")
-    key = {"fppa": "valgus_fppa_deg", "shank": "valgus_shank_deg", "knee_toe": "valgus_knee_toe"}[trends[0].measure]
-    ax.axhline(report.thresholds[key], color="black", ls="--", lw=0.8, label="threshold")
+    ax.axhline(report.thresholds[info["threshold"]], color="black", ls="--", lw=0.8, label="threshold")
     ax.axhline(0, color="#999", lw=0.5)
     ax.set_ylabel(f"{info['label']} ({info['unit']})\n+ = valgus", fontsize=9)
     title = f"{exercise}: {info['label']} per session"

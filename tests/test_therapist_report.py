@@ -21,6 +21,8 @@ from formcheck.therapist_report import (
     judge_change,
     make_still,
     read_frame,
+    render_html,
+    trend_figure,
     write_report_file,
 )
 from tests.conftest import SAMPLES
@@ -144,3 +146,74 @@ def test_still_is_withheld_without_a_way_to_blur(tmp_path: Path) -> None:
     assert f.frame in (34, 41, 48, 55)  # the worst frame: the largest FPPA in 30..60
     jpeg, note = make_still(files, f, blur=False, model_path=None)
     assert jpeg is not None and jpeg[:2] == b"\xff\xd8"
+
+
+def _kt_session(root: Path, name: str, right: list[tuple[float, float | None]], **thresholds: object) -> Path:
+    """Deep reps decided on the knee-to-toe value: (offset, change from standing) of the right knee
+    per rep; flagged as scoring would (the change against 0.04 where used, else the offset against 0.3)."""
+    from_standing = thresholds.get("knee_toe_from_standing") is True
+    reps = []
+    for i, (offset, change) in enumerate(right):
+        flagged = change >= 0.04 if from_standing and change is not None else offset >= 0.3
+        rep = {**_rep(i + 1, 1.0 + 2.0 * i, valgus_right=flagged), "valgus_basis": "knee_toe"}
+        rep["peak_knee_toe_offset"] = {"left": 0.05, "right": offset}
+        if change is not None or from_standing:
+            rep["peak_knee_toe_change"] = {"left": -0.01, "right": change}
+        reps.append(rep)
+    return make_out_dir(root / name, reps, tag=name, thresholds=thresholds)
+
+
+def test_deep_reps_trend_and_flag_on_the_knee_toe_change_that_decided(tmp_path: Path) -> None:
+    with Store(tmp_path / "k.db") as s:
+        s.add_patient("P1")
+        new = {"knee_toe_from_standing": True, "valgus_knee_toe_change": 0.04}
+        # clean toes-out reps: large offsets, the knee moved laterally (negative change): not flagged
+        s.record_session(_kt_session(tmp_path, "a", [(0.35, -0.02), (0.36, 0.01), (0.34, 0.05)], **new), "P1", recorded_at="2025-03-01")
+        # no standing reference for the third rep: the offset decided it (scoring.knee_toe_rule)
+        s.record_session(_kt_session(tmp_path, "b", [(0.20, 0.06), (0.22, 0.02), (0.33, None)], **new), "P1", recorded_at="2025-03-08")
+        # an older analysis (summary.json without the change): no change value, left out of the trend
+        s.record_session(_kt_session(tmp_path, "old", [(0.28, None), (0.26, None)]), "P1", recorded_at="2025-02-22")
+        r = build_report(s, "P1", as_of=AS_OF)
+        right = next(t for t in r.trends if t.leg == "right")
+        assert right.measure == "knee_toe_change" and right.info["threshold"] == "valgus_knee_toe_change"
+        assert [p.value for p in right.points] == [0.01, 0.04] and [p.reps for p in right.points] == [3, 2]
+        assert right.left_out == 1 and "1 session without this measure left out" in render_html(r)
+        assert right.change == pytest.approx(0.03) and "not judged" in right.verdict
+        assert r.status != "red"  # no error figure: a knee-to-toe trend never turns the light red
+        flags = sorted((f.session_id, f.rep_index, f.basis, f.value) for f in r.flagged)
+        assert flags == [(1, 3, "knee_toe_change", 0.05), (2, 1, "knee_toe_change", 0.06), (2, 3, "knee_toe", 0.33)]
+        assert r.flagged_total == 3  # the old session's reps stayed under the offset threshold
+        html = render_html(r)
+        assert "peak knee-to-toe change from standing" in html and 'data-basis="knee_toe_change"' in html
+        rows = list(csv.DictReader(write_report_file(r, tmp_path / "r.csv").open()))
+        assert {x["measure"] for x in rows} == {"knee_toe_change"} and {x["unit"] for x in rows} == {"standing shank lengths"}
+        fig = trend_figure(r, "squat")
+        assert any(line.get_label() == "threshold" and line.get_ydata()[0] == 0.04 for line in fig.axes[0].lines)
+        # the patient's own change threshold is the line drawn
+        s.set_thresholds("P1", {"valgus_knee_toe_change": 0.06})
+        fig = trend_figure(build_report(s, "P1", as_of=AS_OF), "squat")
+        assert any(line.get_label() == "threshold" and line.get_ydata()[0] == 0.06 for line in fig.axes[0].lines)
+
+
+def test_old_sessions_and_offset_sessions_report_on_the_offset(tmp_path: Path) -> None:
+    """summary.json files from before the change setting (no knee_toe_from_standing, no
+    peak_knee_toe_change) and sessions analysed with the offset chosen report the offset."""
+    with Store(tmp_path / "k.db") as s:
+        s.add_patient("P1")
+        s.record_session(_kt_session(tmp_path, "old", [(0.35, None), (0.25, None), (0.31, None)]), "P1", recorded_at="2025-03-01")
+        chosen = {"knee_toe_from_standing": False, "valgus_knee_toe_change": 0.04}  # change values present, not used
+        s.record_session(_kt_session(tmp_path, "off", [(0.20, 0.09), (0.32, -0.02)], **chosen), "P1", recorded_at="2025-03-08")
+        r = build_report(s, "P1", as_of=AS_OF)
+        right = next(t for t in r.trends if t.leg == "right")
+        assert right.measure == "knee_toe" and [p.value for p in right.points] == [0.31, 0.26]
+        assert right.left_out == 0
+        flags = sorted((f.session_id, f.rep_index, f.basis, f.value) for f in r.flagged)
+        assert flags == [(1, 1, "knee_toe", 0.35), (1, 3, "knee_toe", 0.31), (2, 2, "knee_toe", 0.32)]
+        # a later session judged by the change: the offset trend stays, the new session's flags use the change
+        new = {"knee_toe_from_standing": True, "valgus_knee_toe_change": 0.04}
+        s.record_session(_kt_session(tmp_path, "new", [(0.40, 0.05)], **new), "P1", recorded_at="2025-03-15")
+        r = build_report(s, "P1", as_of=AS_OF)
+        assert next(t for t in r.trends if t.leg == "right").measure == "knee_toe"
+        assert (r.flagged[0].session_id, r.flagged[0].basis, r.flagged[0].value) == (3, "knee_toe_change", 0.05)
+        assert "peak knee-to-toe offset" in render_html(r)
+        assert write_report_file(r, tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
