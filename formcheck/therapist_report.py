@@ -535,11 +535,19 @@ def figure_svg(fig: plt.Figure | None) -> str | None:
 
 
 # -- writers -------------------------------------------------------------------------------
+def trend_columns(report: PatientReport, exercise: str) -> list[tuple[int, datetime]]:
+    """(session id, date) of every session in any of the exercise's trends, oldest first: the
+    legs (or measures) of one exercise need not have been measured in the same sessions."""
+    seen = {p.session_id: p.when for t in report.trends if t.exercise == exercise for p in t.points}
+    return sorted(seen.items(), key=lambda item: (item[1], item[0]))
+
+
 def render_html(report: PatientReport, *, standalone: bool = True) -> str:
     """The report page; `standalone=False` gives the body fragment the dashboard embeds."""
     return _env.get_template("therapist_report.html.j2").render(
         r=report,
         standalone=standalone,
+        trend_columns={ex: trend_columns(report, ex) for ex in report.exercises},
         trend_svgs={ex: figure_svg(trend_figure(report, ex)) for ex in report.exercises},
         pain_svg=figure_svg(pain_figure(report)),
         sem=FPPA_SEM_DEG,

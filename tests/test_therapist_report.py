@@ -4,6 +4,7 @@ stills with blurred faces (real model on one frame), and the file formats."""
 from __future__ import annotations
 
 import csv
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -217,3 +218,19 @@ def test_old_sessions_and_offset_sessions_report_on_the_offset(tmp_path: Path) -
         assert (r.flagged[0].session_id, r.flagged[0].basis, r.flagged[0].value) == (3, "knee_toe_change", 0.05)
         assert "peak knee-to-toe offset" in render_html(r)
         assert write_report_file(r, tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_trend_table_aligns_each_leg_with_its_own_sessions(store: Store) -> None:
+    """When the legs were measured in different sessions, each value sits under its own date."""
+    r = build_report(store, "P1", as_of=AS_OF)
+    right = next(t for t in r.trends if t.leg == "right")
+    right.points = right.points[1:]  # the right knee not measured in the first session (01 Mar)
+    html = render_html(r)
+    table = html[html.index('<table class="trend">') :]
+    table = table[: table.index("</table>")]
+    assert re.findall(r"<th>(\d\d \w\w\w)</th>", table) == ["01 Mar", "08 Mar", "15 Mar"]
+    row = table[table.index('data-leg="right"') :]
+    row = row[: row.index("</tr>")]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)[2:5]  # after leg and measure
+    assert cells[0] == "&ndash;"
+    assert cells[1].startswith("+15.0") and cells[2].startswith("+10.0")
