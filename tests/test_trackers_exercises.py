@@ -309,3 +309,29 @@ def test_real_auto_names_the_side_lunge(analyzed, media_dir):
     s = load_summary(analyzed(path, "auto"))
     assert s["exercise_detected"]["name"] == "side-lunge" and s["exercise"] == "side-lunge"
     assert s["rep_count"] == 10
+
+
+@pytest.mark.parametrize("stance", [Side.LEFT, Side.RIGHT])
+def test_step_up_leg_is_judged_on_the_rise_not_the_top(stance):
+    """A step-up: the stance foot stands on a 60 px step, the body rises over it and the other
+    foot travels up from the floor, stays beside it on the step for 1.5 s, and returns. At the top
+    both feet are still, and the model's stance ankle wobbles more than the other: the leg must be
+    told on the rise, where only the free foot moves."""
+    t = np.arange(0.0, 16.0, 1.0 / FPS)
+    rise = bumps(t, 3, 0.0, 60.0, period=2.0, hold=1.5)
+    wobble = 8.0 * np.sin(2 * math.pi * 2.0 * t)  # the model's stance ankle sways (2 Hz: the report's filter keeps it)
+    stance_pts = (P.LEFT_ANKLE, P.LEFT_HEEL, P.LEFT_FOOT_INDEX) if stance is Side.LEFT else (P.RIGHT_ANKLE, P.RIGHT_HEEL, P.RIGHT_FOOT_INDEX)
+    free_pts = (P.RIGHT_ANKLE, P.RIGHT_HEEL, P.RIGHT_FOOT_INDEX) if stance is Side.LEFT else (P.LEFT_ANKLE, P.LEFT_HEEL, P.LEFT_FOOT_INDEX)
+
+    def step_up(i, f):
+        floor = f.image_xy[list(free_pts), 1].copy()
+        f.image_xy[:, 1] -= rise[i]  # the whole body rises over the step
+        f.image_xy[list(stance_pts), 1] = floor - 60.0  # the stance foot stays on the step
+        f.image_xy[list(free_pts), 1] = floor - rise[i]  # the free foot travels with the body
+        if rise[i] >= 59.0:  # at the top: the stance ankle wobbles, the free one is steady
+            f.image_xy[list(stance_pts), 0] += wobble[i]
+
+    flat = np.full(len(t), 5.0)
+    result = run_legs("step-up", flat, flat, edit=step_up)
+    assert len(result.reps) == 3
+    assert [r.rep.legs for r in result.reps] == [(stance,)] * 3

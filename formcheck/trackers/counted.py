@@ -30,6 +30,11 @@ class CountedTracker(Tracker):
 
     levels: str = "leg_shortening"  # which of TrackerConfig's RepLevels this signal uses
     both_legs: bool = False  # bilateral exercises: every rep belongs to both legs
+    # Which frames of a rep tell its working leg: "loaded" (past half depth, where the working leg
+    # carries the body) or "approach" (from the start until the signal first comes within 10 % of
+    # its extreme: a step-up's rise, where only the free foot travels; at the top both feet stand
+    # still on the step, however long the person stays there).
+    leg_judged_on: str = "loaded"
 
     def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
         super().__init__(side, settings)
@@ -74,9 +79,10 @@ class CountedTracker(Tracker):
         return events
 
     def _legs_for(self, done: CountedRep, trace: Trace) -> tuple[Side, ...] | None:
-        """The leg with the higher mean evidence over the rep's loaded frames, compared only on
-        frames where both legs were measured (a leg hidden under a caption has no say, and the
-        other leg's misplaced landmarks must not win by default); None when too few such frames."""
+        """The leg with the higher mean evidence over the rep's frames that tell it (`leg_judged_on`),
+        compared only on frames where both legs were measured (a leg hidden under a caption has no
+        say, and the other leg's misplaced landmarks must not win by default); None when too few
+        such frames."""
         if self.both_legs:
             return SIDES
         if self.side is not None:
@@ -85,8 +91,11 @@ class CountedTracker(Tracker):
         half = floor + 0.5 * (bottom - floor)
         score = {s: 0.0 for s in SIDES}
         loaded = both = 0
+        near_top = floor + 0.9 * (bottom - floor)
         for _, _, x, ev in trace:
-            if not x >= half:
+            if self.leg_judged_on == "approach" and x >= near_top:
+                break
+            if self.leg_judged_on == "loaded" and not x >= half:
                 continue
             loaded += 1
             values = {s: ev.get(s, math.nan) for s in SIDES}

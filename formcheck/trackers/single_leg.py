@@ -127,6 +127,7 @@ class StepUpTracker(CountedTracker):
     name = "step-up"
     description = "step-up onto a step (per stance leg)"
     levels = "hip_rise"  # percent of body length: a 17 cm step lifts the pelvis about 10 % of it
+    leg_judged_on = "approach"  # the rise: the stance foot planted on the step, the free foot travelling
 
     def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
         super().__init__(side, settings)
