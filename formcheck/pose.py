@@ -40,8 +40,9 @@ def shrink_for_inference(image_bgr: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.resize(image_bgr, size, interpolation=cv2.INTER_LINEAR), scale
 
 
-# MediaPipe's C++ side writes start-up chatter (XNNPACK, feedback-manager notices) straight to
-# file descriptor 2; it is hidden while the model loads and runs its first frames.
+# MediaPipe's C++ side writes start-up and shut-down chatter (XNNPACK, feedback-manager notices,
+# destroyed accelerators) straight to file descriptor 2; it is hidden while the model loads, runs
+# its first frames and closes.
 _NOISY_CALLS = 3
 
 
@@ -130,7 +131,8 @@ class PoseEstimator:
 
     def close(self) -> None:
         if self._landmarker is not None:
-            self._landmarker.close()
+            with _native_stderr_silenced():  # mediapipe 1.2 logs each accelerator it destroys
+                self._landmarker.close()
             self._landmarker = None
 
     def __enter__(self) -> "PoseEstimator":
