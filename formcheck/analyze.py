@@ -1,8 +1,9 @@
 """Running the pipeline over a source and writing a session's files (analyze, and live at its end).
 
-Files in the output folder: annotated.mp4 (written while frames stream), then summary.json,
-frames.csv and report.html from the report pass. An interrupted run (Ctrl-C) still gets all four,
-covering what was measured, with `"partial": true`.
+Files in the output folder: annotated.mp4 and landmarks.npy (the model's raw landmarks) written
+while frames stream, then summary.json, frames.csv and report.html from the report pass, which
+reads landmarks.npy back in chunks. An interrupted run (Ctrl-C) still gets them all, covering
+what was measured, with `"partial": true`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from formcheck.model_store import ModelInfo
 from formcheck.outputs import summary_dict, write_frames_csv, write_summary
 from formcheck.pipeline import FrameResult, Pipeline
 from formcheck.pose import PoseEstimator
+from formcheck.recording import Recording
 from formcheck.session import SessionResult, summarize
 from formcheck.sinks import VideoSink
 from formcheck.sources import FrameSource, VideoFileSource
@@ -117,13 +119,15 @@ def run_session(
         "summary": out_dir / "summary.json",
         "frames": out_dir / "frames.csv",
         "report": out_dir / "report.html",
+        "landmarks": out_dir / "landmarks.npy",
     }
     started = time.perf_counter()
     stopped_by: str | None = None
     warnings: list[str] = []
     with PoseEstimator(model.path) as estimator:
         _preload_report_libraries()
-        pipeline = Pipeline(estimator, tracker_class(exercise)(side, config.trackers), config)
+        recording = Recording(files["landmarks"])
+        pipeline = Pipeline(estimator, tracker_class(exercise)(side, config.trackers), config, recording)
         sink = None
         try:
             for result in pipeline.stream(source):
@@ -151,6 +155,7 @@ def run_session(
         finally:
             with _sigint_ignored():
                 source.close()
+                recording.close()
                 if sink is not None:
                     sink.close()
     if isinstance(source, VideoFileSource) and source.truncated:
@@ -160,7 +165,7 @@ def run_session(
 
     partial = stopped_by in ("interrupt", "source lost")
     with _sigint_ignored():
-        result = summarize(pipeline.recording, exercise, config, info, partial=partial, extra_warnings=warnings, side=side)
+        result = summarize(recording, exercise, config, info, partial=partial, extra_warnings=warnings, side=side)
         model_json = {"name": model.name, "sha256": model.sha256, "variant": model.variant}
         summary = summary_dict(result, config, model_json)
         write_summary(files["summary"], summary)
@@ -175,7 +180,7 @@ def run_session(
         summary=summary,
         result=result,
         partial=partial,
-        frames=len(pipeline.recording),
+        frames=len(recording),
         wall_s=time.perf_counter() - started,
         files=files,
         stopped_by=stopped_by,

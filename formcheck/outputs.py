@@ -16,7 +16,7 @@ from formcheck.config import Config
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import VIEW_CODES
 from formcheck.scoring import HoldScore, RepScore
-from formcheck.session import SessionResult
+from formcheck.session import PHASES, SessionResult
 
 SCHEMA_VERSION = 1
 
@@ -169,7 +169,7 @@ def write_frames_csv(path: Path, result: SessionResult) -> None:
                 _cell(L.knee_toe[i], 3), _cell(R.knee_toe[i], 3),
                 _cell(L.flexion_deg[i], 1), _cell(R.flexion_deg[i], 1),
                 VIEW_CODES[int(m.view[i])].value, rep if rep else "",
-                result.phase_of_frame[i], result.cue_text[i] if i < len(result.cue_text) else "",
+                PHASES[result.phase_of_frame[i]].value, result.cue_texts[result.cue_of_frame[i]],
                 int(result.fppa_usable[SIDES[0]][i]), int(result.fppa_usable[SIDES[1]][i]),
                 _cell(m.separation_ratio[i], 3), _cell(m.pelvic_tilt_deg[i], 1),
                 _cell(m.trunk_lean_deg[i], 1), _cell(m.yaw_deg[i], 1),

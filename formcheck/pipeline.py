@@ -23,6 +23,7 @@ from formcheck.landmarks import NUM_LANDMARKS
 from formcheck.metrics import Metrics, compute_metrics
 from formcheck.pose import PoseEstimator, shrink_for_inference
 from formcheck.pose_frame import PoseFrame
+from formcheck.recording import Recording
 from formcheck.smoothing import (
     OneEuroLandmarkFilter,
     leg_swap_detected,
@@ -51,77 +52,14 @@ class FrameResult:
     shrunk_scale: float = 1.0
 
 
-class Recording:
-    """Raw per-frame landmarks of a session, kept for the report pass.
-
-    Stored as float32 in preallocated blocks of `BLOCK` frames (about 0.8 kB a frame, no Python
-    object per frame), so a long session costs little memory and nothing is copied as it grows.
-    """
-
-    BLOCK = 1024
-    _COLUMNS = (  # name, per-frame shape, dtype
-        ("frame_index", (), np.int64),
-        ("t_s", (), np.float64),
-        ("image_xy", (NUM_LANDMARKS, 2), np.float32),
-        ("world_xyz", (NUM_LANDMARKS, 3), np.float32),
-        ("visibility", (NUM_LANDMARKS,), np.float32),
-        ("people", (), np.int8),
-    )
-
-    def __init__(self) -> None:
-        self._blocks: list[dict[str, np.ndarray]] = []
-        self._n = 0
-        self.cue_text: list[str] = []  # per frame; the same few strings, shared
-        self.cue_events: list[Cue] = []  # each cue once, when it was raised
-        self._texts: dict[str, str] = {}
-
-    def __len__(self) -> int:
-        return self._n
-
-    def append(
-        self, frame: Frame, xy: np.ndarray, world: np.ndarray, visibility: np.ndarray, people: int, cues: list[Cue]
-    ) -> None:
-        row = self._n % self.BLOCK
-        if row == 0:
-            self._blocks.append({name: np.empty((self.BLOCK, *shape), dtype) for name, shape, dtype in self._COLUMNS})
-        block = self._blocks[-1]
-        block["frame_index"][row] = frame.index
-        block["t_s"][row] = frame.t_s
-        block["image_xy"][row] = xy
-        block["world_xyz"][row] = world
-        block["visibility"][row] = visibility
-        block["people"][row] = min(people, 127)
-        self._n += 1
-        text = "; ".join(c.message for c in cues)
-        self.cue_text.append(self._texts.setdefault(text, text))
-        for c in cues:
-            if c.raised_s == frame.t_s:
-                self.cue_events.append(c)
-
-    def column(self, name: str) -> np.ndarray:
-        """One column over the whole session (a new array, in its stored dtype)."""
-        if not self._blocks:
-            shape, dtype = next((shape, dtype) for n, shape, dtype in self._COLUMNS if n == name)
-            return np.empty((0, *shape), dtype)
-        return np.concatenate([b[name] for b in self._blocks])[: self._n]
-
-    @property
-    def t_s(self) -> np.ndarray:
-        return self.column("t_s")
-
-    @property
-    def people(self) -> np.ndarray:
-        return self.column("people")
-
-
 class Pipeline:
     """Per-frame stages, holding the state that carries from one frame to the next."""
 
-    def __init__(self, estimator: PoseEstimator, tracker: Tracker, config: Config) -> None:
+    def __init__(self, estimator: PoseEstimator, tracker: Tracker, config: Config, recording: Recording | None = None) -> None:
         self.estimator = estimator
         self.tracker = tracker
         self.config = config
-        self.recording = Recording()
+        self.recording = recording if recording is not None else Recording()
         self._xy_filter = OneEuroLandmarkFilter()
         self._world_filter = OneEuroLandmarkFilter()
         self._prev_xy: np.ndarray | None = None

@@ -7,6 +7,7 @@ tracker and scoring code as the live path.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,15 +17,28 @@ from formcheck.errors import InputError
 from formcheck.exercise_detect import UNSURE, Detection, detect_exercise
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import VIEW_CODES, Metrics, View, compute_metrics
-from formcheck.pipeline import Recording
+from formcheck.recording import Recording
 from formcheck.scoring import Baseline, HoldScore, RepScore, compute_baseline, fppa_usable, loaded_mask, score_hold, score_rep
-from formcheck.smoothing import MAX_GAP_S, VISIBILITY_GATE, bridge_gaps, swap_legs_where, whole_clip_leg_swaps, zero_phase_lowpass
+from formcheck.smoothing import (
+    MAX_GAP_S,
+    VISIBILITY_GATE,
+    LegLabeller,
+    torso_px,
+    bridge_gaps,
+    filter_padding,
+    sample_rate,
+    swap_legs_where,
+    zero_phase_lowpass,
+)
 from formcheck.sources import SourceInfo
-from formcheck.trackers import RepCompleted, RepRejected, tracker_class
+from formcheck.trackers import Phase, RepCompleted, RepRejected, tracker_class
 
 # Recording advice from DOMAIN.md, checked against the source.
 MIN_FPS = 25.0
 MIN_PERSON_HEIGHT_FRACTION = 0.4
+
+PHASES = tuple(Phase)
+_PHASE_CODE = {p: i for i, p in enumerate(PHASES)}
 
 
 @dataclass
@@ -37,8 +51,9 @@ class SessionResult:
     fppa_usable: dict  # Side -> bool array
     rep_of_frame: np.ndarray  # int, 0 = not in a rep
     loaded: np.ndarray  # bool: in the loaded half of a rep (where knee-against-foot is read)
-    phase_of_frame: list[str]
-    cue_text: list[str]
+    phase_of_frame: np.ndarray  # int8, index into PHASES
+    cue_of_frame: np.ndarray  # int16, index into cue_texts
+    cue_texts: list[str]
     reps: list[RepScore]
     holds: list[HoldScore]
     baseline: Baseline
@@ -50,25 +65,77 @@ class SessionResult:
     cue_count: int = 0
 
 
-def smooth_recording(rec: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(frame index, t_s, image_xy, world_xyz, people, legs swapped back) with the leg labels chosen
-    for the whole clip (smoothing.whole_clip_leg_swaps), gating, gap bridging and zero-phase filter.
+# The report pass reads the recording in chunks of CHUNK_FRAMES, each smoothed with OVERLAP_S of
+# its neighbours on both sides and kept only in its own frames. Within that overlap the zero-phase
+# filter's start-up transient at a chunk's cut has died out (its slowest pole at 6 Hz decays by
+# far more than 1e6 in 2 s, at any frame rate up to 240 fps) and short gaps (MAX_GAP_S) bridge
+# across the cut, so the numbers are those of filtering the whole clip at once, while memory
+# holds a chunk of landmarks, not the session's.
+CHUNK_FRAMES = 2048
+OVERLAP_S = 2.0
 
-    One float64 copy of each landmark array, worked on in place: the report pass of a long session
-    holds little more than its landmarks and metrics.
-    """
+
+def _spans(n: int, size: int) -> Iterator[tuple[int, int]]:
+    for lo in range(0, n, size):
+        yield lo, min(n, lo + size)
+
+
+def leg_swaps(rec: Recording) -> np.ndarray:
+    """Which frames' legs to exchange, chosen for the whole clip (smoothing.LegLabeller), read
+    from the recording in chunks."""
+    torso = np.concatenate([torso_px(rec.read(lo, hi)["image_xy"]) for lo, hi in _spans(len(rec), CHUNK_FRAMES)])
+    labeller = LegLabeller(float(np.nanmedian(torso)) if np.isfinite(torso).any() else 1.0)
+    for lo, hi in _spans(len(rec), CHUNK_FRAMES):
+        r = rec.read(lo, hi)
+        labeller.feed(r["t_s"], r["image_xy"], r["world_xyz"], r["visibility"])
+    return labeller.finish()
+
+
+def smoothed_chunks(rec: Recording, t_s: np.ndarray, swapped: np.ndarray) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """(first frame, end frame, image_xy, world_xyz) of the report pass's landmarks, chunk by chunk:
+    the chosen leg labels, visibility gate, short gaps bridged, zero-phase filter (float64)."""
+    n = len(rec)
+    fs = sample_rate(t_s) if n >= 2 else 30.0
+    overlap = max(int(np.ceil(OVERLAP_S * fs)), 4 * filter_padding())
+    for lo, hi in _spans(n, CHUNK_FRAMES):
+        a, b = max(0, lo - overlap), min(n, hi + overlap)
+        r = rec.read(a, b)
+        t, swap = t_s[a:b], swapped[a:b]
+        unseen = swap_legs_where(r["visibility"], swap) < VISIBILITY_GATE
+
+        def smoothed(name: str) -> np.ndarray:
+            points = swap_legs_where(r[name].astype(np.float64), swap)
+            points[unseen] = np.nan  # MediaPipe places unseen joints anyway
+            out = zero_phase_lowpass(t, bridge_gaps(t, points, MAX_GAP_S, copy=False), copy=False, fs=fs)
+            return out[lo - a : hi - a]
+
+        yield lo, hi, smoothed("image_xy"), smoothed("world_xyz")
+
+
+def _person_height_px(xy: np.ndarray) -> np.ndarray:
+    """Per frame, the landmarks' vertical extent (NaN without landmarks)."""
+    y = xy[..., 1]
+    seen = np.isfinite(y).any(axis=-1)
+    out = np.full(len(y), np.nan)
+    out[seen] = np.nanmax(y[seen], axis=-1) - np.nanmin(y[seen], axis=-1)
+    return out
+
+
+def report_metrics(rec: Recording, config: Config) -> tuple[Metrics, np.ndarray, np.ndarray]:
+    """(metrics, person height in pixels, swapped legs) for every frame of the recording, from the
+    zero-phase smoothed landmarks, computed chunk by chunk."""
     t = rec.t_s
-    # The columns are read again for smoothing rather than kept: holding float64 copies of both
-    # landmark arrays through the leg labelling raises this pass's peak by about 40% (tracemalloc).
-    swapped = whole_clip_leg_swaps(t, rec.column("image_xy"), rec.column("world_xyz"), rec.column("visibility"))
-    unseen = swap_legs_where(rec.column("visibility"), swapped) < VISIBILITY_GATE
-
-    def smoothed(name: str) -> np.ndarray:
-        points = swap_legs_where(rec.column(name).astype(np.float64), swapped)
-        points[unseen] = np.nan  # MediaPipe places unseen joints anyway
-        return zero_phase_lowpass(t, bridge_gaps(t, points, MAX_GAP_S, copy=False), copy=False)
-
-    return rec.column("frame_index"), t, smoothed("image_xy"), smoothed("world_xyz"), rec.people, swapped
+    swapped = leg_swaps(rec)
+    heights = np.full(len(t), np.nan)
+    m: Metrics | None = None
+    for lo, hi, xy, world in smoothed_chunks(rec, t, swapped):
+        part = compute_metrics(t[lo:hi], xy, world, config.thresholds.frontal_max_yaw_deg)
+        if m is None:
+            m = part.allocate(len(t))
+        m.put(lo, part)
+        heights[lo:hi] = _person_height_px(xy)
+    assert m is not None  # callers check for an empty recording
+    return m, heights, swapped
 
 
 def _majority_view(m: Metrics) -> View:
@@ -91,10 +158,11 @@ def summarize(
 ) -> SessionResult:
     if len(rec) == 0:
         raise InputError(f"no frames could be read from {source.name}")
-    idx, t, xy, world, people, swapped = smooth_recording(rec)
+    m, heights, swapped = report_metrics(rec, config)
+    t = m.t_s
     th = config.thresholds
-    m = compute_metrics(t, xy, world, th.frontal_max_yaw_deg)
-    coverage = float(np.mean(np.asarray(rec.people) > 0))
+    people = rec.people
+    coverage = float(np.mean(people > 0))
     if not partial and coverage == 0.0:
         raise InputError(f"no person found in {source.name}: film the whole body, well lit, facing the camera")
 
@@ -103,8 +171,8 @@ def summarize(
         detection = detect_exercise(m)
         exercise = detection.name if detection.name != UNSURE else "auto"
     tracker = tracker_class(exercise)(side, config.trackers)
-    rep_of_frame = np.zeros(len(t), dtype=np.int64)
-    phases: list[str] = []
+    rep_of_frame = np.zeros(len(t), dtype=np.int32)
+    phases = np.zeros(len(t), dtype=np.int8)  # index into PHASES
     rejected: list[RepRejected] = []
     for i in range(len(t)):
         for e in tracker.update(i, m.at(i)):
@@ -112,7 +180,7 @@ def summarize(
                 rep_of_frame[e.rep.start_i : e.rep.end_i + 1] = e.rep.index
             elif isinstance(e, RepRejected):
                 rejected.append(e)
-        phases.append(tracker.state.phase.value)
+        phases[i] = _PHASE_CODE[tracker.state.phase]
     rejected += [e for e in tracker.finish() if isinstance(e, RepRejected)]
 
     reps = tracker.state.reps
@@ -144,7 +212,7 @@ def summarize(
         warnings.append(f"body turned about {np.nanmedian(m.yaw_deg[m.pose]):.0f} degrees from the camera: valgus may be misread")
     if source.fps and source.fps < MIN_FPS:
         warnings.append(f"video is {source.fps:.0f} fps: at least 30 fps is recommended for fast movements")
-    heights = (np.nanmax(xy[..., 1], axis=-1) - np.nanmin(xy[..., 1], axis=-1))[m.pose] if m.pose.any() else np.array([])
+    heights = heights[m.pose & np.isfinite(heights)]
     if heights.size and np.median(heights) < MIN_PERSON_HEIGHT_FRACTION * source.height:
         warnings.append("the person is small in the frame: move the camera closer (2-3 m) for steadier angles")
     if baseline.frames == 0 and view is View.FRONTAL:
@@ -161,13 +229,14 @@ def summarize(
         exercise=exercise,
         source=source,
         partial=partial,
-        frame_index=idx,
+        frame_index=rec.column("frame_index"),
         metrics=m,
         fppa_usable={s: fppa_usable(m, s, baseline, th) for s in SIDES},
         rep_of_frame=rep_of_frame,
         loaded=loaded,
         phase_of_frame=phases,
-        cue_text=list(rec.cue_text),
+        cue_of_frame=rec.column("cue"),
+        cue_texts=list(rec.cue_texts),
         reps=scores,
         holds=holds,
         baseline=baseline,

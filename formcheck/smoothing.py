@@ -117,14 +117,14 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def zero_phase_lowpass(
-    t_s: np.ndarray, values: np.ndarray, cutoff_hz: float = 6.0, order: int = 4, *, copy: bool = True
+    t_s: np.ndarray, values: np.ndarray, cutoff_hz: float = 6.0, order: int = 4, *, copy: bool = True, fs: float | None = None
 ) -> np.ndarray:
     """4th-order Butterworth, forward and backward (no lag), over each run of finite samples.
 
     The sample rate is taken from the median frame interval; with frame rates too low for the
     cutoff (e.g. 10 fps) the cutoff is lowered to 0.8 of Nyquist. Runs too short for the filter's
     padding are returned unfiltered rather than distorted. `copy=False` filters a float64 array in
-    place.
+    place; `fs` gives the sample rate when `t_s` is only a part of the clip (`sample_rate`).
     """
     from scipy.signal import (  # imported when the report pass needs it (start-up time)
         butter,
@@ -134,10 +134,9 @@ def zero_phase_lowpass(
     out = _float64(values, copy)
     if len(t_s) < 3:
         return out
-    fs = 1.0 / float(np.median(np.diff(t_s)))
-    wn = min(cutoff_hz / (fs / 2.0), 0.8)
-    b, a = butter(order, wn)
-    padlen = 3 * max(len(a), len(b))
+    fs = sample_rate(t_s) if fs is None else fs
+    b, a = butter(order, min(cutoff_hz / (fs / 2.0), 0.8))
+    padlen = filter_padding(order)
     flat = out.reshape(len(out), -1)
     # Columns that are missing on the same frames (x and y of a landmark, usually all of them)
     # are filtered together, one filtfilt call per run of frames.
@@ -156,6 +155,16 @@ def zero_phase_lowpass(
 
 
 _FILTER_COLUMNS = 6
+
+
+def sample_rate(t_s: np.ndarray) -> float:
+    """Frames per second of a clip, from its median frame interval."""
+    return 1.0 / float(np.median(np.diff(t_s)))
+
+
+def filter_padding(order: int = 4) -> int:
+    """Samples filtfilt pads a run with (its default, 3 x the filter's length)."""
+    return 3 * (order + 1)
 
 
 def _float64(values: np.ndarray, copy: bool) -> np.ndarray:
@@ -208,7 +217,7 @@ CROSS_YAW_DEG = (10.0, 25.0)  # the crossing cue counts fully under the first ya
 CHAIN_GAP_S = 0.5  # frames further apart than this are not compared (the person was lost)
 
 
-def _torso_px(image_xy: np.ndarray) -> np.ndarray:
+def torso_px(image_xy: np.ndarray) -> np.ndarray:
     """Per-frame shoulder-to-hip distance in the image (the leg landmarks' yardstick), NaN unknown."""
     from formcheck.landmarks import PoseLandmark as P
 
@@ -230,54 +239,103 @@ def _crossing(image_xy: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(c), c, 0.0)
 
 
+def leg_label_scale(image_xy: np.ndarray) -> float:
+    """The leg labelling's yardstick: the median torso length of a clip (pixels), 1 if unknown."""
+    torso = torso_px(image_xy)
+    return float(np.nanmedian(torso)) if np.isfinite(torso).any() else 1.0
+
+
+class LegLabeller:
+    """The whole-clip leg labelling (see the comment above) fed one chunk of frames at a time.
+
+    The Viterbi pass needs only the two running costs, the last present frame's legs and one
+    pair of back-pointers per frame (3 bytes), so a long session's labels are chosen from its
+    recording chunk by chunk, never holding its landmarks. `scale` is the clip's
+    `leg_label_scale`; chunks must come in frame order without overlap.
+    """
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+        self._cost: np.ndarray | None = None
+        self._last: tuple[np.ndarray, np.ndarray, float] | None = None  # left, right, t of the last present frame
+        self._present: list[np.ndarray] = []  # bool per frame, per chunk
+        self._back: list[np.ndarray] = []  # int8 (present frames, 2), per chunk
+
+    def feed(self, t_s: np.ndarray, image_xy: np.ndarray, world_xyz: np.ndarray, visibility: np.ndarray) -> None:
+        from formcheck.geometry import body_yaw_deg
+
+        seen = np.where((visibility >= VISIBILITY_GATE)[..., None], image_xy, np.nan)
+        left, right = seen[:, _LEFT_LEG], seen[:, _RIGHT_LEG]  # (N, 4, 2)
+        present_mask = np.isfinite(left).all(-1).any(-1) | np.isfinite(right).all(-1).any(-1)
+        present = np.flatnonzero(present_mask)
+        back = np.zeros((present.size, 2), dtype=np.int8)
+        self._present.append(present_mask)
+        self._back.append(back)
+        if present.size == 0:
+            return
+        # Unary costs: [as labelled, exchanged].
+        yaw = body_yaw_deg(world_xyz[present])
+        lo, hi = CROSS_YAW_DEG
+        facing = np.clip((hi - np.where(np.isfinite(yaw), yaw, 90.0)) / (hi - lo), 0.0, 1.0)
+        cross = _crossing(image_xy[present]) * facing * CROSS_COST
+        unary = np.stack([np.maximum(cross, 0.0), np.maximum(-cross, 0.0) + SWAP_PRIOR], axis=1)
+        # Pairwise: distance of each leg's landmarks from the previous present frame's, same or
+        # exchanged; the previous frame of this chunk's first is the last one fed before.
+        lft, rgt, t = left[present], right[present], t_s[present]
+        if self._last is not None:
+            lft = np.concatenate([self._last[0][None], lft])
+            rgt = np.concatenate([self._last[1][None], rgt])
+            t = np.concatenate([[self._last[2]], t])
+
+        def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return np.linalg.norm(a - b, axis=-1)  # (M, 4)
+
+        same = dist(lft[1:], lft[:-1]) + dist(rgt[1:], rgt[:-1])
+        other = dist(lft[1:], rgt[:-1]) + dist(rgt[1:], lft[:-1])
+        both = np.isfinite(same) & np.isfinite(other)
+        same = np.where(both, same, 0.0).sum(-1) / self.scale
+        other = np.where(both, other, 0.0).sum(-1) / self.scale
+        near = np.diff(t) <= CHAIN_GAP_S
+        same, other = np.where(near, same, 0.0), np.where(near, other, 0.0)
+        # Viterbi over the present frames.
+        k0 = 0
+        if self._cost is None:
+            cost = unary[0].copy()
+            k0 = 1
+        else:
+            cost = self._cost
+        pair = -1 if self._last is None else 0  # index into same/other for frame k: k + pair
+        for k in range(k0, present.size):
+            stay, change = same[k + pair], other[k + pair]
+            from_keep = (cost[0] + stay, cost[1] + change)  # into state 0 from 0 / from 1
+            from_swap = (cost[0] + change, cost[1] + stay)  # into state 1 from 0 / from 1
+            b0, b1 = int(from_keep[1] < from_keep[0]), int(from_swap[1] < from_swap[0])
+            back[k] = (b0, b1)
+            cost = np.array((from_keep[b0], from_swap[b1])) + unary[k]
+        self._cost = cost
+        self._last = (left[present[-1]], right[present[-1]], float(t_s[present[-1]]))
+
+    def finish(self) -> np.ndarray:
+        """Which frames' leg landmarks to exchange (bool per frame fed)."""
+        present_mask = np.concatenate(self._present) if self._present else np.zeros(0, dtype=bool)
+        swap = np.zeros(len(present_mask), dtype=bool)
+        present = np.flatnonzero(present_mask)
+        if present.size < 2 or self._cost is None:
+            return swap
+        back = np.concatenate(self._back)
+        state = int(self._cost[1] < self._cost[0])
+        for k in range(present.size - 1, -1, -1):
+            swap[present[k]] = bool(state)
+            state = int(back[k, state])
+        return swap
+
+
 def whole_clip_leg_swaps(t_s: np.ndarray, image_xy: np.ndarray, world_xyz: np.ndarray, visibility: np.ndarray) -> np.ndarray:
     """Which frames' leg landmarks to exchange (bool per frame) for the most consistent labelling
     of the whole clip (see the comment above). Pure: (N, 33, 2), (N, 33, 3), (N, 33) arrays in."""
-    from formcheck.geometry import body_yaw_deg
-
-    n = len(t_s)
-    swap = np.zeros(n, dtype=bool)
-    seen = np.where((visibility >= VISIBILITY_GATE)[..., None], image_xy, np.nan)
-    left, right = seen[:, _LEFT_LEG], seen[:, _RIGHT_LEG]  # (N, 4, 2)
-    present = np.flatnonzero(np.isfinite(left).all(-1).any(-1) | np.isfinite(right).all(-1).any(-1))
-    if present.size < 2:
-        return swap
-    torso = _torso_px(image_xy)
-    scale = float(np.nanmedian(torso)) if np.isfinite(torso).any() else 1.0
-    # Unary costs: [as labelled, exchanged].
-    yaw = body_yaw_deg(world_xyz)
-    lo, hi = CROSS_YAW_DEG
-    facing = np.clip((hi - np.where(np.isfinite(yaw), yaw, 90.0)) / (hi - lo), 0.0, 1.0)
-    cross = _crossing(image_xy) * facing * CROSS_COST
-    unary = np.stack([np.maximum(cross, 0.0), np.maximum(-cross, 0.0) + SWAP_PRIOR], axis=1)
-    # Pairwise: distance of each leg's landmarks from the previous present frame's, same or exchanged.
-    p, q = present[:-1], present[1:]
-
-    def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(a - b, axis=-1)  # (M, 4)
-
-    same = dist(left[q], left[p]) + dist(right[q], right[p])
-    other = dist(left[q], right[p]) + dist(right[q], left[p])
-    both = np.isfinite(same) & np.isfinite(other)
-    same = np.where(both, same, 0.0).sum(-1) / scale
-    other = np.where(both, other, 0.0).sum(-1) / scale
-    near = (t_s[q] - t_s[p]) <= CHAIN_GAP_S
-    same, other = np.where(near, same, 0.0), np.where(near, other, 0.0)
-    # Viterbi over the present frames.
-    cost = unary[present[0]].copy()
-    back = np.zeros((present.size, 2), dtype=np.int8)
-    for k in range(1, present.size):
-        stay, change = same[k - 1], other[k - 1]
-        from_keep = (cost[0] + stay, cost[1] + change)  # into state 0 from 0 / from 1
-        from_swap = (cost[0] + change, cost[1] + stay)  # into state 1 from 0 / from 1
-        b0, b1 = int(from_keep[1] < from_keep[0]), int(from_swap[1] < from_swap[0])
-        back[k] = (b0, b1)
-        cost = np.array((from_keep[b0], from_swap[b1])) + unary[present[k]]
-    state = int(cost[1] < cost[0])
-    for k in range(present.size - 1, -1, -1):
-        swap[present[k]] = bool(state)
-        state = int(back[k, state])
-    return swap
+    labeller = LegLabeller(leg_label_scale(image_xy))
+    labeller.feed(t_s, image_xy, world_xyz, visibility)
+    return labeller.finish()
 
 
 def swap_legs_where(values: np.ndarray, frames: np.ndarray) -> np.ndarray:

@@ -62,3 +62,41 @@ def test_envelope_keeps_peaks_gaps_and_order() -> None:
     assert gap.any() and np.isnan(ye[gap]).all()
     short_t, short_y = min_max_envelope(t[:500], y[:500], max_points=1000)
     np.testing.assert_array_equal(short_y, y[:500])  # short series are drawn as they are
+
+
+def _fill(rec: Recording, n: int, seed: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    xy = rng.normal(500, 100, (n, NUM_LANDMARKS, 2))
+    world = rng.normal(0, 0.5, (n, NUM_LANDMARKS, 3))
+    for i in range(n):
+        rec.append(Frame(i, i / 30, None), xy[i], world[i], np.ones(NUM_LANDMARKS), 1, [])
+    return xy, world
+
+
+def test_recording_on_disk_is_a_valid_npy_after_every_block(tmp_path) -> None:
+    """A long session keeps one block in memory: the rest is in landmarks.npy, which numpy can
+    load at any moment (a crash loses at most the last block)."""
+    path = tmp_path / "landmarks.npy"
+    rec = Recording(path)
+    xy, _ = _fill(rec, Recording.BLOCK + 10)
+    on_disk = np.load(path)
+    assert on_disk.dtype == Recording.DTYPE and len(on_disk) == Recording.BLOCK  # the full block only
+    np.testing.assert_allclose(on_disk["image_xy"], xy[: Recording.BLOCK], rtol=1e-6)
+    rec.close()
+    assert len(np.load(path)) == Recording.BLOCK + 10
+    assert path.stat().st_size == 512 + (Recording.BLOCK + 10) * Recording.DTYPE.itemsize
+
+
+def test_recording_reads_the_same_from_disk_and_memory(tmp_path) -> None:
+    n = Recording.BLOCK * 2 + 5
+    disk, memory = Recording(tmp_path / "landmarks.npy"), Recording()
+    _fill(disk, n)
+    _fill(memory, n)
+    for lo, hi in ((0, n), (3, 1030), (Recording.BLOCK - 1, Recording.BLOCK + 1), (n - 2, n + 50), (7, 7)):
+        a, b = disk.read(lo, hi), memory.read(lo, hi)
+        assert len(a) == len(b) == max(0, min(hi, n) - lo)
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(disk.column("world_xyz"), memory.column("world_xyz"))
+    # Reading flushes what is buffered; recording can go on afterwards.
+    disk.append(Frame(n, n / 30, None), np.zeros((NUM_LANDMARKS, 2)), np.zeros((NUM_LANDMARKS, 3)), np.zeros(NUM_LANDMARKS), 0, [])
+    assert len(disk) == n + 1 and disk.read(n, n + 1)["frame_index"][0] == n

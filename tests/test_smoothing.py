@@ -7,8 +7,10 @@ import pytest
 
 from formcheck.landmarks import PoseLandmark as P
 from formcheck.smoothing import (
+    LegLabeller,
     OneEuroLandmarkFilter,
     bridge_gaps,
+    leg_label_scale,
     leg_swap_detected,
     swap_legs,
     swap_legs_where,
@@ -156,3 +158,22 @@ def test_missing_frames_and_long_gaps():
     found = whole_clip_leg_swaps(t, swap_legs_where(xy.copy(), bad), world, vis)
     assert np.array_equal(found, bad)
     assert not whole_clip_leg_swaps(t[:1], xy[:1], world[:1], vis[:1]).any()
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
+def test_leg_labels_chosen_chunk_by_chunk_are_the_whole_clips(chunk):
+    """The report pass feeds the labelling from the recording in chunks: the same labels as one
+    call on the whole clip, whatever the chunk size, across a gap and a persistent swap."""
+    t, xy, world, vis = clip()
+    vis = vis.copy()
+    vis[50:70] = 0.0
+    bad = np.zeros(len(t), dtype=bool)
+    bad[70:90] = bad[150:230] = True
+    xy = swap_legs_where(xy.copy(), bad)
+    whole = whole_clip_leg_swaps(t, xy, world, vis)
+    assert np.array_equal(whole, bad)
+    labeller = LegLabeller(leg_label_scale(xy))
+    for lo in range(0, len(t), chunk):
+        hi = lo + chunk
+        labeller.feed(t[lo:hi], xy[lo:hi], world[lo:hi], vis[lo:hi])
+    assert np.array_equal(labeller.finish(), whole)
