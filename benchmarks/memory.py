@@ -8,12 +8,14 @@ into /tmp, so the only difference is length. Each run is the real CLI with the a
 kernel's high-water mark for that process alone) and the RSS is sampled every half second to
 show whether it climbs while frames stream or jumps in the report pass at the end.
 
-What grows with length, by design small: the Recording keeps each frame's raw landmarks for the
-report pass (float32 blocks, about 0.8 kB a frame), and the report pass adds one float64 copy of
-the landmarks and the per-frame metrics (about 1.8 kB a frame at its peak; tracemalloc, see
-RESULTS.md). Plots are drawn from at most 2,000 points per line whatever the length. The frame
-queues (4 decoded frames, 8 frames waiting for the video encoder) are bounded and do not depend
-on length, but how full they are at the peak depends on the machine's load.
+What is kept per frame, by design: nothing the size of a frame's landmarks. The Recording
+appends each block of 1,024 frames to landmarks.npy in the output folder (one block in memory)
+and the report pass reads it back in chunks of 2,048 frames (formcheck/report_frames.py),
+keeping for the whole session only small arrays (time, phase, the standing baseline's inputs,
+yaw, person height: under 100 bytes a frame) and one result per rep. The report's plots use at
+most 2,000 points a line and, past 60 reps, no artist per rep. The frame queues (4 decoded
+frames, 8 frames waiting for the video encoder) are bounded and do not depend on length, but how
+full they are at the peak depends on the machine's load.
 """
 
 from __future__ import annotations

@@ -25,9 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def patch(which: str) -> None:
     if which == "no-smoothing":
-        import formcheck.session as session
+        import formcheck.report_frames as report_frames
 
-        session.zero_phase_lowpass = lambda t, x, *a, **k: x
+        report_frames.zero_phase_lowpass = lambda t, x, *a, **k: x
     elif which == "fppa-sign":
         import formcheck.geometry as geometry
 

@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from formcheck import __version__
 from formcheck.config import Config
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import VIEW_CODES
-from formcheck.scoring import HoldScore, RepScore
+from formcheck.scoring import Baseline, HoldScore, RepScore, knee_toe_change
 from formcheck.session import PHASES, SessionResult
 
 SCHEMA_VERSION = 1
@@ -88,10 +89,10 @@ def hold_json(score: HoldScore) -> dict[str, Any]:
 
 def _clip_duration(result: SessionResult) -> float:
     """Last frame's time plus one frame period: the span the frames cover."""
-    t = result.metrics.t_s
+    t = result.frames.t_s
     if len(t) == 0:
         return 0.0
-    period = float(np.median(np.diff(t))) if len(t) > 1 else 1.0 / max(result.source.fps, 1e-9)
+    period = 1.0 / result.frames.fs if len(t) > 1 else 1.0 / max(result.source.fps, 1e-9)
     return float(t[-1] + period)
 
 
@@ -103,13 +104,13 @@ def summary_dict(result: SessionResult, config: Config, model: dict[str, Any]) -
         "formcheck_version": __version__,
         "exercise": result.exercise,
         "partial": result.partial,
-        "frames_analysed": int(len(result.frame_index)),
+        "frames_analysed": result.frame_count,
         "source": {
             "path": src.name,
             "fps": _r(src.fps, 3),
             # Frames in the video: all that decoded when the run reached the end, else what the
             # container announces (a partial run has not seen them all).
-            "frame_count": int(src.frame_count if result.partial and src.frame_count else len(result.frame_index)),
+            "frame_count": int(src.frame_count if result.partial and src.frame_count else result.frame_count),
             "width": src.width,
             "height": src.height,
             "duration_s": _r(src.duration_s if result.partial and src.duration_s else _clip_duration(result), 3),
@@ -153,40 +154,49 @@ def _cell(x: float, nd: int) -> str:
 
 
 def write_frames_csv(path: Path, result: SessionResult) -> None:
-    m = result.metrics
+    """frames.csv, written chunk by chunk as the report pass recomputes each chunk's metrics."""
     tmp = path.with_name(f".{path.name}.tmp")
+    texts = result.frames.cue_texts
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(FRAME_COLUMNS)
-        L, R = m.left, m.right
-        for i in range(len(m.t_s)):
-            pose = bool(m.pose[i])
-            rep = int(result.rep_of_frame[i])
-            w.writerow([
-                int(result.frame_index[i]), f"{m.t_s[i]:.4f}", int(pose),
-                _cell(L.fppa_deg[i], 2), _cell(R.fppa_deg[i], 2),
-                _cell(L.shank_deg[i], 2), _cell(R.shank_deg[i], 2),
-                _cell(L.knee_toe[i], 3), _cell(R.knee_toe[i], 3),
-                _cell(L.flexion_deg[i], 1), _cell(R.flexion_deg[i], 1),
-                VIEW_CODES[int(m.view[i])].value, rep if rep else "",
-                PHASES[result.phase_of_frame[i]].value, result.cue_texts[result.cue_of_frame[i]],
-                int(result.fppa_usable[SIDES[0]][i]), int(result.fppa_usable[SIDES[1]][i]),
-                _cell(m.separation_ratio[i], 3), _cell(m.pelvic_tilt_deg[i], 1),
-                _cell(m.trunk_lean_deg[i], 1), _cell(m.yaw_deg[i], 1),
-            ])  # fmt: skip
+        for chunk in result.chunks():
+            m = chunk.metrics
+            L, R = m.left, m.right
+            usable = result.fppa_usable(m)
+            reps = result.rep_of_frame(chunk.lo, chunk.hi)
+            phases = result.phase_of_frame[chunk.lo : chunk.hi]
+            for i in range(chunk.hi - chunk.lo):
+                rep = int(reps[i])
+                w.writerow([
+                    int(chunk.frame_index[i]), f"{m.t_s[i]:.4f}", int(bool(m.pose[i])),
+                    _cell(L.fppa_deg[i], 2), _cell(R.fppa_deg[i], 2),
+                    _cell(L.shank_deg[i], 2), _cell(R.shank_deg[i], 2),
+                    _cell(L.knee_toe[i], 3), _cell(R.knee_toe[i], 3),
+                    _cell(L.flexion_deg[i], 1), _cell(R.flexion_deg[i], 1),
+                    VIEW_CODES[int(m.view[i])].value, rep if rep else "",
+                    PHASES[phases[i]].value, texts[chunk.cue[i]],
+                    int(usable[SIDES[0]][i]), int(usable[SIDES[1]][i]),
+                    _cell(m.separation_ratio[i], 3), _cell(m.pelvic_tilt_deg[i], 1),
+                    _cell(m.trunk_lean_deg[i], 1), _cell(m.yaw_deg[i], 1),
+                ])  # fmt: skip
     os.replace(tmp, path)
 
 
-def per_frame_arrays(result: SessionResult) -> dict[str, np.ndarray]:
-    """Columns the report plots, by name: each measure only where it is read (FPPA where usable,
-    knee-to-toe in the loaded half of reps), so a plot never shows a number the flags ignore."""
-    m = result.metrics
-    return {
-        "t_s": m.t_s,
-        "fppa_left_deg": np.where(result.fppa_usable[SIDES[0]], m.left.fppa_deg, np.nan),
-        "fppa_right_deg": np.where(result.fppa_usable[SIDES[1]], m.right.fppa_deg, np.nan),
-        "knee_toe_left": np.where(result.loaded, m.left.knee_toe, np.nan),
-        "knee_toe_right": np.where(result.loaded, m.right.knee_toe, np.nan),
-        "knee_flexion_left_deg": m.left.flexion_deg,
-        "knee_flexion_right_deg": m.right.flexion_deg,
-    }
+def per_frame_series(result: SessionResult, knee_toe_change_from: Baseline | None = None) -> Iterator[dict[str, np.ndarray]]:
+    """The columns the report plots, chunk by chunk: each measure only where it is read (FPPA
+    where usable, knee-to-toe in the loaded half of reps), so a plot never shows a number the
+    flags ignore. With `knee_toe_change_from`, the knee-to-toe columns are the change from that
+    standing baseline instead of the offset."""
+    for chunk in result.chunks():
+        m = chunk.metrics
+        usable = result.fppa_usable(m)
+        loaded = result.loaded(chunk.lo, chunk.hi)
+        cols = {"t_s": m.t_s}
+        for side in SIDES:
+            leg = m.leg(side)
+            toe = leg.knee_toe if knee_toe_change_from is None else knee_toe_change(m, side, knee_toe_change_from)
+            cols[f"fppa_{side.value}_deg"] = np.where(usable[side], leg.fppa_deg, np.nan)
+            cols[f"knee_toe_{side.value}"] = np.where(loaded, toe, np.nan)
+            cols[f"knee_flexion_{side.value}_deg"] = leg.flexion_deg
+        yield cols

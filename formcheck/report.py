@@ -6,7 +6,6 @@ Plots are drawn with matplotlib's Agg/SVG backend, so nothing needs a display.
 from __future__ import annotations
 
 import io
-import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from formcheck.landmarks import SIDES
-from formcheck.outputs import per_frame_arrays
-from formcheck.scoring import knee_toe_change
+from formcheck.outputs import per_frame_series
 from formcheck.session import SessionResult
 
 LEFT_COLOUR = "#1f77b4"
@@ -37,9 +35,16 @@ def _svg(fig: plt.Figure) -> str:
     return text[text.index("<svg") :]
 
 
+# Past this many reps, rep numbers over the plot and a bar per rep are too narrow to read, and
+# each costs a matplotlib artist (about 36 kB of memory a rep, measured): long sessions get the
+# shading alone and a line per leg instead.
+MAX_LABELLED_REPS = 60
+
+
 def _shade_reps(ax: plt.Axes, summary: dict[str, Any], numbers: bool) -> None:
     """One collection per colour (not an artist per rep): a long session stays cheap to draw."""
     spans: dict[str, list[tuple[float, float]]] = {"#f4c7c3": [], "#e6e6e6": []}
+    numbers = numbers and len(summary["reps"]) <= MAX_LABELLED_REPS
     for rep in summary["reps"]:
         colour = "#f4c7c3" if any(rep["valgus"].get(k) for k in rep["valgus"]) else "#e6e6e6"
         spans[colour].append((rep["start_s"], rep["end_s"] - rep["start_s"]))
@@ -54,29 +59,72 @@ def _shade_reps(ax: plt.Axes, summary: dict[str, Any], numbers: bool) -> None:
 MAX_PLOT_POINTS = 2000
 
 
-def min_max_envelope(t: np.ndarray, y: np.ndarray, max_points: int = MAX_PLOT_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """At most `max_points` samples of a series that keep each bucket's lowest and highest value.
+class MinMaxEnvelope:
+    """At most `max_points` samples of a series that keep each bucket's lowest and highest value,
+    fed chunk by chunk (`add`) so that a long session's series is never held whole.
 
     Long sessions are drawn from this: every peak (a valgus spike of one frame included) stays
     on the plot, and gaps (NaN) stay gaps.
     """
-    n = len(t)
-    if n <= max_points:
-        return t, y
-    buckets = max_points // 2
-    edges = np.linspace(0, n, buckets + 1).astype(int)
-    keep: list[int] = []
-    for lo, hi in itertools.pairwise(edges):
-        part = y[lo:hi]
-        finite = np.isfinite(part)
-        if not finite.any():
-            keep.append(lo)  # a NaN: the line breaks here as it does in the data
-            continue
-        filled_lo = np.where(finite, part, np.inf)
-        filled_hi = np.where(finite, part, -np.inf)
-        keep.extend(sorted({lo + int(np.argmin(filled_lo)), lo + int(np.argmax(filled_hi))}))
-    idx = np.asarray(keep)
-    return t[idx], y[idx]
+
+    def __init__(self, n: int, max_points: int = MAX_PLOT_POINTS) -> None:
+        self.n = n
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []  # short series: kept as they are
+        self._whole = n <= max_points
+        buckets = max(max_points // 2, 1)
+        self._edges = np.linspace(0, n, buckets + 1).astype(int)
+        self._lo = np.full((buckets, 3), [np.inf, np.nan, -1])  # value, t, index of each bucket's minimum
+        self._hi = np.full((buckets, 3), [-np.inf, np.nan, -1])
+        self._first_t = np.full(buckets, np.nan)  # where an all-missing bucket breaks the line
+
+    def add(self, start: int, t: np.ndarray, y: np.ndarray) -> None:
+        """Samples [start, start + len(t)) of the series, in order."""
+        if self._whole:
+            self._parts.append((np.array(t, dtype=float), np.array(y, dtype=float)))
+            return
+        stop = start + len(t)
+        edges = self._edges
+        for b in range(max(np.searchsorted(edges, start, "right") - 1, 0), min(np.searchsorted(edges, stop - 1, "right"), len(edges) - 1)):
+            a, e = max(edges[b], start), min(edges[b + 1], stop)
+            if a >= e:
+                continue
+            if a == edges[b]:
+                self._first_t[b] = t[a - start]
+            part = y[a - start : e - start]
+            finite = np.isfinite(part)
+            if not finite.any():
+                continue
+            j, k = int(np.argmin(np.where(finite, part, np.inf))), int(np.argmax(np.where(finite, part, -np.inf)))
+            if part[j] < self._lo[b, 0]:  # strictly: the earliest of equal values stays
+                self._lo[b] = (part[j], t[a - start + j], a + j)
+            if part[k] > self._hi[b, 0]:
+                self._hi[b] = (part[k], t[a - start + k], a + k)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._whole:
+            if not self._parts:
+                return np.zeros(0), np.zeros(0)
+            return np.concatenate([p[0] for p in self._parts]), np.concatenate([p[1] for p in self._parts])
+        ts: list[float] = []
+        ys: list[float] = []
+        for b in range(len(self._lo)):
+            if self._lo[b, 2] < 0:  # no finite sample: a NaN, the line breaks here as in the data
+                ts.append(self._first_t[b])
+                ys.append(np.nan)
+                continue
+            points = {int(self._lo[b, 2]): tuple(self._lo[b, :2]), int(self._hi[b, 2]): tuple(self._hi[b, :2])}
+            for i in sorted(points):
+                value, when = points[i]
+                ts.append(when)
+                ys.append(value)
+        return np.asarray(ts), np.asarray(ys)
+
+
+def min_max_envelope(t: np.ndarray, y: np.ndarray, max_points: int = MAX_PLOT_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """`MinMaxEnvelope` of a whole series at once."""
+    env = MinMaxEnvelope(len(t), max_points)
+    env.add(0, t, y)
+    return env.result()
 
 
 def knee_toe_judged_by_change(result: SessionResult, summary: dict[str, Any]) -> bool:
@@ -86,27 +134,32 @@ def knee_toe_judged_by_change(result: SessionResult, summary: dict[str, Any]) ->
 
 
 def time_series_svg(result: SessionResult, summary: dict[str, Any]) -> str:
-    cols = per_frame_arrays(result)
     th = summary["thresholds"]
-    if knee_toe_judged_by_change(result, summary):
-        for side in SIDES:
-            change = knee_toe_change(result.metrics, side, result.baseline)
-            cols[f"knee_toe_{side.value}"] = np.where(result.loaded, change, np.nan)
+    by_change = knee_toe_judged_by_change(result, summary)
+    if by_change:
         knee_toe = ("knee_toe", "knee-to-toe change from\nstanding (+ = toward midline,\nloaded half of reps)", th["valgus_knee_toe_change"])
     else:
         knee_toe = ("knee_toe", "knee-to-toe offset\n(+ = inside toes, loaded half of reps)", th["valgus_knee_toe"])
-    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
-    t = cols["t_s"]
     panels = (
         ("fppa", "FPPA (deg, + = valgus)", th["valgus_fppa_deg"]),
         knee_toe,
         ("knee_flexion", "knee flexion (deg)", None),
     )
+
+    def column(key: str, side: str) -> str:
+        return f"{key}_{side}" + ("" if key == "knee_toe" else "_deg")
+
+    envelopes = {column(key, s.value): MinMaxEnvelope(result.frame_count) for key, _, _ in panels for s in SIDES}
+    start = 0
+    for cols in per_frame_series(result, result.baseline if by_change else None):
+        for name, env in envelopes.items():
+            env.add(start, cols["t_s"], cols[name])
+        start += len(cols["t_s"])
+    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
     for ax, (key, label, limit) in zip(axes, panels):
-        suffix = "_deg" if key != "knee_toe" else ""
         _shade_reps(ax, summary, numbers=ax is axes[0])
-        ax.plot(*min_max_envelope(t, cols[f"{key}_left{suffix}"]), color=LEFT_COLOUR, lw=1.3, label="left knee")
-        ax.plot(*min_max_envelope(t, cols[f"{key}_right{suffix}"]), color=RIGHT_COLOUR, lw=1.3, label="right knee")
+        ax.plot(*envelopes[column(key, "left")].result(), color=LEFT_COLOUR, lw=1.3, label="left knee")
+        ax.plot(*envelopes[column(key, "right")].result(), color=RIGHT_COLOUR, lw=1.3, label="right knee")
         if limit is not None:
             ax.axhline(limit, color="black", ls="--", lw=0.8, label="valgus threshold")
         ax.axhline(0, color="#999", lw=0.5)
@@ -134,14 +187,19 @@ def per_rep_svg(summary: dict[str, Any], by_change: bool = False) -> str | None:
         "knee_toe": knee_toe,
         "shank": ("peak_shank_deg", "peak shank angle (deg)", th["valgus_shank_deg"]),
     }[basis]
-    idx = np.arange(len(reps))
+    numbers = np.array([r["index"] for r in reps])
     fig, ax = plt.subplots(figsize=(9, 3))
+    bars = len(reps) <= MAX_LABELLED_REPS
     for offset, leg, colour in ((-0.2, "left", LEFT_COLOUR), (0.2, "right", RIGHT_COLOUR)):
         vals = [r[key].get(leg) if r[key].get(leg) is not None else np.nan for r in reps]
-        ax.bar(idx + offset, vals, width=0.4, color=colour, label=f"{leg} knee")
+        if bars:
+            ax.bar(numbers + offset, vals, width=0.4, color=colour, label=f"{leg} knee")
+        else:
+            ax.plot(numbers, vals, color=colour, lw=1.0, marker=".", ms=3, label=f"{leg} knee")
+    if bars:
+        ax.set_xticks(numbers, [str(i) for i in numbers])
     ax.axhline(limit, color="black", ls="--", lw=0.8, label="threshold")
     ax.axhline(0, color="#999", lw=0.5)
-    ax.set_xticks(idx, [str(r["index"]) for r in reps])
     ax.set_xlabel("rep")
     ax.set_ylabel(unit)
     ax.legend(fontsize=8)

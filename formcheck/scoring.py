@@ -75,11 +75,44 @@ def _median(a: np.ndarray) -> float | None:
     return float(np.median(a)) if a.size else None
 
 
-def standing_mask(m: Metrics, reps: list[RepWindow], tolerance_deg: float = 10.0) -> np.ndarray:
+@dataclass(frozen=True)
+class StandingInputs:
+    """What the standing baseline reads of each frame, per leg in SIDES order (float32: the
+    report pass keeps a session's worth, 41 bytes a frame, while it walks the metrics in chunks)."""
+
+    flexion_deg: np.ndarray  # (n, 2)
+    frontal: np.ndarray  # (n,) bool
+    fppa_deg: np.ndarray  # (n, 2)
+    thigh_ratio: np.ndarray  # (n, 2): thigh image length over hip width
+    knee_toe_px: np.ndarray  # (n, 2)
+    shank_px: np.ndarray  # (n, 2)
+
+    @classmethod
+    def of(cls, m: Metrics) -> "StandingInputs":
+        def legs(values: list[np.ndarray]) -> np.ndarray:
+            return np.stack(values, axis=-1).astype(np.float32)
+
+        with np.errstate(all="ignore"):
+            ratio = legs([m.leg(s).thigh_px / m.hip_width_px for s in SIDES])
+        return cls(
+            flexion_deg=legs([m.leg(s).flexion_deg for s in SIDES]),
+            frontal=np.asarray(m.view == 0),
+            fppa_deg=legs([m.leg(s).fppa_deg for s in SIDES]),
+            thigh_ratio=ratio,
+            knee_toe_px=legs([m.leg(s).knee_toe_px for s in SIDES]),
+            shank_px=legs([m.leg(s).shank_px for s in SIDES]),
+        )
+
+    @classmethod
+    def concat(cls, parts: list["StandingInputs"]) -> "StandingInputs":
+        return cls(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__})
+
+
+def standing_mask(s: StandingInputs, reps: list[RepWindow], tolerance_deg: float = 10.0) -> np.ndarray:
     """Frames outside reps, frontal, with knees within `tolerance_deg` of the straightest seen."""
     with np.errstate(all="ignore"):
-        flex = np.nanmean(np.stack([m.left.flexion_deg, m.right.flexion_deg]), axis=0)
-    mask = np.isfinite(flex) & (m.view == 0)
+        flex = np.nanmean(s.flexion_deg, axis=-1) if s.flexion_deg.size else np.zeros(0)
+    mask = np.isfinite(flex) & s.frontal
     for r in reps:
         mask[r.start_i : r.end_i + 1] = False
     if not mask.any():
@@ -87,9 +120,9 @@ def standing_mask(m: Metrics, reps: list[RepWindow], tolerance_deg: float = 10.0
     return mask & (flex <= np.nanpercentile(flex[mask], 10) + tolerance_deg)
 
 
-def compute_baseline(m: Metrics, reps: list[RepWindow]) -> Baseline:
+def compute_baseline(s: StandingInputs, reps: list[RepWindow]) -> Baseline:
     """Standing baseline, preferring the time before the first rep (the person settling in)."""
-    mask = standing_mask(m, reps)
+    mask = standing_mask(s, reps)
     if reps:
         before = mask.copy()
         before[reps[0].start_i :] = False
@@ -99,14 +132,11 @@ def compute_baseline(m: Metrics, reps: list[RepWindow]) -> Baseline:
     ratio: dict[Side, float | None] = {}
     knee_toe: dict[Side, float | None] = {}
     shank: dict[Side, float | None] = {}
-    for side in SIDES:
-        leg = m.leg(side)
-        with np.errstate(all="ignore"):
-            r = leg.thigh_px / m.hip_width_px
-        fppa[side] = _median(leg.fppa_deg[mask])
-        ratio[side] = _median(r[mask])
-        knee_toe[side] = _median(leg.knee_toe_px[mask])
-        shank[side] = _median(leg.shank_px[mask])
+    for k, side in enumerate(SIDES):
+        fppa[side] = _median(s.fppa_deg[mask, k])
+        ratio[side] = _median(s.thigh_ratio[mask, k])
+        knee_toe[side] = _median(s.knee_toe_px[mask, k])
+        shank[side] = _median(s.shank_px[mask, k])
     return Baseline(fppa_deg=fppa, thigh_ratio=ratio, frames=int(mask.sum()), knee_toe_px=knee_toe, shank_px=shank)
 
 

@@ -100,3 +100,24 @@ def test_recording_reads_the_same_from_disk_and_memory(tmp_path) -> None:
     # Reading flushes what is buffered; recording can go on afterwards.
     disk.append(Frame(n, n / 30, None), np.zeros((NUM_LANDMARKS, 2)), np.zeros((NUM_LANDMARKS, 3)), np.zeros(NUM_LANDMARKS), 0, [])
     assert len(disk) == n + 1 and disk.read(n, n + 1)["frame_index"][0] == n
+
+
+def test_envelope_fed_in_chunks_is_the_whole_series_envelope() -> None:
+    """The report feeds each plotted series chunk by chunk, with cuts inside buckets."""
+    from formcheck.report import MinMaxEnvelope
+
+    rng = np.random.default_rng(5)
+    n = 9_001
+    t = np.arange(n) / 24.0
+    y = rng.normal(0, 5, n)
+    y[4_000:4_600] = np.nan
+    y[7_777] = 99.0
+    y[100] = y[101] = -30.0  # equal minima: the first is kept, as in one pass
+    whole = min_max_envelope(t, y, max_points=500)
+    env = MinMaxEnvelope(n, max_points=500)
+    for lo in range(0, n, 137):
+        env.add(lo, t[lo : lo + 137], y[lo : lo + 137])
+    te, ye = env.result()
+    np.testing.assert_array_equal(te, whole[0])
+    np.testing.assert_array_equal(ye, whole[1])
+    assert 99.0 in ye and t[100] in te and t[101] not in te

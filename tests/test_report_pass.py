@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from formcheck import session
+from formcheck import report_frames
 from formcheck.config import Config
 from formcheck.metrics import LegMetrics, Metrics, compute_metrics
 from formcheck.recording import Recording
@@ -54,8 +54,9 @@ def test_report_pass_in_chunks_equals_the_whole_clip(monkeypatch):
     whole_clip = _whole_clip_metrics(pipe.recording, Config())
     whole = summarize(pipe.recording, "squat", Config(), INFO)
 
-    monkeypatch.setattr(session, "CHUNK_FRAMES", 37)  # many cuts, each inside reps and gaps
-    chunked, _, _ = session.report_metrics(pipe.recording, Config())
+    monkeypatch.setattr(report_frames, "CHUNK_FRAMES", 37)  # many cuts, each inside reps and gaps
+    frames = report_frames.ReportFrames(pipe.recording, Config().thresholds.frontal_max_yaw_deg)
+    chunked = frames.all_metrics()
     for (name, got), (_, want) in zip(_arrays(chunked), _arrays(whole_clip)):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=name)
     assert np.isnan(chunked.left.fppa_deg[155:180]).all() and np.isfinite(chunked.left.fppa_deg[70:76]).all()
