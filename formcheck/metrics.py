@@ -87,33 +87,15 @@ class Metrics:
 
     def at(self, i: int | slice) -> "Metrics":
         """One frame (or a slice) of a clip's metrics."""
-        return _map_arrays(self, lambda a: a[i])
 
-    def allocate(self, n: int) -> "Metrics":
-        """Uninitialised metrics for `n` frames, each array of this one's dtype (filled by `put`)."""
-        return _map_arrays(self, lambda a: np.empty((n, *a.shape[1:]), a.dtype))
+        def take(obj):  # noqa: ANN001, ANN202 - Metrics or LegMetrics
+            values = {}
+            for f in fields(obj):
+                value = getattr(obj, f.name)
+                values[f.name] = take(value) if isinstance(value, LegMetrics) else value[i]
+            return type(obj)(**values)
 
-    def put(self, start: int, part: "Metrics") -> None:
-        """Write `part`'s frames into these arrays from frame `start` on (the report pass fills a
-        clip's metrics chunk by chunk)."""
-
-        def write(dest: np.ndarray, src: np.ndarray) -> np.ndarray:
-            dest[start : start + len(src)] = src
-            return dest
-
-        _map_arrays(self, write, part)
-
-
-def _map_arrays(obj, fn, other=None):  # noqa: ANN001, ANN202 - Metrics or LegMetrics
-    """The same dataclass with `fn` applied to each array (paired with `other`'s, if given)."""
-    values = {}
-    for f in fields(obj):
-        value = getattr(obj, f.name)
-        if isinstance(value, LegMetrics):
-            values[f.name] = _map_arrays(value, fn, None if other is None else getattr(other, f.name))
-        else:
-            values[f.name] = fn(value) if other is None else fn(value, getattr(other, f.name))
-    return type(obj)(**values)
+        return take(self)
 
 
 def compute_metrics(

@@ -28,6 +28,7 @@ from formcheck.smoothing import (
     LegLabeller,
     bridge_gaps,
     filter_padding,
+    leg_label_scale,
     sample_rate,
     swap_legs_where,
     torso_px,
@@ -47,7 +48,7 @@ def spans(n: int, size: int) -> Iterator[tuple[int, int]]:
 def leg_swaps(rec: Recording) -> np.ndarray:
     """Which frames' legs to exchange, chosen for the whole clip, read in chunks."""
     torso = np.concatenate([torso_px(rec.read(lo, hi)["image_xy"]) for lo, hi in spans(len(rec), CHUNK_FRAMES)])
-    labeller = LegLabeller(float(np.nanmedian(torso)) if np.isfinite(torso).any() else 1.0)
+    labeller = LegLabeller(leg_label_scale(torso))
     for lo, hi in spans(len(rec), CHUNK_FRAMES):
         r = rec.read(lo, hi)
         labeller.feed(r["t_s"], r["image_xy"], r["world_xyz"], r["visibility"])
@@ -141,14 +142,3 @@ class ReportFrames:
         """The whole session, CHUNK_FRAMES at a time, in order."""
         for lo, hi in spans(len(self), CHUNK_FRAMES):
             yield self.window(lo, hi)
-
-    def all_metrics(self) -> Metrics:
-        """Every frame's metrics in one object: for tests and short clips only (it grows with
-        the session, which the report pass itself never does)."""
-        m: Metrics | None = None
-        for w in self.chunks():
-            if m is None:
-                m = w.metrics.allocate(len(self))
-            m.put(w.lo, w.metrics)
-        assert m is not None, "empty recording"
-        return m

@@ -239,9 +239,8 @@ def _crossing(image_xy: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(c), c, 0.0)
 
 
-def leg_label_scale(image_xy: np.ndarray) -> float:
-    """The leg labelling's yardstick: the median torso length of a clip (pixels), 1 if unknown."""
-    torso = torso_px(image_xy)
+def leg_label_scale(torso: np.ndarray) -> float:
+    """The leg labelling's yardstick: the median of a clip's `torso_px` (pixels), 1 if unknown."""
     return float(np.nanmedian(torso)) if np.isfinite(torso).any() else 1.0
 
 
@@ -333,7 +332,7 @@ class LegLabeller:
 def whole_clip_leg_swaps(t_s: np.ndarray, image_xy: np.ndarray, world_xyz: np.ndarray, visibility: np.ndarray) -> np.ndarray:
     """Which frames' leg landmarks to exchange (bool per frame) for the most consistent labelling
     of the whole clip (see the comment above). Pure: (N, 33, 2), (N, 33, 3), (N, 33) arrays in."""
-    labeller = LegLabeller(leg_label_scale(image_xy))
+    labeller = LegLabeller(leg_label_scale(torso_px(image_xy)))
     labeller.feed(t_s, image_xy, world_xyz, visibility)
     return labeller.finish()
 

@@ -56,10 +56,12 @@ def test_report_pass_in_chunks_equals_the_whole_clip(monkeypatch):
 
     monkeypatch.setattr(report_frames, "CHUNK_FRAMES", 37)  # many cuts, each inside reps and gaps
     frames = report_frames.ReportFrames(pipe.recording, Config().thresholds.frontal_max_yaw_deg)
-    chunked = frames.all_metrics()
-    for (name, got), (_, want) in zip(_arrays(chunked), _arrays(whole_clip)):
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=name)
-    assert np.isnan(chunked.left.fppa_deg[155:180]).all() and np.isfinite(chunked.left.fppa_deg[70:76]).all()
+    for w in frames.chunks():
+        for (name, got), (_, want) in zip(_arrays(w.metrics), _arrays(whole_clip.at(slice(w.lo, w.hi)))):
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=f"{name} in {w.lo}-{w.hi}")
+    assert w.hi == len(pipe.recording)
+    fppa = frames.metrics(0, len(pipe.recording)).left.fppa_deg
+    assert np.isnan(fppa[155:180]).all() and np.isfinite(fppa[70:76]).all()
 
     in_chunks = summarize(pipe.recording, "squat", Config(), INFO)
     assert len(whole.reps) == reps - 1

@@ -14,6 +14,7 @@ from formcheck.smoothing import (
     leg_swap_detected,
     swap_legs,
     swap_legs_where,
+    torso_px,
     whole_clip_leg_swaps,
     zero_phase_lowpass,
 )
@@ -172,7 +173,7 @@ def test_leg_labels_chosen_chunk_by_chunk_are_the_whole_clips(chunk):
     xy = swap_legs_where(xy.copy(), bad)
     whole = whole_clip_leg_swaps(t, xy, world, vis)
     assert np.array_equal(whole, bad)
-    labeller = LegLabeller(leg_label_scale(xy))
+    labeller = LegLabeller(leg_label_scale(torso_px(xy)))
     for lo in range(0, len(t), chunk):
         hi = lo + chunk
         labeller.feed(t[lo:hi], xy[lo:hi], world[lo:hi], vis[lo:hi])
