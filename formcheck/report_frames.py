@@ -88,6 +88,9 @@ class ReportFrames:
         self.fs = sample_rate(self.t_s) if len(self.t_s) >= 2 else 30.0
         self.overlap = max(int(np.ceil(OVERLAP_S * self.fs)), 4 * filter_padding())
         self.swapped = leg_swaps(rec)
+        # Every stage walks the chunks again; the last window is kept, so a clip of one chunk
+        # (up to 2,048 frames, about a minute) is smoothed once.
+        self._last: FrameWindow | None = None
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -95,6 +98,8 @@ class ReportFrames:
     def window(self, lo: int, hi: int) -> FrameWindow:
         n = len(self)
         lo, hi = max(0, lo), min(n, hi)
+        if self._last is not None and (self._last.lo, self._last.hi) == (lo, hi):
+            return self._last
         a, b = max(0, lo - self.overlap), min(n, hi + self.overlap)
         r = self.rec.read(a, b)
         t, swap = self.t_s[a:b], self.swapped[a:b]
@@ -108,7 +113,7 @@ class ReportFrames:
 
         xy = smoothed("image_xy")
         own = r[lo - a : hi - a]
-        return FrameWindow(
+        self._last = FrameWindow(
             lo=lo,
             hi=hi,
             metrics=compute_metrics(self.t_s[lo:hi], xy, smoothed("world_xyz"), self.frontal_max_yaw_deg),
@@ -117,6 +122,7 @@ class ReportFrames:
             people=own["people"].copy(),
             height_px=person_height_px(xy),
         )
+        return self._last
 
     def metrics(self, lo: int, hi: int) -> Metrics:
         return self.window(lo, hi).metrics
