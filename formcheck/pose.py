@@ -22,10 +22,12 @@ log = logging.getLogger(__name__)
 # at most this before inference; landmarks are still reported in the original frame's pixels.
 MAX_INFERENCE_SIDE = 640
 # Two poses, not one. With one, VIDEO mode derives each frame's crop from the previous frame's
-# landmarks, and that feedback makes landmarks jitter: on sample_videos/squat_front_clean.mp4 the
-# knee's frame-to-frame second difference is 1.8 px with one pose against 0.4 px with two, and
-# frame-to-frame FPPA changes twice as much. Two poses run the person detector on every frame
-# (about 1.5x the model's cost, benchmarks/RESULTS.md) and also tell when someone else is in view.
+# landmarks, and that feedback made landmarks jitter: on sample_videos/squat_front_clean.mp4 the
+# knee's frame-to-frame second difference was 1.8 px with one pose against 0.4 px with two
+# (mediapipe of November 2026). Two poses run the person detector on every frame (about 1.5x the
+# model's cost) and also tell when someone else is in view. With mediapipe 1.2.3 the jitter case
+# is open: one pose is spikier on that synthetic clip (mean 2.0 against 0.95 px) but steadier on
+# the real squat_front_10.mp4 (1.4 against 3.3 px); benchmarks/pose_jitter.py, RESULTS.md Speed.
 NUM_POSES = 2
 
 
