@@ -24,7 +24,7 @@ MAX_INFERENCE_SIDE = 640
 # Two poses, not one. With one, VIDEO mode derives each frame's crop from the previous frame's
 # landmarks, and that feedback made landmarks jitter: on sample_videos/squat_front_clean.mp4 the
 # knee's frame-to-frame second difference was 1.8 px with one pose against 0.4 px with two
-# (mediapipe of November 2026). Two poses run the person detector on every frame (about 1.5x the
+# (the mediapipe of session 2). Two poses run the person detector on every frame (about 1.5x the
 # model's cost) and also tell when someone else is in view. With mediapipe 1.2.3 the jitter case
 # is open: one pose is spikier on that synthetic clip (mean 2.0 against 0.95 px) but steadier on
 # the real squat_front_10.mp4 (1.4 against 3.3 px); benchmarks/pose_jitter.py, RESULTS.md Speed.
