@@ -1,12 +1,13 @@
 """`--exercise auto`: which supported exercise a clip shows, and how sure that is.
 
 Rules on what the body does, measured in one walk over the whole clip (report pass), not a
-learned model: lying on the side (trunk near horizontal) is side-lying hip work; one foot held off the
-floor for most of the clip without the stance leg bending is a balance hold; otherwise the reps
-found by the squat counter (both legs shortening in the image) are compared at their bottoms:
-knees at the same height over still feet is a squat; one knee near the floor is a lunge; one
-leg bent with the other straight is a side lunge. Anything else, or evidence split between
-answers, is "unsure": a wrong name would count the wrong reps, an honest "unsure" asks the user.
+learned model: lying on the side (trunk near horizontal) is side-lying hip work; one foot held
+off the floor for most of the clip without the stance leg bending is a balance hold; otherwise
+the reps found by the squat counter (both legs shortening in the image) are compared at their
+bottoms: knees at the same height over still feet is a squat; one knee near the floor is a
+lunge; one leg bent with the other straight is a side lunge. Anything else, or evidence split
+between answers, is "unsure": a wrong name would count the wrong reps, an honest "unsure" asks
+the user.
 """
 
 from __future__ import annotations
