@@ -5,7 +5,7 @@ metrics of `report_frames.ReportFrames` (visibility gate, short gaps bridged, Bu
 lag and no blunted peaks), then the same tracker and scoring code as the live path. It walks the
 recording in chunks and each rep in its own window, holding neither the session's landmarks nor
 its metrics: what it keeps for every frame is a few small arrays (time, phase, the standing
-baseline's inputs, yaw and person height; under 100 bytes a frame).
+baseline's inputs, yaw and person height; about 100 bytes a frame at most).
 """
 
 from __future__ import annotations
@@ -151,29 +151,27 @@ def summarize(
     del standing
     # Each rep and hold is scored on its own frames' metrics.
     windows = [(r.start_i, r.end_i + 1) for r in reps] + [(h.start_i, h.end_i + 1) for h in tracker.state.holds]
-    scored: dict[int, tuple[RepScore | HoldScore, tuple[int, np.ndarray]]] = {}
+    scores: list[RepScore] = [None] * len(reps)  # type: ignore[list-item] - all filled below
+    holds: list[HoldScore] = [None] * len(tracker.state.holds)  # type: ignore[list-item]
+    loaded_windows: list[tuple[int, np.ndarray]] = [None] * len(windows)  # type: ignore[list-item]
     for j, wm in frames.metrics_of(windows):
         start = windows[j][0]
         if j < len(reps):
             local = _in_window(reps[j], start)
-            score: RepScore | HoldScore = dataclasses.replace(score_rep(wm, local, baseline, th), rep=reps[j])
-            mask = loaded_mask(wm, local)
+            scores[j] = dataclasses.replace(score_rep(wm, local, baseline, th), rep=reps[j])
+            loaded_windows[j] = (start, loaded_mask(wm, local))
         else:
             hold = tracker.state.holds[j - len(reps)]
-            score = dataclasses.replace(score_hold(wm, _in_window(hold, start), baseline, th), hold=hold)
-            mask = np.ones(windows[j][1] - start, dtype=bool)
-        scored[j] = (score, (start, mask))
-    scores = [scored[j][0] for j in range(len(reps))]
-    holds = [scored[j][0] for j in range(len(reps), len(windows))]
-    loaded_windows = [scored[j][1] for j in range(len(windows))]
+            holds[j - len(reps)] = dataclasses.replace(score_hold(wm, _in_window(hold, start), baseline, th), hold=hold)
+            loaded_windows[j] = (start, np.ones(windows[j][1] - start, dtype=bool))
     view = _majority_view(view_codes[pose])
     swapped = frames.swapped
     yaw_pose = yaw[pose]
 
     warnings = list(extra_warnings or [])
     if swapped.any():
-        n = int(swapped.sum())
-        warnings.append(f"the pose model swapped the legs on {n} frame{'s' if n != 1 else ''}; they were swapped back")
+        swaps = int(swapped.sum())
+        warnings.append(f"the pose model swapped the legs on {swaps} frame{'s' if swaps != 1 else ''}; they were swapped back")
     if coverage < 0.9:
         warnings.append(f"a person was found in only {coverage:.0%} of frames: keep the whole body in frame")
     multi = float(np.mean(people >= 2))
