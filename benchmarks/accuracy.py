@@ -286,6 +286,21 @@ def clip_scores(run: Run, truth: dict) -> dict[str, float]:
     }
 
 
+def reported_jitter(run: Run) -> float:
+    """Mean |second difference| (degrees) of the reported FPPA over runs of three read frames.
+
+    For real clips, which have no true FPPA: a knee moves smoothly from frame to frame, so the
+    second difference of its angle is mostly noise (the pose model's shake after smoothing).
+    """
+    steps = []
+    for leg in LEGS:
+        f = run.frames[f"fppa_{leg}_deg"]
+        read = run.frames[f"fppa_usable_{leg}"] == 1
+        ok = read[2:] & read[1:-1] & read[:-2]
+        steps.extend(np.abs(f[2:] - 2 * f[1:-1] + f[:-2])[ok].tolist())
+    return float(np.mean(steps)) if steps else float("nan")
+
+
 # ----------------------------------------------------------------------------- synthetic set
 
 def ensure_standard_set(std: Path) -> list[Path]:

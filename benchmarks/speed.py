@@ -13,8 +13,9 @@ back to back and in rotating order:
   (Tasks API, VIDEO mode, same model, default options: one pose) on the full frame, the way a
   naive user would;
 - `bare-640`: the same with frames shrunk to 640 px on the long side first, as formcheck does;
-- `bare-640-2p`: bare-640 with formcheck's own model options (num_poses=2), which separates
-  the cost of looking for a second person from the pipeline's own cost.
+- `bare-640-2p`: bare-640 with num_poses=2, what formcheck asks for while someone else is in
+  view (formcheck/people_watch.py; alone, it tracks one pose and looks for others every 2 s):
+  the cost of following one person among several.
 
 Bare throughput is frames over the decode+inference loop alone (start-up excluded: the strict
 comparison), and also over the whole process. CPU seconds (user+system, from wait4) are

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from formcheck.errors import ModelError
+from formcheck.people_watch import PeopleWatch
 from formcheck.pose_frame import PoseFrame
 
 log = logging.getLogger(__name__)
@@ -21,14 +22,10 @@ log = logging.getLogger(__name__)
 # copying. Frames are shrunk (once, and shared with the annotated video) so their longer side is
 # at most this before inference; landmarks are still reported in the original frame's pixels.
 MAX_INFERENCE_SIDE = 640
-# Two poses, not one. With one, VIDEO mode derives each frame's crop from the previous frame's
-# landmarks, and that feedback made landmarks jitter: on sample_videos/squat_front_clean.mp4 the
-# knee's frame-to-frame second difference was 1.8 px with one pose against 0.4 px with two
-# (the mediapipe of session 2). Two poses run the person detector on every frame (about 1.5x the
-# model's cost) and also tell when someone else is in view. With mediapipe 1.2.3 the jitter case
-# is open: one pose is spikier on that synthetic clip (mean 2.0 against 0.95 px) but steadier on
-# the real squat_front_10.mp4 (1.4 against 3.3 px); benchmarks/pose_jitter.py, RESULTS.md Speed.
-NUM_POSES = 2
+# How many poses the model is asked for is decided frame by frame (formcheck/people_watch.py):
+# one while the person is alone, two while someone else is in view. With mediapipe 1.2.3 one
+# pose is also the steadier on real footage (knee second difference 1.4 against 3.3 px on
+# squat_front_10.mp4; benchmarks/pose_jitter.py, RESULTS.md Speed).
 
 
 def shrink_for_inference(image_bgr: np.ndarray) -> tuple[np.ndarray, float]:
@@ -69,45 +66,79 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
+class _Landmarker:
+    """One MediaPipe PoseLandmarker, its start-up and shut-down chatter hidden."""
+
+    def __init__(self, model_path: str | os.PathLike, video: bool, num_poses: int, min_confidence: float) -> None:
+        # Imported here so that commands which never run the model start fast.
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path)),
+            running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
+            num_poses=num_poses,
+            min_pose_detection_confidence=min_confidence,
+            min_pose_presence_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+        )
+        self.num_poses = num_poses
+        self._calls = 0
+        try:
+            with _native_stderr_silenced():
+                self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"cannot load pose model {Path(model_path).name}: {str(exc).splitlines()[0]}") from None
+
+    def run(self, image, ms: int | None):  # noqa: ANN001, ANN201 - mediapipe types
+        """detect_for_video at `ms`, or detect (IMAGE mode) when `ms` is None."""
+        self._calls += 1
+        quiet = _native_stderr_silenced() if self._calls <= _NOISY_CALLS else contextlib.nullcontext()
+        with quiet:
+            return self._landmarker.detect(image) if ms is None else self._landmarker.detect_for_video(image, ms)
+
+    def close(self) -> None:
+        with _native_stderr_silenced():  # mediapipe 1.2 logs each accelerator it destroys
+            self._landmarker.close()
+
+
 class PoseEstimator:
     """Runs PoseLandmarker on a stream of frames with strictly increasing timestamps.
 
     VIDEO mode needs strictly increasing timestamps, which the sources guarantee and this class
-    re-checks.
+    re-checks. With several people in view the one analysed in the previous frame is followed
+    (PoseFrame.from_mediapipe); how many poses are tracked to make that possible is the
+    PeopleWatch's decision.
     """
 
     def __init__(
         self,
         model_path: str | os.PathLike,
         *,
-        num_poses: int = NUM_POSES,
+        num_poses: int | None = None,
         min_confidence: float = 0.5,
+        watch: PeopleWatch | None = None,
     ) -> None:
-        # Imported here so that commands which never run the model start fast.
-        from mediapipe.tasks.python import BaseOptions, vision
-
+        """`num_poses` fixes how many poses are tracked; None lets a `PeopleWatch` decide."""
         import mediapipe as mp
 
         self._mp_image = mp.Image
         self._mp_format = mp.ImageFormat.SRGB
-
-        options = vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(model_path)),
-            running_mode=vision.RunningMode.VIDEO,
-            num_poses=num_poses,
-            min_pose_detection_confidence=min_confidence,
-            min_pose_presence_confidence=min_confidence,
-            min_tracking_confidence=min_confidence,
-        )
-        self._landmarker = None
-        try:
-            with _native_stderr_silenced():
-                self._landmarker = vision.PoseLandmarker.create_from_options(options)
-        except (RuntimeError, ValueError) as exc:
-            raise ModelError(f"cannot load pose model {Path(model_path).name}: {str(exc).splitlines()[0]}") from None
+        self._model_path = model_path
+        self._min_confidence = min_confidence
+        self._watch = (watch or PeopleWatch()) if num_poses is None else None
+        self._tracker: _Landmarker | None = self._landmarker(video=True, num_poses=num_poses or 1)
+        self._looker: _Landmarker | None = None  # IMAGE mode, two poses: the watch's looks
         self._last_ms = -1
-        self._calls = 0
         self._follow: np.ndarray | None = None  # mid-hip of the person being analysed
+        self.switches = 0  # times tracking changed between one pose and two
+
+    @property
+    def poses_tracked(self) -> int:
+        """How many poses the model was asked for on the last frame."""
+        return self._tracker.num_poses if self._tracker is not None else 0
+
+    def _landmarker(self, video: bool, num_poses: int) -> _Landmarker:
+        return _Landmarker(self._model_path, video, num_poses, self._min_confidence)
 
     def detect(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
         """Landmarks of the person in a full-size frame."""
@@ -121,21 +152,42 @@ class PoseEstimator:
         ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)
         self._last_ms = ms
         image = self._mp_image(image_format=self._mp_format, data=rgb)
-        self._calls += 1
-        quiet = _native_stderr_silenced() if self._calls <= _NOISY_CALLS else contextlib.nullcontext()
-        with quiet:
-            result = self._landmarker.detect_for_video(image, ms)
+        watch = self._watch
+        if watch is not None:
+            if watch.check_due(t_s):
+                if self._looker is None:
+                    self._looker = self._landmarker(video=False, num_poses=2)
+                watch.checked(t_s, len(self._looker.run(image, None).pose_landmarks))
+            self._track(watch.tracking)
+        result = self._tracker.run(image, ms)
+        if watch is not None:
+            watch.tracked(t_s, len(result.pose_landmarks))
         # Normalised landmarks are scaled by the *original* size, so the shrink is invisible downstream.
         pose = PoseFrame.from_mediapipe(result, t_s=t_s, image_size=original_size, follow=self._follow)
         if pose is not None:
             self._follow = pose.centre
         return pose
 
+    def _track(self, num_poses: int) -> None:
+        """A fresh VIDEO-mode landmarker whenever the number of poses changes.
+
+        Fresh, not one kept from before: a tracker left idle would crop its first frame from
+        where the person stood when it stopped.
+        """
+        if self._tracker is not None and self._tracker.num_poses == num_poses:
+            return
+        if self._tracker is not None:
+            self._tracker.close()
+            self._tracker = None
+        self._tracker = self._landmarker(video=True, num_poses=num_poses)
+        self.switches += 1
+        log.debug("tracking %d pose(s) from %.2f s", num_poses, self._last_ms / 1000)
+
     def close(self) -> None:
-        if self._landmarker is not None:
-            with _native_stderr_silenced():  # mediapipe 1.2 logs each accelerator it destroys
-                self._landmarker.close()
-            self._landmarker = None
+        for lm in (self._tracker, self._looker):
+            if lm is not None:
+                lm.close()
+        self._tracker = self._looker = None
 
     def __enter__(self) -> "PoseEstimator":
         return self

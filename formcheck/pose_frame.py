@@ -23,7 +23,7 @@ class PoseFrame:
     world_xyz: np.ndarray  # (33, 3) float, metres
     visibility: np.ndarray  # (33,) float
     image_size: tuple[int, int]  # (width, height)
-    people: int = 1  # how many people the model saw in this frame
+    people: int = 1  # people the model saw in this frame (at most the poses asked for: people_watch.py)
 
     def __post_init__(self) -> None:
         if self.image_xy.shape != (NUM_LANDMARKS, 2) or self.world_xyz.shape != (NUM_LANDMARKS, 3):

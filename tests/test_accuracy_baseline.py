@@ -4,7 +4,8 @@ Two committed synthetic clips (exact truth) and one labelled real clip go throug
 pipeline (pose model included). The numbers are compared with tests/baselines/accuracy.json:
 FPPA error at rep bottoms and over all read frames, its bias (a flipped sign or an offset shows
 there), frame-to-frame FPPA jitter against the truth (what the report's smoothing keeps low),
-rep counts, and valgus-flag precision/recall. A change that makes any of them worse by more than
+rep counts, and valgus-flag precision/recall; on the real clip, which has no true FPPA, the
+reported FPPA's own frame-to-frame shake (second difference). A change that makes any of them worse by more than
 the stated tolerance fails; a change that makes them better should re-record the baseline:
 
     FORMCHECK_UPDATE_BASELINE=1 python -m pytest tests/test_accuracy_baseline.py
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.accuracy import analyze_clip, clip_scores, load_run, real_flags
+from benchmarks.accuracy import analyze_clip, clip_scores, load_run, real_flags, reported_jitter
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 BASELINE = Path(__file__).resolve().parent / "baselines" / "accuracy.json"
@@ -88,10 +89,12 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> dic
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory, model_path: Path, media_dir: Path, manifest: dict) -> dict:
     out = analyze_clip(media_dir / REAL, "squat", tmp_path_factory.mktemp("real"), model_path)
-    summary = load_run(out).summary
+    run = load_run(out)
+    summary = run.summary
     clip = manifest[REAL]
     flags = real_flags(summary, clip)
     scores = {
+        "fppa_jitter_deg": reported_jitter(run),
         "rep_count_error": summary["rep_count"] - clip["rep_count"],
         "yes_flagged": sum(f is True for f in flags.get("yes", [])),
         "no_flagged": sum(f is True for f in flags.get("no", [])),
@@ -146,6 +149,14 @@ def test_rep_count_and_valgus_flags_not_worse(synthetic: dict, baseline: dict, n
         assert prec_now >= prec_was, f"valgus precision {prec_now:.2f} < baseline {prec_was:.2f}: {now}"
     else:
         assert now["flag_fp"] <= was["flag_fp"], now
+
+
+def test_real_clip_fppa_jitter_not_worse(real: dict, baseline: dict) -> None:
+    """The reported FPPA's frame-to-frame shake on real footage (no truth needed for that)."""
+    was = _base(baseline, "real", REAL)
+    if "fppa_jitter_deg" not in was:
+        pytest.fail(f"no real-clip jitter in {BASELINE}: re-record it with FORMCHECK_UPDATE_BASELINE=1")
+    assert real["fppa_jitter_deg"] <= was["fppa_jitter_deg"] * TOL_JITTER + TOL_JITTER_DEG, real
 
 
 def test_real_clip_counts_and_flags_not_worse(real: dict, baseline: dict) -> None:

@@ -1,0 +1,83 @@
+"""Looking for a second person: the policy on plain numbers, then the real model on real frames."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from formcheck.people_watch import PeopleWatch
+from formcheck.pose import PoseEstimator
+from tests.test_bad_input import read_frames
+
+
+def test_looks_on_the_first_frame_then_every_interval_while_alone():
+    watch = PeopleWatch(check_every_s=2.0, alone_s=3.0)
+    looks = []
+    for i in range(300):  # 10 s at 30 fps, one person throughout
+        t = i / 30
+        if watch.check_due(t):
+            looks.append(round(t, 2))
+            watch.checked(t, 1)
+        watch.tracked(t, 1)
+    assert looks == [0.0, 2.0, 4.0, 6.0, 8.0]
+    assert watch.tracking == 1
+
+
+def test_tracks_two_from_a_look_that_sees_two_and_one_again_after_alone_s():
+    watch = PeopleWatch(check_every_s=2.0, alone_s=3.0)
+    tracking, looks = [], []
+    for i in range(600):  # a second person from 3 s to 7 s
+        t = i / 30
+        present = 2 if 3.0 <= t < 7.0 else 1
+        if watch.check_due(t):
+            looks.append(round(t, 2))
+            watch.checked(t, present)
+        watch.tracked(t, present)
+        tracking.append(watch.tracking)
+    tracking = np.array(tracking)
+    t = np.arange(600) / 30
+    # Seen at the 4 s look (3 s is between looks).
+    assert np.all(tracking[t < 4.0] == 1) and np.all(tracking[(t >= 4.0) & (t < 10.0)] == 2)
+    # Alone from 7 s: one pose again 3 s later; no looks while tracking two, and they resume
+    # 2 s after dropping back.
+    assert np.all(tracking[t >= 10.0] == 1)
+    assert looks == [0.0, 2.0, 4.0, 12.0, 14.0, 16.0, 18.0]
+
+
+def test_a_brief_miss_while_tracking_two_does_not_drop_back():
+    watch = PeopleWatch(check_every_s=2.0, alone_s=3.0)
+    watch.checked(0.0, 2)
+    for i in range(1, 300):
+        t = i / 30
+        watch.tracked(t, 1 if i % 60 < 40 else 2)  # the second person missed for 1.3 s at a time
+    assert watch.tracking == 2
+
+
+@pytest.mark.slow
+def test_real_model_follows_the_first_person_when_a_second_walks_in(model_path, media_dir):
+    """A second person is in view from 2.5 s to 6.25 s; the analysed person stays the first one."""
+    fps = 23.976  # squat_front_10's rate
+    first = [cv2.resize(f[:, 280:1000], (405, 405)) for f in read_frames(media_dir / "squat_front_10.mp4", 300)]
+    second = [cv2.resize(f, (228, 405)) for f in read_frames(media_dir / "squat_front_09.mp4", 90)]
+    empty = np.full_like(second[0], 200)
+    frames = [np.hstack([a, second[i - 60] if 60 <= i < 150 else empty]) for i, a in enumerate(first)]
+    people, centre_x, tracking = [], [], []
+    with PoseEstimator(model_path) as est:
+        for i, frame in enumerate(frames):
+            pose = est.detect(frame, i / fps)
+            people.append(pose.people if pose is not None else 0)
+            centre_x.append(pose.centre[0] if pose is not None else np.nan)
+            tracking.append(est.poses_tracked)
+    people, centre_x, tracking = np.array(people), np.array(centre_x), np.array(tracking)
+    t = np.arange(len(frames)) / fps
+    assert np.mean(people > 0) > 0.95
+    # One pose until the 4 s look; two while the second person is there (both counted); one
+    # again once they have been gone 3 s.
+    assert np.all(tracking[t < 4.0] == 1) and np.all(people[t < 4.0] <= 1)
+    both = (t >= 4.0) & (t < 6.25)
+    assert np.all(tracking[both] == 2) and np.mean(people[both] == 2) > 0.9
+    assert np.all(tracking[t > 9.5] == 1)
+    assert est.switches == 2
+    # Always the person on the left panel (405 px wide), never the one who walked in.
+    assert np.nanmax(centre_x) < 405
