@@ -27,6 +27,7 @@ from formcheck.smoothing import (
     VISIBILITY_GATE,
     LegLabeller,
     bridge_gaps,
+    despike,
     filter_padding,
     leg_label_scale,
     sample_rate,
@@ -108,7 +109,8 @@ class ReportFrames:
         def smoothed(name: str) -> np.ndarray:
             points = swap_legs_where(r[name].astype(np.float64), swap)
             points[unseen] = np.nan  # MediaPipe places unseen joints anyway
-            out = zero_phase_lowpass(t, bridge_gaps(t, points, MAX_GAP_S, copy=False), copy=False, fs=self.fs)
+            bridged = bridge_gaps(t, points, MAX_GAP_S, copy=False)
+            out = zero_phase_lowpass(t, despike(bridged, self.fs), copy=False, fs=self.fs)
             return out[lo - a : hi - a]
 
         xy = smoothed("image_xy")

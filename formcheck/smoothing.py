@@ -12,6 +12,7 @@ interpolated offline); longer gaps stay NaN and are counted by the caller.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,6 +115,39 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) index runs where mask is True."""
     edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+# Hampel filter: half window and threshold. 0.25 s is wider than twice the model's glitches seen
+# so far (up to 5 frames at 30 fps, benchmarks/RESULTS.md Speed) and narrower than a rep's turn.
+DESPIKE_HALF_WINDOW_S = 0.25
+DESPIKE_SIGMAS = 3.0
+
+
+def despike(values: np.ndarray, fs: float, half_window_s: float = DESPIKE_HALF_WINDOW_S, sigmas: float = DESPIKE_SIGMAS) -> np.ndarray:
+    """Hampel filter along time: a sample further than `sigmas` robust standard deviations
+    (1.4826 x MAD) from the median of its window is replaced by that median.
+
+    The pose model now and then shifts a body part by tens of pixels for a few frames and
+    back; a low-pass filter spreads such a jump into the frames around it (and into a peak
+    FPPA), a Hampel filter removes it. Trends and smooth peaks pass: their distance from the
+    window median is small against the window's own spread. NaN samples are skipped.
+    """
+    out = np.array(values, dtype=np.float64, copy=True)
+    k = max(2, int(round(half_window_s * fs)))
+    n = len(out)
+    if n < 2 * k + 1:
+        return out
+    flat = out.reshape(n, -1)
+    padded = np.pad(flat, ((k, k), (0, 0)), constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1, axis=0)  # (n, cols, 2k+1)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows (long gaps)
+        median = np.nanmedian(windows, axis=-1)
+        mad = np.nanmedian(np.abs(windows - median[..., None]), axis=-1)
+    spike = np.abs(flat - median) > sigmas * 1.4826 * mad
+    spike &= np.isfinite(flat)
+    flat[spike] = median[spike]
+    return out
 
 
 def zero_phase_lowpass(

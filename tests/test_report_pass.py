@@ -13,7 +13,9 @@ from formcheck.config import Config
 from formcheck.metrics import LegMetrics, Metrics, compute_metrics
 from formcheck.recording import Recording
 from formcheck.session import summarize
-from formcheck.smoothing import VISIBILITY_GATE, bridge_gaps, swap_legs_where, whole_clip_leg_swaps, zero_phase_lowpass
+from formcheck.smoothing import (
+    VISIBILITY_GATE, bridge_gaps, despike, sample_rate, swap_legs_where, whole_clip_leg_swaps, zero_phase_lowpass,
+)
 from tests.test_squat_tracker import INFO, run, times
 from tests.test_valgus_scoring import shifts
 from tests.builders import squat_flexion
@@ -29,7 +31,7 @@ def _whole_clip_metrics(rec: Recording, config: Config) -> Metrics:
     def smoothed(points: np.ndarray) -> np.ndarray:
         p = swap_legs_where(points.astype(np.float64), swapped)
         p[unseen] = np.nan
-        return zero_phase_lowpass(t, bridge_gaps(t, p))
+        return zero_phase_lowpass(t, despike(bridge_gaps(t, p), sample_rate(t)))
 
     return compute_metrics(t, smoothed(xy), smoothed(world), config.thresholds.frontal_max_yaw_deg)
 
