@@ -138,12 +138,22 @@ def despike(values: np.ndarray, fs: float, half_window_s: float = DESPIKE_HALF_W
     if n < 2 * k + 1:
         return out
     flat = out.reshape(n, -1)
-    padded = np.pad(flat, ((k, k), (0, 0)), constant_values=np.nan)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1, axis=0)  # (n, cols, 2k+1)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows (long gaps)
-        median = np.nanmedian(windows, axis=-1)
-        mad = np.nanmedian(np.abs(windows - median[..., None]), axis=-1)
+    # Edges: the window is mirrored rather than cut short, so every window has 2k + 1 samples.
+    # A contiguous copy and a partition at k: about 3x faster than np.median on the view.
+    windows = np.ascontiguousarray(
+        np.lib.stride_tricks.sliding_window_view(np.pad(flat, ((k, k), (0, 0)), mode="reflect"), 2 * k + 1, axis=0)
+    )
+    median = np.partition(windows, k, axis=-1)[..., k]
+    deviation = np.abs(windows - median[..., None])
+    mad = np.partition(deviation, k, axis=-1)[..., k]
+    holed = np.isnan(windows).any(axis=-1) & np.isfinite(flat)
+    if holed.any():  # windows reaching into a gap (few): the same without the missing samples
+        rows, cols = np.nonzero(holed)
+        w = windows[rows, cols]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median[rows, cols] = m = np.nanmedian(w, axis=-1)
+            mad[rows, cols] = np.nanmedian(np.abs(w - m[:, None]), axis=-1)
     spike = np.abs(flat - median) > sigmas * 1.4826 * mad
     spike &= np.isfinite(flat)
     flat[spike] = median[spike]
