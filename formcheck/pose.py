@@ -116,7 +116,6 @@ class PoseEstimator:
         *,
         num_poses: int | None = None,
         min_confidence: float = 0.5,
-        watch: PeopleWatch | None = None,
     ) -> None:
         """`num_poses` fixes how many poses are tracked; None lets a `PeopleWatch` decide."""
         import mediapipe as mp
@@ -125,7 +124,7 @@ class PoseEstimator:
         self._mp_format = mp.ImageFormat.SRGB
         self._model_path = model_path
         self._min_confidence = min_confidence
-        self._watch = (watch or PeopleWatch()) if num_poses is None else None
+        self._watch = PeopleWatch() if num_poses is None else None
         self._tracker: _Landmarker | None = self._landmarker(video=True, num_poses=num_poses or 1)
         self._looker: _Landmarker | None = None  # IMAGE mode, two poses: the watch's looks
         self._last_ms = -1
