@@ -117,8 +117,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
 
-# Hampel filter: half window and threshold. 0.25 s is wider than twice the model's glitches seen
-# so far (up to 5 frames at 30 fps, benchmarks/RESULTS.md Speed) and narrower than a rep's turn.
+# Hampel filter: half window and threshold. The median ignores a jump shorter than the half
+# window (0.25 s: 8 frames at 30 fps; the model's jumps seen so far last up to 5, RESULTS.md
+# Speed), and the whole window (0.5 s) is shorter than a rep's turn.
 DESPIKE_HALF_WINDOW_S = 0.25
 DESPIKE_SIGMAS = 3.0
 
@@ -154,8 +155,7 @@ def despike(values: np.ndarray, fs: float, half_window_s: float = DESPIKE_HALF_W
             warnings.simplefilter("ignore", RuntimeWarning)
             median[rows, cols] = m = np.nanmedian(w, axis=-1)
             mad[rows, cols] = np.nanmedian(np.abs(w - m[:, None]), axis=-1)
-    spike = np.abs(flat - median) > sigmas * 1.4826 * mad
-    spike &= np.isfinite(flat)
+    spike = np.abs(flat - median) > sigmas * 1.4826 * mad  # False where a sample is NaN
     flat[spike] = median[spike]
     return out
 
