@@ -45,6 +45,11 @@ class Thresholds:
     # standing value. Beyond that the knee is judged against the foot instead.
     fppa_max_flexion_deg: float = 60.0
     foreshortened_thigh_ratio: float = 0.75
+    # A rep's (or hold's) peak is the highest value its measure stays at or above for this long
+    # (media time, first to last sample): the pose model now and then throws a knee tens of
+    # pixels for two or three frames, which once read +12 degrees FPPA on a knee held at -25.
+    # Real caving in these slow exercises lasts far longer, so the peak of a true cave barely moves.
+    peak_hold_s: float = 0.1
 
 
 @dataclass(frozen=True)

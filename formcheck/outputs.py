@@ -128,6 +128,7 @@ def summary_dict(result: SessionResult, config: Config, model: dict[str, Any]) -
             "baseline_relative": th.baseline_relative,
             "frontal_max_yaw_deg": th.frontal_max_yaw_deg,
             "fppa_max_flexion_deg": th.fppa_max_flexion_deg,
+            "peak_hold_s": th.peak_hold_s,
         },
         "rep_count": len(result.reps),
         "reps": [rep_json(s) for s in result.reps],

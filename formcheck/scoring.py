@@ -70,6 +70,37 @@ def _nanmax(a: np.ndarray) -> float | None:
     return float(a.max()) if a.size else None
 
 
+def held_max(t_s: np.ndarray, values: np.ndarray, hold_s: float, lo: int = 0, hi: int | None = None) -> float | None:
+    """The highest level `values` stays at or above for at least `hold_s` (first to last sample
+    of a run of consecutive samples), over runs that overlap samples lo..hi-1; None if none does.
+
+    Unlike a plain maximum, a spike shorter than `hold_s` cannot set it, and it is never above
+    the plain maximum of lo..hi-1. Runs may reach past lo and hi, so a rep whose knee is most
+    valgus at its first frame still reads that frame's value. A NaN sample (missing, or masked
+    as unusable) breaks a run; dropped frames do not: time between analysed samples counts as held.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    hi = n if hi is None else hi
+    if hold_s <= 0:
+        return _nanmax(x[lo:hi])
+    if hi <= lo:
+        return None
+    t = np.asarray(t_s, dtype=np.float64)
+    start = np.arange(np.searchsorted(t, t[lo] - hold_s, side="left"), hi)
+    end = np.searchsorted(t, t[start] + hold_s - 1e-9, side="left")  # first sample hold_s on
+    keep = (end < n) & (end >= lo)
+    start, end = start[keep], end[keep]
+    if not start.size:
+        return None
+    bounds = np.empty(2 * start.size, dtype=np.intp)
+    bounds[0::2], bounds[1::2] = start, end + 1
+    # min over x[i : end_i + 1] for every start at once (the odd slots are discarded); NaN
+    # propagates through np.minimum, so a run with a hole drops out.
+    lows = np.minimum.reduceat(np.append(x, np.nan), bounds)[0::2]
+    return _nanmax(lows)
+
+
 def _median(a: np.ndarray) -> float | None:
     a = a[np.isfinite(a)]
     return float(np.median(a)) if a.size else None
@@ -195,14 +226,18 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
     peak_change: dict[Side, float | None] = {}
     usable_at_bottom = True
     toe_seen = True
+
+    def peak(values: np.ndarray, where: np.ndarray) -> float | None:
+        return held_max(m.t_s, np.where(where, values, np.nan), th.peak_hold_s, rep.start_i, rep.end_i + 1)
+
     for side in rep.legs:
         leg = m.leg(side)
         usable = fppa_usable(m, side, baseline, th)
         fppa_b[side] = _f(leg.fppa_deg[b]) if usable[b] else None
-        peak_fppa[side] = _nanmax(np.where(usable[sl], leg.fppa_deg[sl], np.nan))
-        peak_shank[side] = _nanmax(leg.shank_deg[loaded])
-        peak_kt[side] = _nanmax(leg.knee_toe[loaded])
-        peak_change[side] = _nanmax(knee_toe_change(m, side, baseline)[loaded])
+        peak_fppa[side] = peak(leg.fppa_deg, usable)
+        peak_shank[side] = peak(leg.shank_deg, loaded)
+        peak_kt[side] = peak(leg.knee_toe, loaded)
+        peak_change[side] = peak(knee_toe_change(m, side, baseline), loaded)
         usable_at_bottom &= bool(usable[b])
         toe_seen &= peak_kt[side] is not None
 
@@ -271,7 +306,7 @@ def score_hold(m: Metrics, hold: HoldWindow, baseline: Baseline, th: Thresholds)
     sl = slice(hold.start_i, hold.end_i + 1)
     leg = m.leg(hold.leg)
     usable = fppa_usable(m, hold.leg, baseline, th)[sl]
-    peak = _nanmax(np.where(usable, leg.fppa_deg[sl], np.nan))
+    peak = held_max(m.t_s[sl], np.where(usable, leg.fppa_deg[sl], np.nan), th.peak_hold_s)  # only while held
     v = peak
     if v is not None and th.baseline_relative and baseline.fppa_deg[hold.leg] is not None:
         v -= baseline.fppa_deg[hold.leg]

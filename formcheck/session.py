@@ -149,8 +149,11 @@ def summarize(
     reps = tracker.state.reps
     baseline = compute_baseline(StandingInputs.concat(standing), reps)
     del standing
-    # Each rep and hold is scored on its own frames' metrics.
-    windows = [(r.start_i, r.end_i + 1) for r in reps] + [(h.start_i, h.end_i + 1) for h in tracker.state.holds]
+    # Each rep and hold is scored on its own frames' metrics; a rep's with a margin, since a peak
+    # is a level held for `peak_hold_s` and may be held from before the rep's first frame.
+    margin = int(np.ceil(th.peak_hold_s * frames.fs)) + 1
+    windows = [(max(0, r.start_i - margin), min(n, r.end_i + 1 + margin)) for r in reps]
+    windows += [(h.start_i, h.end_i + 1) for h in tracker.state.holds]
     scores: list[RepScore] = [None] * len(reps)  # type: ignore[list-item] - all filled below
     holds: list[HoldScore] = [None] * len(tracker.state.holds)  # type: ignore[list-item]
     loaded_windows: list[tuple[int, np.ndarray]] = [None] * len(windows)  # type: ignore[list-item]

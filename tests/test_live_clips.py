@@ -21,7 +21,7 @@ import pytest
 from formcheck.config import Config
 from formcheck.live import LiveOptions, run_live
 from formcheck.model_store import resolve_model
-from formcheck.sources import CameraSource, RealtimeSource, open_source
+from formcheck.sources import CameraSource, FrameSource, RealtimeSource, open_source
 from tests.conftest import SAMPLES, load_summary, run_cli
 
 CUE_LATENCY_S = 0.150
@@ -243,3 +243,39 @@ def test_live_session_is_recorded_for_a_patient(tmp_path, model_path):
         store.close()
     assert len(sessions) == 1 and sessions[0]["pain_before"] == 3
     assert sessions[0]["rep_count"] == load_summary(out)["rep_count"] == 2
+
+
+class _BurstDrops(FrameSource):
+    """A clip with frames dropped in bursts of 1-5 between runs of 1-4 kept, as a live session
+    drops them when pose falls behind (the looks for a second person take longer than a frame)."""
+
+    def __init__(self, inner: FrameSource, seed: int) -> None:
+        import random
+
+        rng, self._keep = random.Random(seed), []
+        while len(self._keep) < 100_000:
+            self._keep += [True] * rng.randint(1, 4) + [False] * rng.randint(1, 5)
+        self.inner, self.info = inner, inner.info
+
+    def __iter__(self):
+        for frame in self.inner:
+            if self._keep[frame.index]:
+                yield frame
+            else:
+                self.dropped += 1
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("seed", [4, 11])
+def test_frames_dropped_in_bursts_do_not_flag_a_clean_squat(seed, tmp_path, model_path):
+    # With seed 4 the model, fed these frames, throws the right knee for a few of them and the
+    # plain maximum over the rep flagged it (knee-to-toe); a peak must be held (peak_hold_s).
+    from formcheck.analyze import run_session
+
+    with _BurstDrops(open_source(SAMPLES / "squat_front_clean.mp4"), seed) as source:
+        run_session(source, exercise="squat", out_dir=tmp_path, model=resolve_model(model_path), config=Config(), write_video=False)
+    summary = load_summary(tmp_path)
+    assert summary["rep_count"] == 2
+    assert _flags(summary) == [{"left": False, "right": False}] * 2

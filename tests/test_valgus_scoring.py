@@ -9,7 +9,7 @@ from formcheck.config import Config, CueConfig, Thresholds
 from formcheck.cues import CueEngine
 from formcheck.landmarks import Side
 from formcheck.metrics import compute_metrics
-from formcheck.scoring import Basis
+from formcheck.scoring import Basis, held_max
 from formcheck.session import summarize
 from tests.builders import LegPose, pose_frame, rep_windows, squat_flexion
 from tests.conftest import load_summary
@@ -189,3 +189,34 @@ def test_real_clean_lateral_lunge_is_not_flagged(analyzed, media_dir, manifest):
     assert not any(v for r in s["reps"] for v in r["valgus"].values())
     changes = [v for r in s["reps"] for v in r["peak_knee_toe_change"].values() if v is not None]
     assert len(changes) >= 9 and max(changes) < 0
+
+
+def test_a_peak_must_be_held_a_glitch_cannot_set_it():
+    t = np.arange(40) / 30.0
+    # The report-pass FPPA of a real glitch (squat_front_clean, right knee rising from the bottom):
+    # three frames thrown from about -25 to +5 degrees and back.
+    x = np.full(40, -25.0)
+    x[18:24] = [-23.1, -10.1, 2.3, 5.1, -1.4, -9.5]
+    assert held_max(t, x, 0.0) == pytest.approx(5.1)  # the plain maximum
+    assert held_max(t, x, 0.1) == pytest.approx(-9.5)  # held over four frames (100 ms)
+    # A real cave is a broad hump: holding 100 ms costs a fraction of a degree on a rep's
+    # half-second cave, about one degree on a sharp one.
+    broad, sharp = (20.0 * np.exp(-(((t - 0.6) / w) ** 2)) for w in (0.5, 0.3))
+    assert 19.5 < held_max(t, broad, 0.1) <= 20.0
+    assert 19.0 < held_max(t, sharp, 0.1) <= 19.5
+    # Never above the plain maximum of the window asked for; runs may reach past its ends, so a
+    # rep whose knee is most valgus at its first frame keeps that frame's value.
+    falling = np.linspace(5.0, -20.0, 40)
+    assert held_max(t, falling, 0.1, lo=10, hi=30) == pytest.approx(falling[10])
+    assert held_max(t, falling, 0.1, lo=10, hi=30) <= falling[10:30].max()
+
+
+def test_held_peak_runs_break_at_missing_samples_not_at_dropped_frames():
+    t = np.arange(10) / 30.0
+    x = np.array([0, 0, 15, 15, np.nan, 15, 15, 0, 0, 0], dtype=float)
+    assert held_max(t, x, 0.1) == 0.0  # two frames each side of a hole: neither run lasts 100 ms
+    assert held_max(t, x, 0.03) == 15.0  # two frames span 33 ms
+    # Frames dropped (a live session behind): two samples 133 ms apart count as held between them.
+    assert held_max(np.array([0.0, 0.133, 0.267]), np.array([15.0, 15.0, 0.0]), 0.1) == 15.0
+    assert held_max(t[:3], np.array([np.nan, 15.0, np.nan]), 0.1) is None
+    assert held_max(t, np.full(10, np.nan), 0.1) is None
