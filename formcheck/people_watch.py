@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-# One look every 2 s costs about 2% of the model's time at 30 fps (a two-pose IMAGE-mode call
-# is about 1.4x a tracked frame); a person walking in is then seen within 2 s, during which the
-# one-pose tracker stays on the person it was following.
+# One look every 2 s is about 2% more model work at 30 fps (a two-pose IMAGE-mode call is about
+# 1.5x a tracked frame), done beside the tracker on the other core (formcheck/pose.py); a person
+# walking in is then seen within about 2 s, during which the one-pose tracker stays on the
+# person it was following.
 CHECK_EVERY_S = 2.0
 # How long the second person must be gone before tracking drops back to one pose: long enough
 # that someone passing behind, or a missed detection, does not make it switch back and forth.

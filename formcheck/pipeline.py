@@ -10,6 +10,7 @@ tracker and scoring code, run on better-filtered landmarks.
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,6 +32,14 @@ from formcheck.smoothing import (
 )
 from formcheck.sources import Frame
 from formcheck.trackers import Event, Tracker, TrackerState
+
+# A thread that wants the GIL back after a C call waits until the thread running Python hands
+# it over, which CPython forces only after the switch interval (5 ms by default). The model's
+# thread needs it around every MediaPipe call, while the stages, the drawing and the decoder run
+# Python on the other threads: on the 1280x720 bench clip the model thread spent 3.8 ms a frame
+# outside MediaPipe's calls at 5 ms, about 2 at 0.2 ms (benchmarks/RESULTS.md, Speed).
+GIL_SWITCH_S = 0.0005
+
 
 _NAN_XY = np.full((NUM_LANDMARKS, 2), np.nan)
 _NAN_XYZ = np.full((NUM_LANDMARKS, 3), np.nan)
@@ -78,9 +87,12 @@ class Pipeline:
         shrunk for the model here, not on the model's thread: the resize (about 3% of that
         thread's time at 720p, py-spy) then overlaps the previous frame's inference. Leaving the
         loop early (break, Ctrl-C, a failing source) drops the frames queued ahead unseen.
+        While it runs, the interpreter's GIL switch interval is GIL_SWITCH_S.
         """
         pending: deque[tuple[Frame, Future]] = deque()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="formcheck-pose")
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_S)
         try:
             for frame in frames:
                 pending.append((frame, pool.submit(self._model, frame, *shrink_for_inference(frame.image))))
@@ -92,6 +104,7 @@ class Pipeline:
                 yield self._after_model(done, future.result())
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            sys.setswitchinterval(switch_interval)
 
     def _model(self, frame: Frame, small: np.ndarray, scale: float) -> tuple[PoseFrame | None, np.ndarray, float]:
         h, w = frame.image.shape[:2]

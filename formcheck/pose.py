@@ -6,7 +6,10 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -45,25 +48,40 @@ def shrink_for_inference(image_bgr: np.ndarray) -> tuple[np.ndarray, float]:
 _NOISY_CALLS = 3
 
 
+_silence_lock = threading.Lock()
+_silence_depth = 0
+_saved_stderr: int | None = None
+
+
 @contextlib.contextmanager
 def _native_stderr_silenced() -> Iterator[None]:
+    """fd 2 to /dev/null while any thread is inside (a look and the tracker may overlap)."""
+    global _silence_depth, _saved_stderr
     if os.environ.get("FORMCHECK_DEBUG"):
         yield
         return
+    with _silence_lock:
+        if _silence_depth == 0:
+            try:
+                sys.stderr.flush()
+                saved = os.dup(2)
+            except (OSError, ValueError):
+                saved = None
+            if saved is not None:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            _saved_stderr = saved
+        _silence_depth += 1
     try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        with _silence_lock:
+            _silence_depth -= 1
+            if _silence_depth == 0 and _saved_stderr is not None:
+                os.dup2(_saved_stderr, 2)
+                os.close(_saved_stderr)
+                _saved_stderr = None
 
 
 class _Landmarker:
@@ -101,6 +119,18 @@ class _Landmarker:
             self._landmarker.close()
 
 
+# A look's answer is taken this many tracked frames after the look began (about 100 ms at 30
+# fps; a look takes about 45 ms on an idle core).
+LOOK_LAG_FRAMES = 3
+
+
+@dataclass
+class _Look:
+    t_s: float  # the frame looked at
+    answer: Future
+    frames_left: int
+
+
 class PoseEstimator:
     """Runs PoseLandmarker on a stream of frames with strictly increasing timestamps.
 
@@ -127,6 +157,8 @@ class PoseEstimator:
         self._watch = PeopleWatch() if num_poses is None else None
         self._tracker: _Landmarker | None = self._landmarker(video=True, num_poses=num_poses or 1)
         self._looker: _Landmarker | None = None  # IMAGE mode, two poses: the watch's looks
+        self._look_pool: ThreadPoolExecutor | None = None
+        self._look: _Look | None = None  # a look running beside the tracker
         self._last_ms = -1
         self._follow: np.ndarray | None = None  # mid-hip of the person being analysed
         self.switches = 0  # times tracking changed between one pose and two
@@ -153,10 +185,7 @@ class PoseEstimator:
         image = self._mp_image(image_format=self._mp_format, data=rgb)
         watch = self._watch
         if watch is not None:
-            if watch.check_due(t_s):
-                if self._looker is None:
-                    self._looker = self._landmarker(video=False, num_poses=2)
-                watch.checked(t_s, len(self._looker.run(image, None).pose_landmarks))
+            self._watch_for_people(watch, rgb, t_s)
             self._track(watch.tracking)
         result = self._tracker.run(image, ms)
         if watch is not None:
@@ -166,6 +195,32 @@ class PoseEstimator:
         if pose is not None:
             self._follow = pose.centre
         return pose
+
+    def _watch_for_people(self, watch: PeopleWatch, rgb: np.ndarray, t_s: float) -> None:
+        """Start the looks the watch asks for and hand it their answers.
+
+        The first look runs before the first frame is tracked, so a second person in view from
+        the start is handled from the start. Later looks run on a thread of their own beside the
+        tracker (a two-pose look costs about 1.5 tracked frames, which the model's thread would
+        otherwise stall for every 2 s), and each answer is taken LOOK_LAG_FRAMES frames after
+        its look began, waiting for it if need be: a recording then gives the same numbers
+        however busy the machine is.
+        """
+        if self._looker is None:
+            self._looker = self._landmarker(video=False, num_poses=2)
+            watch.checked(t_s, len(self._looker.run(self._mp_image(image_format=self._mp_format, data=rgb), None).pose_landmarks))
+            return
+        look = self._look
+        if look is not None:
+            look.frames_left -= 1
+            if look.frames_left <= 0:
+                self._look = None
+                watch.checked(look.t_s, len(look.answer.result().pose_landmarks))
+        elif watch.check_due(t_s):
+            if self._look_pool is None:
+                self._look_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="formcheck-look")
+            image = self._mp_image(image_format=self._mp_format, data=rgb)  # its own: two threads read the pixels
+            self._look = _Look(t_s, self._look_pool.submit(self._looker.run, image, None), LOOK_LAG_FRAMES)
 
     def _track(self, num_poses: int) -> None:
         """A fresh VIDEO-mode landmarker whenever the number of poses changes.
@@ -183,6 +238,9 @@ class PoseEstimator:
         log.debug("tracking %d pose(s) from %.2f s", num_poses, self._last_ms / 1000)
 
     def close(self) -> None:
+        if self._look_pool is not None:
+            self._look_pool.shutdown(wait=True)  # a look still running finishes before its model closes
+            self._look_pool = self._look = None
         for lm in (self._tracker, self._looker):
             if lm is not None:
                 lm.close()

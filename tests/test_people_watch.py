@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from formcheck.people_watch import PeopleWatch
-from formcheck.pose import PoseEstimator
+from formcheck.pose import LOOK_LAG_FRAMES, PoseEstimator
 from tests.test_bad_input import read_frames
 
 
@@ -72,12 +72,54 @@ def test_real_model_follows_the_first_person_when_a_second_walks_in(model_path, 
     people, centre_x, tracking = np.array(people), np.array(centre_x), np.array(tracking)
     t = np.arange(len(frames)) / fps
     assert np.mean(people > 0) > 0.95
-    # One pose until the 4 s look; two while the second person is there (both counted); one
-    # again once they have been gone 3 s.
-    assert np.all(tracking[t < 4.0] == 1) and np.all(people[t < 4.0] <= 1)
-    both = (t >= 4.0) & (t < 6.25)
+    # One pose until the 4 s look's answer, taken LOOK_LAG_FRAMES frames after it (the look
+    # runs beside the tracker), on that frame whatever the machine's speed; two while the second
+    # person is there (both counted); one again once they have been gone 3 s.
+    switch = int(np.flatnonzero(t >= 4.0)[0]) + LOOK_LAG_FRAMES
+    assert int(np.flatnonzero(tracking == 2)[0]) == switch
+    assert np.all(tracking[:switch] == 1) and np.all(people[:switch] <= 1)
+    both = (np.arange(len(t)) >= switch) & (t < 6.25)
     assert np.all(tracking[both] == 2) and np.mean(people[both] == 2) > 0.9
     assert np.all(tracking[t > 9.5] == 1)
     assert est.switches == 2
     # Always the person on the left panel (405 px wide), never the one who walked in.
     assert np.nanmax(centre_x) < 405
+
+
+class _FakeLandmarker:
+    """Stands in for MediaPipe: the looks see people["n"] people and take `look_s`; tracking sees none."""
+
+    def __init__(self, video: bool, num_poses: int, people: dict, look_s: float) -> None:
+        self.video, self.num_poses, self.people, self.look_s = video, num_poses, people, look_s
+
+    def run(self, image, ms):  # noqa: ANN001, ANN201
+        import time
+        from types import SimpleNamespace
+
+        if ms is None:
+            time.sleep(self.look_s)
+            return SimpleNamespace(pose_landmarks=[object()] * self.people["n"])
+        return SimpleNamespace(pose_landmarks=[])
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("look_s", [0.0, 0.25])
+def test_a_look_runs_beside_the_tracker_and_is_answered_on_a_fixed_frame(monkeypatch, look_s):
+    people = {"n": 1}
+    monkeypatch.setattr(
+        PoseEstimator, "_landmarker", lambda self, video, num_poses: _FakeLandmarker(video, num_poses, people, look_s)
+    )
+    frame = np.zeros((36, 64, 3), np.uint8)
+    tracking = []
+    with PoseEstimator("unused.task") as est:
+        for i in range(150):  # 5 s at 30 fps; from 1 s on, every look sees two people
+            if i == 30:
+                people["n"] = 2
+            est.detect(frame, i / 30)
+            tracking.append(est.poses_tracked)
+    # Looks at 0 s (on the frame itself) and 2 s (frame 60, beside the tracker): its answer is
+    # taken on frame 60 + LOOK_LAG_FRAMES however long the look took.
+    assert tracking.index(2) == 60 + LOOK_LAG_FRAMES
+    assert est.switches == 1

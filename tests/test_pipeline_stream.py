@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from formcheck.config import Config
-from formcheck.pipeline import Pipeline
+from formcheck.pipeline import GIL_SWITCH_S, Pipeline
 from formcheck.pose import PoseEstimator
 from formcheck.sources import Frame, open_source
 from formcheck.trackers import tracker_class
@@ -35,7 +36,8 @@ def _pipeline(model_path: Path) -> tuple[PoseEstimator, Pipeline]:
 
 
 def _pose_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("formcheck-pose")]
+    """The model's thread and the people watch's look thread (formcheck/pose.py)."""
+    return [t for t in threading.enumerate() if t.name.startswith(("formcheck-pose", "formcheck-look"))]
 
 
 def test_stream_gives_the_same_results_as_frame_by_frame(model_path: Path) -> None:
@@ -44,8 +46,16 @@ def test_stream_gives_the_same_results_as_frame_by_frame(model_path: Path) -> No
     with estimator:
         expected = [one_by_one.process(f) for f in frames]
     estimator, streamed = _pipeline(model_path)
+    before = sys.getswitchinterval()
+    intervals = []
     with estimator:
-        got = list(streamed.stream(frames))
+        got = []
+        for r in streamed.stream(frames):
+            got.append(r)
+            intervals.append(sys.getswitchinterval())
+    # A short GIL switch interval while streaming (the model's thread waits less for the GIL),
+    # the interpreter's own afterwards.
+    assert set(intervals) == {GIL_SWITCH_S} and sys.getswitchinterval() == before
     assert [r.frame.index for r in got] == [f.index for f in frames]
     assert sum(r.pose is not None for r in got) >= FRAMES - 2  # the figure is found: the comparison means something
     for a, b in zip(expected, got):
