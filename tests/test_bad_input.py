@@ -146,17 +146,24 @@ def test_ctrl_c_keeps_what_was_measured(tmp_path, model_path, media_dir):
 
     out = tmp_path / "o"
     env = dict(os.environ, FORMCHECK_MODEL=str(model_path))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "formcheck", "analyze", str(media_dir / "lateral_lunge_front_01.mp4"), "--out", str(out), "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    # A test run started in the background by a shell without job control inherits SIGINT
+    # ignored, and so would the child (Python keeps an inherited SIG_IGN, as it should for a
+    # background job). A handler here is reset to the default in the child when it starts, so
+    # the child is interruptible as in a terminal, however the tests were launched.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "formcheck", "analyze", str(media_dir / "lateral_lunge_front_01.mp4"), "--out", str(out), "--quiet"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     # Wait until frames are flowing (the annotated video is growing), then interrupt.
     deadline = time.monotonic() + 120
     video = out / "annotated.mp4"
     while time.monotonic() < deadline and not (video.exists() and video.stat().st_size > 200_000):
         time.sleep(0.2)
     grown = video.stat().st_size if video.exists() else None
-    # (One CI run saw exit 0 and no output here; these say whether the signal came too late.)
     assert proc.poll() is None, f"analysis ended before the interrupt (exit {proc.returncode}, annotated.mp4 {grown} bytes)"
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
