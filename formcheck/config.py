@@ -47,7 +47,7 @@ class Thresholds:
     foreshortened_thigh_ratio: float = 0.75
     # A rep's (or hold's) peak is the highest value its measure stays at or above for this long
     # (media time, first to last sample): the pose model now and then throws a knee tens of
-    # pixels for two or three frames, which once read +12 degrees FPPA on a knee held at -25.
+    # pixels for two or three frames, which once flagged a knee held at -25 degrees FPPA (CI, live).
     # Real caving in these slow exercises lasts far longer, so the peak of a true cave barely moves.
     peak_hold_s: float = 0.1
 
