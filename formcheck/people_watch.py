@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-# One look every 2 s is about 2% more model work at 30 fps (a two-pose IMAGE-mode call is about
+# One look every 2 s is about 2.5% more model work at 30 fps (a two-pose IMAGE-mode call is about
 # 1.5x a tracked frame), done beside the tracker on the other core (formcheck/pose.py); a person
 # walking in is then seen within about 2 s, during which the one-pose tracker stays on the
 # person it was following.

@@ -37,7 +37,8 @@ from formcheck.trackers import Event, Tracker, TrackerState
 # it over, which CPython forces only after the switch interval (5 ms by default). The model's
 # thread needs it around every MediaPipe call, while the stages, the drawing and the decoder run
 # Python on the other threads: on the 1280x720 bench clip the model thread spent 3.8 ms a frame
-# outside MediaPipe's calls at 5 ms, about 2 at 0.2 ms (benchmarks/RESULTS.md, Speed).
+# outside MediaPipe's calls at 5 ms, 3.2 at 1 ms, 2.1 at 0.2 ms (single runs; benchmarks/RESULTS.md,
+# Speed). 0.5 ms sits between those two; it was measured only as part of fc46db8's A/B.
 GIL_SWITCH_S = 0.0005
 
 
