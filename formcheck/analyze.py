@@ -143,7 +143,7 @@ def run_session(
                         size = (result.shrunk.shape[1], result.shrunk.shape[0])
                         sink = VideoSink(files["annotated"], info.fps, size)
                     snapshot = dataclasses.replace(result, state=copy.copy(result.state))
-                    sink.write(functools.partial(annotate, result.shrunk, snapshot, config, exercise, result.shrunk_scale))
+                    sink.write(functools.partial(annotate, result.shrunk, snapshot, exercise, result.shrunk_scale))
                 if progress is not None:
                     progress(len(pipeline.recording), frame.t_s)
                 if on_frame is not None and on_frame(result):

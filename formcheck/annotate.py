@@ -1,22 +1,20 @@
-"""Drawing a frame's state: `annotate(image, result, config) -> image`. No windows, no files.
+"""Drawing a frame's state: `annotate(image, result) -> image`. No windows, no files.
 
-Each knee's thigh and shank are coloured by its valgus measure against the threshold (green
-well under, amber near, red past it, grey where the view does not allow scoring); the value is
-written beside the knee; a cue shows as a red banner and an arrow pushing the knee outward.
+Each knee's thigh and shank are coloured by the frame's verdict (`FrameResult.verdicts`, the
+rule the cues and the report use): red while its cue is on (the verdict held past the limit),
+amber from half the limit (and past it until the cue's debounce is over), green under that,
+grey where the view does not allow scoring; the deciding value is written beside the knee; a cue shows as a red banner and an arrow pushing the knee outward.
 """
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 
-from formcheck.config import Config
-from formcheck.cues import knee_measure
 from formcheck.landmarks import LEG, SIDES, SKELETON, Side
 from formcheck.metrics import VIEW_CODES, View
 from formcheck.pipeline import FrameResult
+from formcheck.verdict import Verdict
 
 GREEN = (80, 200, 60)
 AMBER = (0, 190, 255)
@@ -36,17 +34,16 @@ def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color:
     cv2.putText(img, text, org, FONT, scale, color, thick, cv2.LINE_AA)
 
 
-def _leg_colour(basis: str, value: float, limit: float, cued: bool) -> tuple[int, int, int]:
+def leg_colour(verdict: Verdict, cued: bool) -> tuple[int, int, int]:
+    """Red is the cue: a knee is never drawn caving in without being told, nor told without being drawn."""
     if cued:
         return RED
-    if not math.isfinite(value):
+    if verdict.value is None:
         return GREY
-    if value >= limit:
-        return RED
-    return AMBER if value >= 0.5 * limit else GREEN
+    return AMBER if verdict.value >= 0.5 * verdict.limit else GREEN
 
 
-def annotate(image: np.ndarray, result: FrameResult, config: Config, exercise: str = "", xy_scale: float = 1.0) -> np.ndarray:
+def annotate(image: np.ndarray, result: FrameResult, exercise: str = "", xy_scale: float = 1.0) -> np.ndarray:
     """Draw on a copy of `image`; `xy_scale` maps original-frame pixels to it (for a shrunk frame)."""
     img = image.copy()
     unit, scale, thick = text_metrics(img)
@@ -62,16 +59,16 @@ def annotate(image: np.ndarray, result: FrameResult, config: Config, exercise: s
     for side in SIDES:
         leg = LEG[side]
         hip, knee, ankle = (_pt(xy[int(j)]) for j in (leg.hip, leg.knee, leg.ankle))
-        basis, value, limit = knee_measure(result.metrics, side, config.thresholds)
-        colour = _leg_colour(basis, value, limit, side in cued) if side in working else GREY
+        verdict = result.verdicts[side]
+        colour = leg_colour(verdict, side in cued) if side in working else GREY
         for p, q in ((hip, knee), (knee, ankle)):
             if p and q:
                 cv2.line(img, p, q, colour, 2 * thick + 1, cv2.LINE_AA)
         for p in (hip, knee, ankle):
             if p:
                 cv2.circle(img, p, 2 * thick + 1, colour, -1, cv2.LINE_AA)
-        if knee and side in working and math.isfinite(value):
-            label = f"{value:+.0f} deg" if basis == "fppa" else f"toe {value:+.2f}"
+        if knee and side in working and verdict.value is not None:
+            label = verdict.measure.format(verdict.value)
             other_hip = xy[int(LEG[side.other].hip)]
             outward = -1 if (np.isfinite(other_hip[0]) and other_hip[0] > knee[0]) else 1
             (tw, _), _ = cv2.getTextSize(label, FONT, scale, thick)

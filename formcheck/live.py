@@ -240,7 +240,7 @@ def render(image: np.ndarray, snap: Snapshot | None, opts: LiveOptions, *, scale
         banner(out, "Starting: loading the pose model", unit, AMBER, top=True)
         return out
     result = snap.result if scale == 1.0 else dataclasses.replace(snap.result, image_xy=snap.result.image_xy * scale)
-    out = annotate(image, result, opts.config, opts.exercise)
+    out = annotate(image, result, opts.exercise)
     unit, fs, th = text_metrics(out)
     rows: list[tuple[str, tuple[int, int, int]]] = []
     if snap.setup.active:

@@ -1,4 +1,9 @@
-"""summary.json and frames.csv, exactly as CONTRACT.md lays them out (schema_version 1)."""
+"""summary.json and frames.csv, as CONTRACT.md lays them out.
+
+schema_version 2 adds to schema 1, dropping nothing: each rep's `verdict`, per leg the measure that
+decided it, its value and limit and the outcome (`verdict.Verdict`); `valgus` and `valgus_basis`
+are the same verdicts in schema 1's words.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from formcheck.metrics import VIEW_CODES
 from formcheck.scoring import Baseline, HoldScore, RepScore, knee_toe_change
 from formcheck.session import PHASES, SessionResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 FRAME_COLUMNS = [
     "frame", "t_s", "pose",
@@ -57,6 +62,7 @@ def rep_json(score: RepScore) -> dict[str, Any]:
         "peak_knee_toe_change": _legs(score.peak_knee_toe_change, 3),
         "valgus": {s.value: v for s, v in score.valgus.items()},
         "valgus_basis": score.basis.value if score.basis else None,
+        "verdict": {s.value: v.as_json() for s, v in score.verdict.items()},
         "depth_deg": _r(score.depth_deg, 1),
         "min_separation_ratio": _r(score.min_separation_ratio, 3),
         "start_frame": r.start_i,
@@ -79,6 +85,7 @@ def hold_json(score: HoldScore) -> dict[str, Any]:
         "touchdown_s": [_r(t, 3) for t in h.touchdowns],
         "peak_fppa_deg": _r(score.peak_fppa_deg, 1),
         "valgus": score.valgus,
+        "verdict": score.verdict.as_json(),
         "sway": _r(score.sway, 4),
         "knee_sway": _r(score.knee_sway, 4),
         "sway_unit": "body lengths, RMS about the hold's mean position (pelvis; knee for knee_sway)",

@@ -1,6 +1,6 @@
 """The one chain every frame goes through, live or recorded.
 
-source frame -> pose -> leg-swap guard -> causal smoothing -> metrics -> tracker -> cues
+source frame -> pose -> leg-swap guard -> causal smoothing -> metrics -> tracker -> verdicts -> cues
 
 `Pipeline.process` is the per-frame path (what a live window shows and the annotated video
 draws). Each frame's raw landmarks also go into a `Recording`, from which `session.summarize`
@@ -20,7 +20,8 @@ import numpy as np
 
 from formcheck.config import Config
 from formcheck.cues import Cue, CueEngine
-from formcheck.landmarks import NUM_LANDMARKS
+from formcheck.frame_judge import FrameJudge
+from formcheck.landmarks import NUM_LANDMARKS, Side
 from formcheck.metrics import Metrics, compute_metrics
 from formcheck.pose import PoseEstimator, shrink_for_inference
 from formcheck.pose_frame import PoseFrame
@@ -32,6 +33,7 @@ from formcheck.smoothing import (
 )
 from formcheck.sources import Frame
 from formcheck.trackers import Event, Tracker, TrackerState
+from formcheck.verdict import Verdict
 
 # A thread that wants the GIL back after a C call waits until the thread running Python hands
 # it over, which CPython forces only after the switch interval (5 ms by default). The model's
@@ -54,6 +56,7 @@ class FrameResult:
     metrics: Metrics  # 0-d arrays: this frame
     events: list[Event]
     state: TrackerState
+    verdicts: dict[Side, Verdict]  # each knee's verdict on this frame (what the video colours)
     cues: list[Cue]
     # The frame as the model saw it (longer side at most pose.MAX_INFERENCE_SIDE) and its scale
     # from the original: drawing the annotated video on it saves a second resize and most of
@@ -73,7 +76,8 @@ class Pipeline:
         self._xy_filter = OneEuroLandmarkFilter()
         self._world_filter = OneEuroLandmarkFilter()
         self._prev_xy: np.ndarray | None = None
-        self._cues = CueEngine(config.thresholds, config.cues)
+        self._judge = FrameJudge(config.thresholds)
+        self._cues = CueEngine(config.cues)
         self.leg_swaps = 0
 
     def process(self, frame: Frame) -> FrameResult:
@@ -134,8 +138,9 @@ class Pipeline:
             np.float64(frame.t_s), smooth_xy, smooth_world, self.config.thresholds.frontal_max_yaw_deg
         )
         events = self.tracker.update(len(self.recording), metrics)
-        cues = self._cues.update(metrics, self.tracker.state.working_legs, self.tracker.loaded)
+        verdicts = self._judge.update(metrics, self.tracker.loaded)
+        cues = self._cues.update(frame.t_s, verdicts, self.tracker.state.working_legs, self.tracker.loaded)
         # The model's own labels are recorded: the report pass chooses them for the whole clip at once.
         raw = (pose.image_xy, pose.world_xyz, pose.visibility) if pose is not None else (xy, world, vis)
         self.recording.append(frame, *raw, pose.people if pose is not None else 0, cues)
-        return FrameResult(frame, pose, smooth_xy, metrics, events, self.tracker.state, cues)
+        return FrameResult(frame, pose, smooth_xy, metrics, events, self.tracker.state, verdicts, cues)

@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from formcheck.landmarks import SIDES
 from formcheck.outputs import per_frame_series
 from formcheck.session import SessionResult
+from formcheck.verdict import Measure
 
 LEFT_COLOUR = "#1f77b4"
 RIGHT_COLOUR = "#d62728"
@@ -127,15 +128,14 @@ def min_max_envelope(t: np.ndarray, y: np.ndarray, max_points: int = MAX_PLOT_PO
     return env.result()
 
 
-def knee_toe_judged_by_change(result: SessionResult, summary: dict[str, Any]) -> bool:
-    """Whether deep reps were judged by the knee-to-toe change from standing (else the absolute offset)."""
-    standing_known = any(result.baseline.shank_px.get(side) for side in SIDES)
-    return bool(summary["thresholds"].get("knee_toe_from_standing")) and standing_known
+def knee_toe_judged_by_change(summary: dict[str, Any]) -> bool:
+    """Whether any rep's verdict judged a knee by its knee-to-toe change from standing."""
+    return any(v["measure"] == Measure.KNEE_TOE_CHANGE.value for r in summary["reps"] for v in r["verdict"].values())
 
 
 def time_series_svg(result: SessionResult, summary: dict[str, Any]) -> str:
     th = summary["thresholds"]
-    by_change = knee_toe_judged_by_change(result, summary)
+    by_change = knee_toe_judged_by_change(summary)
     if by_change:
         knee_toe = ("knee_toe", "knee-to-toe change from\nstanding (+ = toward midline,\nloaded half of reps)", th["valgus_knee_toe_change"])
     else:
@@ -171,27 +171,22 @@ def time_series_svg(result: SessionResult, summary: dict[str, Any]) -> str:
     return _svg(fig)
 
 
-def per_rep_svg(summary: dict[str, Any], by_change: bool = False) -> str | None:
+def per_rep_svg(summary: dict[str, Any]) -> str | None:
+    """Each rep's deciding value per leg, on the measure most reps were judged by (reps judged
+    by another measure are left blank), against its limit."""
     reps = summary["reps"]
-    if not reps:
+    measures = [v["measure"] for r in reps for v in r["verdict"].values()]
+    if not measures:
         return None
-    basis = next((r["valgus_basis"] for r in reps if r["valgus_basis"]), "fppa")
-    th = summary["thresholds"]
-    knee_toe = (
-        ("peak_knee_toe_change", "peak knee-to-toe change\nfrom standing", th["valgus_knee_toe_change"])
-        if by_change
-        else ("peak_knee_toe_offset", "peak knee-to-toe offset", th["valgus_knee_toe"])
-    )
-    key, unit, limit = {
-        "fppa": ("peak_fppa_deg", "peak FPPA (deg)", th["valgus_fppa_deg"]),
-        "knee_toe": knee_toe,
-        "shank": ("peak_shank_deg", "peak shank angle (deg)", th["valgus_shank_deg"]),
-    }[basis]
+    measure = Measure(max(set(measures), key=measures.count))
+    limit = next(v["limit"] for r in reps for v in r["verdict"].values() if v["measure"] == measure.value)
+    unit = f"peak {measure.label}" + (f" ({measure.unit})" if measure.unit == "deg" else "")
     numbers = np.array([r["index"] for r in reps])
     fig, ax = plt.subplots(figsize=(9, 3))
     bars = len(reps) <= MAX_LABELLED_REPS
     for offset, leg, colour in ((-0.2, "left", LEFT_COLOUR), (0.2, "right", RIGHT_COLOUR)):
-        vals = [r[key].get(leg) if r[key].get(leg) is not None else np.nan for r in reps]
+        verdicts = [r["verdict"].get(leg) for r in reps]
+        vals = [v["value"] if v and v["measure"] == measure.value and v["value"] is not None else np.nan for v in verdicts]
         if bars:
             ax.bar(numbers + offset, vals, width=0.4, color=colour, label=f"{leg} knee")
         else:
@@ -209,13 +204,14 @@ def per_rep_svg(summary: dict[str, Any], by_change: bool = False) -> str | None:
 
 def render_report(result: SessionResult, summary: dict[str, Any]) -> str:
     flagged = [r for r in summary["reps"] if any(v for v in r["valgus"].values())]
-    by_change = knee_toe_judged_by_change(result, summary)
+    by_change = knee_toe_judged_by_change(summary)
     return _env.get_template("report.html.j2").render(
         s=summary,
         flagged=flagged,
         knee_toe_by_change=by_change,
+        measure_labels={m.value: m.label for m in Measure},
         series_svg=time_series_svg(result, summary),
-        reps_svg=per_rep_svg(summary, by_change),
+        reps_svg=per_rep_svg(summary),
         video_name=Path(summary["source"]["path"]).name,
     )
 

@@ -1,8 +1,7 @@
 """Per-rep valgus scores and the standing baseline, pure functions over a clip's metric arrays.
 
-Which measure decides a rep (DOMAIN.md): FPPA where the thigh is seen well enough, else the knee
-against the foot (knee-to-toe offset, or the frontal shank angle where the toe is missing).
-The thigh counts as foreshortened when its image length, relative to the shank's, falls under a
+Which measure decides a rep is `verdict.choose_measure`'s answer at the rep's bottom; this module
+measures the peaks it is judged on. The thigh counts as foreshortened when its image length, relative to the shank's, falls under a
 fraction of what it was while standing: seen from the front, a deep squat points the thigh at
 the camera and FPPA then reads -60 to -120 degrees on knees that do not cave at all.
 
@@ -15,7 +14,6 @@ no standing frames were seen.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,12 +23,7 @@ from formcheck.config import Thresholds
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import Metrics
 from formcheck.trackers.base import HoldWindow, RepWindow
-
-
-class Basis(str, enum.Enum):
-    FPPA = "fppa"
-    SHANK = "shank"
-    KNEE_TOE = "knee_toe"
+from formcheck.verdict import Basis, Measure, Verdict, choose_measure, judge
 
 
 @dataclass(frozen=True)
@@ -52,13 +45,21 @@ class RepScore:
     peak_fppa_deg: dict[Side, float | None]
     peak_shank_deg: dict[Side, float | None]
     peak_knee_toe_offset: dict[Side, float | None]
-    valgus: dict[Side, bool | None]
-    basis: Basis | None  # None: the view did not allow scoring
+    verdict: dict[Side, Verdict]  # per working leg; empty where the view did not allow scoring
     depth_deg: float | None  # peak knee flexion of the working legs
     min_separation_ratio: float | None
     # Most medial knee-to-toe change from standing in the loaded half (standing shank lengths);
     # None without standing frames or outside a frontal view.
     peak_knee_toe_change: dict[Side, float | None] = field(default_factory=dict)
+
+    @property
+    def valgus(self) -> dict[Side, bool | None]:
+        return {s: (self.verdict[s].valgus if s in self.verdict else None) for s in self.rep.legs}
+
+    @property
+    def basis(self) -> Basis | None:
+        """The deciding measure's family (None: not scored); both legs of a rep share it."""
+        return next(iter(self.verdict.values())).measure.basis if self.verdict else None
 
 
 def _f(x: float) -> float | None:
@@ -179,13 +180,6 @@ def knee_toe_change(m: Metrics, side: Side, baseline: Baseline) -> np.ndarray:
     return g.knee_toe_change(m.leg(side).knee_toe_px, ref, shank)
 
 
-def knee_toe_rule(th: Thresholds, baseline_known: bool) -> tuple[str, float]:
-    """Which knee-to-toe value decides ('change' from standing or absolute 'offset') and its limit."""
-    if th.knee_toe_from_standing and baseline_known:
-        return "change", th.valgus_knee_toe_change
-    return "offset", th.valgus_knee_toe
-
-
 def fppa_usable(m: Metrics, side: Side, baseline: Baseline, th: Thresholds) -> np.ndarray:
     """Frames where this leg's FPPA can be trusted (frontal view, thigh not foreshortened)."""
     leg = m.leg(side)
@@ -241,22 +235,17 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
         usable_at_bottom &= bool(usable[b])
         toe_seen &= peak_kt[side] is not None
 
-    valgus: dict[Side, bool | None] = {s: None for s in rep.legs}
-    basis: Basis | None = None
+    verdict: dict[Side, Verdict] = {}
     if scoreable:
-        basis = Basis.FPPA if usable_at_bottom else (Basis.KNEE_TOE if toe_seen else Basis.SHANK)
         for side in rep.legs:
-            if basis is Basis.FPPA:
-                v = peak_fppa[side]
-                if v is not None and th.baseline_relative and baseline.fppa_deg[side] is not None:
-                    v -= baseline.fppa_deg[side]
-                limit = th.valgus_fppa_deg
-            elif basis is Basis.KNEE_TOE:
-                which, limit = knee_toe_rule(th, peak_change[side] is not None)
-                v = peak_change[side] if which == "change" else peak_kt[side]
-            else:
-                v, limit = peak_shank[side], th.valgus_shank_deg
-            valgus[side] = None if v is None else bool(v > limit)
+            measure = choose_measure(usable_at_bottom, toe_seen, peak_change[side] is not None, th)
+            values = {
+                Measure.FPPA: peak_fppa[side],
+                Measure.KNEE_TOE_CHANGE: peak_change[side],
+                Measure.KNEE_TOE: peak_kt[side],
+                Measure.SHANK: peak_shank[side],
+            }
+            verdict[side] = _judged(measure, values, side, baseline, th)
     else:
         fppa_b = {s: None for s in rep.legs}
         peak_fppa = {s: None for s in rep.legs}
@@ -270,12 +259,34 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
         peak_fppa_deg=peak_fppa,
         peak_shank_deg=peak_shank if scoreable else {s: None for s in rep.legs},
         peak_knee_toe_offset=peak_kt if scoreable else {s: None for s in rep.legs},
-        valgus=valgus,
-        basis=basis,
+        verdict=verdict,
         depth_deg=_nanmax(flex),
         min_separation_ratio=(float(np.nanmin(sep)) if np.isfinite(sep).any() else None) if len(rep.legs) == 2 else None,
         peak_knee_toe_change=peak_change if scoreable else {s: None for s in rep.legs},
     )
+
+
+def _judged(measure: Measure, values: dict[Measure, float | None], side: Side, baseline: Baseline, th: Thresholds) -> Verdict:
+    value = values[measure]
+    if measure is Measure.FPPA and value is not None and th.baseline_relative and baseline.fppa_deg.get(side) is not None:
+        value -= baseline.fppa_deg[side]  # type: ignore[operator]
+    return judge(measure, value, th)
+
+
+def frame_verdict(m: Metrics, side: Side, baseline: Baseline, th: Thresholds) -> Verdict:
+    """One frame's verdict on one leg (`m` holds a single frame): the rule of `score_rep` applied
+    to that frame's values instead of a rep's peaks. Live cues and the annotated video read it."""
+    leg = m.leg(side)
+    values = {
+        Measure.FPPA: _f(leg.fppa_deg),
+        Measure.KNEE_TOE_CHANGE: _f(knee_toe_change(m, side, baseline)),
+        Measure.KNEE_TOE: _f(leg.knee_toe),
+        Measure.SHANK: _f(leg.shank_deg),
+    }
+    usable = bool(fppa_usable(m, side, baseline, th)) and values[Measure.FPPA] is not None
+    known = values[Measure.KNEE_TOE_CHANGE] is not None
+    measure = choose_measure(usable, values[Measure.KNEE_TOE] is not None, known, th)
+    return _judged(measure, values, side, baseline, th)
 
 
 @dataclass(frozen=True)
@@ -290,9 +301,13 @@ class HoldScore:
 
     hold: HoldWindow
     peak_fppa_deg: float | None  # most valgus FPPA of the stance leg while held (frontal view only)
-    valgus: bool | None
+    verdict: Verdict  # on the peak FPPA
     sway: float | None
     knee_sway: float | None
+
+    @property
+    def valgus(self) -> bool | None:
+        return self.verdict.valgus
 
 
 def _rms_sway(x: np.ndarray, scale: float) -> float | None:
@@ -307,16 +322,13 @@ def score_hold(m: Metrics, hold: HoldWindow, baseline: Baseline, th: Thresholds)
     leg = m.leg(hold.leg)
     usable = fppa_usable(m, hold.leg, baseline, th)[sl]
     peak = held_max(m.t_s[sl], np.where(usable, leg.fppa_deg[sl], np.nan), th.peak_hold_s)  # only while held
-    v = peak
-    if v is not None and th.baseline_relative and baseline.fppa_deg[hold.leg] is not None:
-        v -= baseline.fppa_deg[hold.leg]
     body = m.body_px[sl]
     scale = float(np.nanmedian(body)) if np.isfinite(body).any() else float("nan")
     pelvis_x = (m.left.hip_x[sl] + m.right.hip_x[sl]) / 2
     return HoldScore(
         hold=hold,
         peak_fppa_deg=peak,
-        valgus=None if v is None else bool(v > th.valgus_fppa_deg),
+        verdict=_judged(Measure.FPPA, {Measure.FPPA: peak}, hold.leg, baseline, th),
         sway=_rms_sway(pelvis_x, scale),
         knee_sway=_rms_sway(leg.knee_x[sl], scale),
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from formcheck.frame_judge import STANDING_MAX_FLEXION_DEG
 from formcheck.landmarks import SIDES, PoseLandmark, Side
 from formcheck.metrics import VIEW_CODES, Metrics, View
 from formcheck.pose_frame import PoseFrame
@@ -35,7 +36,6 @@ BODY_POINTS = (
 EDGE_MARGIN = 0.01  # of the frame size: a joint on the border is usually cut off
 MIN_HEIGHT_FRACTION = 0.4  # nose-to-heel against frame height (session.MIN_PERSON_HEIGHT_FRACTION)
 MIN_BRIGHTNESS = 50.0  # mean grey level 0-255; BlazePose degrades quickly in dim rooms
-STANDING_MAX_FLEXION_DEG = 25.0
 STILL_MAX_DRIFT = 0.04  # mid-hip height and leg length may vary this much (of body size) while still
 
 

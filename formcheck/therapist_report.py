@@ -11,10 +11,9 @@ progress. The same figures are used for the frontal shank angle (the same kind o
 the same landmarks; no published figure of its own). The knee-to-toe offset and its change from
 standing have no published error figure, so their changes are shown but not judged.
 
-Deep reps are judged against the foot by whichever knee-to-toe value decided them in scoring
-(`scoring.knee_toe_rule`): the change from standing where the session's summary.json says
-`knee_toe_from_standing` and a standing reference was measured, else the absolute offset (always
-so for sessions analysed before that setting existed). Trends and flags use that same value.
+Each rep and leg is read on the measure its verdict names (`verdict.Verdict`, as the store returns
+it: from summary.json, or for sessions from before verdicts were recorded, decided by the same
+rule from what their summary kept). Trends and flags use that same measure.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import json
 import logging
 import math
 import os
@@ -66,7 +64,6 @@ MEASURES: dict[str, dict[str, Any]] = {
     "knee_toe_change": {"column": "peak_knee_toe_change_{leg}", "label": "peak knee-to-toe change from standing",
                         "unit": "standing shank lengths", "sem": None, "sdd": None, "threshold": "valgus_knee_toe_change"},
 }  # fmt: skip
-BASES = ("fppa", "shank", "knee_toe")  # a rep's recorded valgus_basis
 # frames.csv has no per-frame change from standing: for a still, the frame with the knee furthest
 # inside the toes (the offset) stands in for it.
 FRAME_COLUMN = {"fppa": "fppa_{leg}_deg", "shank": "shank_{leg}_deg", "knee_toe": "knee_toe_{leg}", "knee_toe_change": "knee_toe_{leg}"}
@@ -187,30 +184,10 @@ def _values(reps: list[dict[str, Any]], measure: str, leg: str) -> list[float]:
     return [r[col] for r in reps if leg in _legs(r) and r.get(col) is not None]
 
 
-def judged_from_standing(session: dict[str, Any]) -> bool:
-    """Whether the session's analysis judged deep reps by the knee-to-toe change from standing
-    (its summary.json thresholds); sessions analysed before that setting existed used the offset."""
-    try:
-        th = json.loads(session.get("thresholds_json") or "{}")
-    except ValueError:
-        return False
-    return isinstance(th, dict) and th.get("knee_toe_from_standing") is True
-
-
-def decided_measure(rep: dict[str, Any], leg: str, from_standing: bool) -> str:
-    """The measure that decided this leg of the rep, as in `scoring.knee_toe_rule`: knee-to-toe
-    reps by the change from standing where the session used it and a standing reference was
-    measured (the rep has a change value), else by the absolute offset."""
-    basis = rep["valgus_basis"] if rep["valgus_basis"] in BASES else "fppa"
-    if basis == "knee_toe" and from_standing and rep.get(f"peak_knee_toe_change_{leg}") is not None:
-        return "knee_toe_change"
-    return basis
-
-
 def _measure_for(reps: list[dict[str, Any]]) -> str:
     """The measure most of the exercise's reps were judged on (FPPA unless the thigh was
-    foreshortened), per leg of each rep (reps carry `measure` from `decided_measure`)."""
-    bases = [r["measure"][leg] for r in reps if r["valgus_basis"] in BASES for leg in _legs(r)]
+    foreshortened), per leg of each rep's verdict."""
+    bases = [v.measure.value for r in reps for leg, v in r["verdict"].items() if leg in _legs(r)]
     return statistics.mode(bases) if bases else "fppa"
 
 
@@ -264,9 +241,6 @@ def build_report(
     reps_by_session = {s["id"]: store.reps(s["id"]) for s in sessions}
     for s in sessions:
         s["hold_total_s"] = sum(h["duration_s"] or 0.0 for h in store.holds(s["id"]))
-        from_standing = judged_from_standing(s)
-        for r in reps_by_session[s["id"]]:
-            r["measure"] = {leg: decided_measure(r, leg, from_standing) for leg in LEGS}
     trends: list[Trend] = []
     asym: list[Asymmetry] = []
     for exercise in sorted({s["exercise"] for s in sessions}):
@@ -300,12 +274,11 @@ def build_report(
     flagged: list[FlaggedRep] = []
     for s in sessions:
         for r in reps_by_session[s["id"]]:
-            for leg in LEGS:
-                if r[f"valgus_{leg}"]:
-                    basis = r["measure"][leg]
+            for leg, v in r["verdict"].items():
+                if v.valgus:
                     flagged.append(FlaggedRep(
-                        s["id"], _when(s["recorded_at"]), s["exercise"], r["rep_index"], leg, basis,
-                        r[MEASURES[basis]["column"].format(leg=leg)], r["start_s"], r["start_frame"], r["end_frame"],
+                        s["id"], _when(s["recorded_at"]), s["exercise"], r["rep_index"], leg, v.measure.value,
+                        v.value, r["start_s"], r["start_frame"], r["end_frame"],
                     ))  # fmt: skip
     total = len(flagged)
     # newest first, then the most valgus: the reps a therapist should look at now

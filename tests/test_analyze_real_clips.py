@@ -58,7 +58,7 @@ def test_outputs_follow_the_contract(analyzed, media_dir, manifest):
     for key in ("schema_version", "exercise", "partial", "source", "model", "view", "pose_coverage",
                 "baseline_fppa_deg", "thresholds", "rep_count", "reps", "holds", "warnings"):  # fmt: skip
         assert key in s
-    assert s["schema_version"] == 1 and s["partial"] is False and s["exercise"] == "squat"
+    assert s["schema_version"] == 2 and s["partial"] is False and s["exercise"] == "squat"
     assert s["source"]["frame_count"] == manifest[clip]["frame_count"]
     assert s["source"]["fps"] == pytest.approx(manifest[clip]["fps"], abs=0.01)
     assert (s["source"]["width"], s["source"]["height"]) == (manifest[clip]["width"], manifest[clip]["height"])
@@ -69,6 +69,11 @@ def test_outputs_follow_the_contract(analyzed, media_dir, manifest):
                 "peak_knee_toe_offset", "valgus", "valgus_basis"):  # fmt: skip
         assert key in rep
     assert rep["legs"] == ["left", "right"] and rep["start_s"] < rep["bottom_s"] < rep["end_s"]
+    for r in s["reps"]:  # the verdict (schema 2) is what valgus and valgus_basis say in schema 1's words
+        assert set(r["verdict"]) == set(r["legs"])
+        for leg, v in r["verdict"].items():
+            assert v["valgus"] == r["valgus"][leg] and v["measure"].startswith(r["valgus_basis"])
+            assert v["valgus"] == (v["value"] > v["limit"])
 
     with (out / "frames.csv").open() as fh:
         header = next(csv.reader(fh))

@@ -22,6 +22,7 @@ from formcheck.setup_check import Check, SetupCheck, SetupState, framing_problem
 from formcheck.sound import Backend, Speaker, audio_device_present, find_backend, write_tone
 from formcheck.sources import Frame, SourceInfo
 from formcheck.trackers import Phase, RepCompleted, RepRejected, RepWindow, TrackerState
+from formcheck.verdict import Measure, Verdict
 from tests.builders import LegPose, pose_frame
 
 # --- latency ---------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def _rep(i: int, end_s: float) -> RepCompleted:
 
 
 def _cue(side: Side, t: float) -> Cue:
-    return Cue(side, "fppa", 14.0, raised_s=t, crossed_s=t - 0.03)
+    return Cue(side, Verdict(Measure.FPPA, 14.0, 10.0, True), raised_s=t, crossed_s=t - 0.03)
 
 
 def test_coach_counts_sets_and_gives_a_verdict_per_rep():

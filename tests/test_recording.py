@@ -9,6 +9,7 @@ from formcheck.landmarks import NUM_LANDMARKS, Side
 from formcheck.pipeline import Recording
 from formcheck.report import min_max_envelope
 from formcheck.sources import Frame
+from formcheck.verdict import Measure, Verdict
 
 
 def test_recording_keeps_every_frame_across_blocks() -> None:
@@ -39,7 +40,7 @@ def test_empty_recording_has_empty_columns() -> None:
 
 def test_cues_are_kept_once_per_raise() -> None:
     rec = Recording()
-    cue = Cue(Side.LEFT, "fppa", 14.0, raised_s=0.1, crossed_s=0.07)
+    cue = Cue(Side.LEFT, Verdict(Measure.FPPA, 14.0, 10.0, True), raised_s=0.1, crossed_s=0.07)
     nan = np.full((NUM_LANDMARKS, 2), np.nan)
     for i, t in enumerate((0.0, 0.1, 0.2)):
         rec.append(Frame(i, t, None), nan, np.full((NUM_LANDMARKS, 3), np.nan), np.zeros(NUM_LANDMARKS), 1, [cue] if t > 0 else [])

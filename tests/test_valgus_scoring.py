@@ -7,10 +7,12 @@ import pytest
 
 from formcheck.config import Config, CueConfig, Thresholds
 from formcheck.cues import CueEngine
+from formcheck.frame_judge import FrameJudge
 from formcheck.landmarks import Side
 from formcheck.metrics import compute_metrics
-from formcheck.scoring import Basis, held_max
+from formcheck.scoring import held_max
 from formcheck.session import summarize
+from formcheck.verdict import Basis
 from tests.builders import LegPose, pose_frame, rep_windows, squat_flexion
 from tests.conftest import load_summary
 from tests.test_squat_tracker import FPS, INFO, run, times
@@ -138,12 +140,13 @@ def _frame_metrics(t: float, flex: float, shift: float):
 
 
 def test_cue_debounce_hysteresis_and_cooldown():
-    engine = CueEngine(Thresholds(), CueConfig(debounce_s=0.05, release_margin=0.7, cooldown_s=2.0))
+    engine = CueEngine(CueConfig(debounce_s=0.05, release_margin=0.7, cooldown_s=2.0))
+    judge = FrameJudge(Thresholds())
     legs = (Side.LEFT, Side.RIGHT)
     seq = [(0.00, 0.0), (0.05, 0.06), (0.10, 0.06), (0.15, 0.06), (0.20, 0.04), (0.25, 0.0), (0.5, 0.06), (0.6, 0.06), (2.4, 0.06), (2.5, 0.06)]
     fired = []
     for t, s in seq:
-        cues = engine.update(_frame_metrics(t, 40.0, s), legs, loaded=True)
+        cues = engine.update(t, judge.update(_frame_metrics(t, 40.0, s), loaded=True), legs, loaded=True)
         fired.append([c.leg for c in cues])
     assert fired[1] == []  # just crossed: debounce not yet over
     assert fired[2] == [Side.LEFT]  # 0.05 s past the threshold
@@ -154,9 +157,11 @@ def test_cue_debounce_hysteresis_and_cooldown():
 
 
 def test_no_cue_when_not_loaded():
-    engine = CueEngine(Thresholds(), CueConfig())
+    engine, judge = CueEngine(CueConfig()), FrameJudge(Thresholds())
     for t in np.arange(0, 1, 1 / FPS):
-        assert engine.update(_frame_metrics(float(t), 40.0, 0.08), (Side.LEFT,), loaded=False) == []
+        verdicts = judge.update(_frame_metrics(float(t), 40.0, 0.08), loaded=False)
+        assert verdicts[Side.LEFT].valgus  # past the limit, but the leg is not loaded
+        assert engine.update(float(t), verdicts, (Side.LEFT,), loaded=False) == []
 
 
 def test_live_cue_fires_within_150_ms_of_crossing_on_caving_reps_only():

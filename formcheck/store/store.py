@@ -7,6 +7,7 @@ written in one transaction, so a crash mid-recording leaves either the whole ses
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -22,6 +23,7 @@ from formcheck.config import Thresholds
 from formcheck.errors import InputError
 from formcheck.store.db import connect, default_db_path, migrate, transaction
 from formcheck.store.schema import MIGRATIONS
+from formcheck.verdict import Basis, Measure, Verdict, choose_measure, judge
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ THRESHOLD_KEYS = (
 )  # fmt: skip
 BOOL_THRESHOLDS = frozenset({"knee_toe_from_standing", "baseline_relative"})  # switches, stored as 0/1
 LEGS = ("left", "right")
+READABLE_SCHEMAS = (1, 2)  # summary.json versions import reads (2 adds each rep's verdict)
 
 
 def now_iso() -> str:
@@ -274,8 +277,8 @@ class Store:
             raise InputError(f"{out_dir} has no summary.json: is it a formcheck output folder?") from None
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot read {summary_path}: {exc}") from None
-        if not isinstance(summary, dict) or summary.get("schema_version") != 1:
-            raise InputError(f"{summary_path}: unsupported schema_version {summary.get('schema_version') if isinstance(summary, dict) else '?'} (this formcheck reads 1)")
+        if not isinstance(summary, dict) or summary.get("schema_version") not in READABLE_SCHEMAS:
+            raise InputError(f"{summary_path}: unsupported schema_version {summary.get('schema_version') if isinstance(summary, dict) else '?'} (this formcheck reads 1 and 2)")
         check_pain(pain_before, "pain before")
         check_pain(pain_after, "pain after")
         for key in safety or {}:
@@ -483,7 +486,9 @@ class Store:
                WHERE r.session_id = ? ORDER BY r.rep_index""",
             (session_id,),
         )
-        return [dict(r) for r in rows]
+        row = self.conn.execute("SELECT thresholds_json FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        thresholds = _json_dict(row["thresholds_json"] if row else None)
+        return [_with_verdict(dict(r), thresholds) for r in rows]
 
     def sets(self, session_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM session_sets WHERE session_id = ? ORDER BY set_no", (session_id,))
@@ -578,3 +583,48 @@ def parse_safety(items: Iterable[str]) -> dict[str, bool]:
     return out
 
 
+def _json_dict(text: str | None) -> dict[str, Any]:
+    try:
+        d = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+_LEGACY_VALUE_COLUMN = {
+    Measure.FPPA: "peak_fppa_{leg}_deg",
+    Measure.SHANK: "peak_shank_{leg}_deg",
+    Measure.KNEE_TOE: "peak_knee_toe_{leg}",
+    Measure.KNEE_TOE_CHANGE: "peak_knee_toe_change_{leg}",
+}
+
+
+def _with_verdict(rep: dict[str, Any], thresholds: dict[str, Any]) -> dict[str, Any]:
+    """A stored rep with `verdict` ({leg: Verdict}): the one in its summary.json, or for sessions
+    imported from schema 1 (no verdicts) the measure `verdict.choose_measure` picks from what that
+    summary recorded (its basis, whether a change from standing was measured, its thresholds),
+    with the value and flag it stored."""
+    stored = _json_dict(rep.get("extra_json")).get("verdict")
+    verdicts: dict[str, Verdict] = {}
+    if isinstance(stored, dict):
+        for leg, v in stored.items():
+            try:
+                verdicts[leg] = Verdict.from_json(v)
+            except (ValueError, KeyError, TypeError):
+                pass
+    elif rep.get("valgus_basis") in {b.value for b in Basis}:
+        known = {f.name for f in dataclasses.fields(Thresholds)}
+        th = Thresholds(**{k: v for k, v in thresholds.items() if k in known and isinstance(v, (int, float))})
+        # Sessions analysed before knee_toe_from_standing existed were judged by the offset.
+        th = dataclasses.replace(th, knee_toe_from_standing=thresholds.get("knee_toe_from_standing") is True)
+        basis = Basis(rep["valgus_basis"])
+        for leg in (rep.get("legs") or "").split(","):
+            if leg not in LEGS:
+                continue
+            change_known = rep.get(f"peak_knee_toe_change_{leg}") is not None
+            measure = choose_measure(basis is Basis.FPPA, basis is not Basis.SHANK, change_known, th)
+            judged = judge(measure, rep.get(_LEGACY_VALUE_COLUMN[measure].format(leg=leg)), th)
+            flag = rep.get(f"valgus_{leg}")  # as that analysis flagged it
+            verdicts[leg] = dataclasses.replace(judged, valgus=None if flag is None else bool(flag))
+    rep["verdict"] = {leg: verdicts[leg] for leg in LEGS if leg in verdicts}
+    return rep

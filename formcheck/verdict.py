@@ -1,0 +1,124 @@
+"""The knee verdict: which measure judges a knee, against which limit, and what it says.
+
+This is the one place that decides; scoring (per rep), the live cues and the annotated video
+(per frame), summary.json, the HTML report, the therapist report and the dashboard read the
+`Verdict` it returns and never re-derive it.
+
+Which measure (DOMAIN.md): FPPA where the thigh is seen well enough; where it is foreshortened
+(a deep squat seen from the front points the thigh at the camera) the knee is judged against the
+foot: by its knee-to-toe change from standing when a standing reference is known and
+`Thresholds.knee_toe_from_standing` is set, else by the absolute knee-to-toe offset, else (toe
+not seen) by the frontal shank angle.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from formcheck.config import Thresholds
+
+
+class Basis(str, enum.Enum):
+    """summary.json's `valgus_basis` (schema 1): the family of the deciding measure."""
+
+    FPPA = "fppa"
+    SHANK = "shank"
+    KNEE_TOE = "knee_toe"
+
+
+class Measure(str, enum.Enum):
+    FPPA = "fppa"  # frontal plane projection angle, degrees
+    SHANK = "shank"  # frontal shank angle, degrees
+    KNEE_TOE = "knee_toe"  # knee-to-toe offset, shank lengths
+    KNEE_TOE_CHANGE = "knee_toe_change"  # knee-to-toe change from standing, standing shank lengths
+
+    @property
+    def basis(self) -> Basis:
+        return Basis.KNEE_TOE if self is Measure.KNEE_TOE_CHANGE else Basis(self.value)
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def unit(self) -> str:
+        return _UNITS[self]
+
+    def format(self, value: float) -> str:
+        """The value as the annotated video and the reports write it."""
+        if self in (Measure.FPPA, Measure.SHANK):
+            return f"{value:+.0f} deg"
+        return f"toe {value:+.2f}"
+
+
+_LABELS = {
+    Measure.FPPA: "FPPA",
+    Measure.SHANK: "shank angle",
+    Measure.KNEE_TOE: "knee-to-toe offset",
+    Measure.KNEE_TOE_CHANGE: "knee-to-toe change from standing",
+}
+_UNITS = {
+    Measure.FPPA: "deg",
+    Measure.SHANK: "deg",
+    Measure.KNEE_TOE: "shank lengths",
+    Measure.KNEE_TOE_CHANGE: "standing shank lengths",
+}
+
+
+def limit_of(measure: Measure, th: Thresholds) -> float:
+    return {
+        Measure.FPPA: th.valgus_fppa_deg,
+        Measure.SHANK: th.valgus_shank_deg,
+        Measure.KNEE_TOE: th.valgus_knee_toe,
+        Measure.KNEE_TOE_CHANGE: th.valgus_knee_toe_change,
+    }[measure]
+
+
+def choose_measure(fppa_usable: bool, toe_seen: bool, standing_known: bool, th: Thresholds) -> Measure:
+    """The measure that judges a knee, from what was seen (per frame, or at a rep's bottom)."""
+    if fppa_usable:
+        return Measure.FPPA
+    if not toe_seen:
+        return Measure.SHANK
+    if th.knee_toe_from_standing and standing_known:
+        return Measure.KNEE_TOE_CHANGE
+    return Measure.KNEE_TOE
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One knee's verdict: the deciding measure, its value (None: not seen), limit and outcome."""
+
+    measure: Measure
+    value: float | None
+    limit: float
+    valgus: bool | None  # None: not seen
+
+    @property
+    def seen(self) -> bool:
+        return self.value is not None
+
+    def as_json(self) -> dict[str, Any]:
+        nd = 1 if self.measure in (Measure.FPPA, Measure.SHANK) else 3
+        return {
+            "measure": self.measure.value,
+            "value": None if self.value is None else round(self.value, nd),
+            "limit": self.limit,
+            "valgus": self.valgus,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Verdict":
+        value = None if d.get("value") is None else float(d["value"])
+        valgus = d.get("valgus")
+        return cls(Measure(d["measure"]), value, float(d["limit"]), None if valgus is None else bool(valgus))
+
+
+def judge(measure: Measure, value: float | None, th: Thresholds) -> Verdict:
+    """The verdict of `value` read on `measure` (NaN or None: not seen)."""
+    v = None if value is None or not math.isfinite(value) else float(value)
+    limit = limit_of(measure, th)
+    return Verdict(measure, v, limit, None if v is None else v > limit)
