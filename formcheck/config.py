@@ -56,7 +56,11 @@ class Thresholds:
 class CueConfig:
     """Live feedback timing: hold before speaking, release margin, and quiet time between cues."""
 
-    debounce_s: float = 0.03
+    # A knee must stay past its limit this long (media time) before its cue shows: with 0.03 s a
+    # live run on a loaded machine cued the clean sample's left knee one frame after a pose-model
+    # throw crossed the limit (FPPA +19.7). 0.06 s is three analysed frames at 30 fps, kept under
+    # the report's `peak_hold_s` so a caving knee is still cued within the 150 ms latency target.
+    debounce_s: float = 0.06
     release_margin: float = 0.7  # a cue ends when the measure falls below this fraction of its threshold
     cooldown_s: float = 2.0
 
