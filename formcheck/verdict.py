@@ -97,10 +97,6 @@ class Verdict:
     limit: float
     valgus: bool | None  # None: not seen
 
-    @property
-    def seen(self) -> bool:
-        return self.value is not None
-
     def as_json(self) -> dict[str, Any]:
         nd = 1 if self.measure in (Measure.FPPA, Measure.SHANK) else 3
         return {
