@@ -50,6 +50,12 @@ class Thresholds:
     # pixels for two or three frames, which once flagged a knee held at -25 degrees FPPA (CI, live).
     # Real caving in these slow exercises lasts far longer, so the peak of a true cave barely moves.
     peak_hold_s: float = 0.1
+    # A knee past its limit by more than these is graded `marked`, else `mild`: 8 degrees is the
+    # smallest detectable difference of 2D FPPA (DOMAIN.md: 5-9); the knee-to-toe measures have
+    # no published error, and 0.1 shank lengths (about 4 cm) is about three standard deviations
+    # of one person's clean reps (squat_front_10 and 22, benchmarks/RESULTS.md, real-valgus).
+    marked_margin_deg: float = 8.0
+    marked_margin_knee_toe: float = 0.1
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,43 @@ def compute_baseline(s: StandingInputs, reps: list[RepWindow]) -> Baseline:
     return Baseline(fppa_deg=fppa, thigh_ratio=ratio, frames=int(mask.sum()), knee_toe_px=knee_toe, shank_px=shank)
 
 
+# The standing reference a rep is judged against is the person's standing just before it, as
+# the live path keeps it: per leg, the median of the last STANDING_FRAMES frames outside reps,
+# seen from the front, with that knee bent at most STANDING_MAX_FLEXION_DEG.
+STANDING_MAX_FLEXION_DEG = 25.0
+STANDING_FRAMES = 45
+
+
+class StandingBefore:
+    """Per-rep standing baselines of one session (`baseline_before`)."""
+
+    def __init__(self, s: StandingInputs, reps: list[RepWindow], fallback: Baseline) -> None:
+        self.s = s
+        self.fallback = fallback
+        outside = np.ones(len(s.frontal), dtype=bool)
+        for r in reps:
+            outside[r.start_i : r.end_i + 1] = False
+        with np.errstate(invalid="ignore"):
+            self._frames = [
+                np.flatnonzero(outside & s.frontal & (s.flexion_deg[:, k] <= STANDING_MAX_FLEXION_DEG)
+                               & np.isfinite(s.knee_toe_px[:, k]) & (s.shank_px[:, k] > 0))
+                for k in range(len(SIDES))
+            ]  # fmt: skip
+
+    def before(self, start: int) -> Baseline:
+        """The standing reference just before frame `start`; a leg never seen standing by then
+        keeps the session's."""
+        values: dict[str, dict[Side, float | None]] = {"fppa_deg": {}, "thigh_ratio": {}, "knee_toe_px": {}, "shank_px": {}}
+        frames = 0
+        for k, side in enumerate(SIDES):
+            idx = self._frames[k]
+            idx = idx[max(0, np.searchsorted(idx, start) - STANDING_FRAMES) : np.searchsorted(idx, start)]
+            frames = max(frames, idx.size)
+            for name, out in values.items():
+                out[side] = _median(getattr(self.s, name)[idx, k]) if idx.size else getattr(self.fallback, name).get(side)
+        return Baseline(frames=frames, **values)
+
+
 def knee_toe_change(m: Metrics, side: Side, baseline: Baseline) -> np.ndarray:
     """Per-frame knee-to-toe change from standing (standing shank lengths); NaN without a baseline."""
     ref, shank = baseline.knee_toe_px.get(side), baseline.shank_px.get(side)
@@ -237,6 +274,8 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
 
     verdict: dict[Side, Verdict] = {}
     if scoreable:
+        with np.errstate(all="ignore"):
+            yaw = float(np.nanmedian(m.yaw_deg[sl])) if np.isfinite(m.yaw_deg[sl]).any() else float("nan")
         for side in rep.legs:
             measure = choose_measure(usable_at_bottom, toe_seen, peak_change[side] is not None, th)
             values = {
@@ -245,7 +284,9 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
                 Measure.KNEE_TOE: peak_kt[side],
                 Measure.SHANK: peak_shank[side],
             }
-            verdict[side] = _judged(measure, values, side, baseline, th)
+            leg = m.leg(side)
+            seen = np.isfinite(leg.shank_deg if measure in (Measure.FPPA, Measure.SHANK) else leg.knee_toe)[loaded]
+            verdict[side] = _judged(measure, values, side, baseline, th, float(seen.mean()) if seen.size else 0.0, yaw)
     else:
         fppa_b = {s: None for s in rep.legs}
         peak_fppa = {s: None for s in rep.legs}
@@ -266,11 +307,14 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
     )
 
 
-def _judged(measure: Measure, values: dict[Measure, float | None], side: Side, baseline: Baseline, th: Thresholds) -> Verdict:
+def _judged(
+    measure: Measure, values: dict[Measure, float | None], side: Side, baseline: Baseline, th: Thresholds,
+    seen_share: float = 1.0, yaw_deg: float = float("nan"),
+) -> Verdict:  # fmt: skip
     value = values[measure]
     if measure is Measure.FPPA and value is not None and th.baseline_relative and baseline.fppa_deg.get(side) is not None:
         value -= baseline.fppa_deg[side]  # type: ignore[operator]
-    return judge(measure, value, th)
+    return judge(measure, value, th, seen_share, yaw_deg)
 
 
 def frame_verdict(m: Metrics, side: Side, baseline: Baseline, th: Thresholds) -> Verdict:
@@ -286,7 +330,7 @@ def frame_verdict(m: Metrics, side: Side, baseline: Baseline, th: Thresholds) ->
     usable = bool(fppa_usable(m, side, baseline, th)) and values[Measure.FPPA] is not None
     known = values[Measure.KNEE_TOE_CHANGE] is not None
     measure = choose_measure(usable, values[Measure.KNEE_TOE] is not None, known, th)
-    return _judged(measure, values, side, baseline, th)
+    return _judged(measure, values, side, baseline, th, yaw_deg=float(m.yaw_deg))
 
 
 @dataclass(frozen=True)

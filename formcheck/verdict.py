@@ -88,14 +88,49 @@ def choose_measure(fppa_usable: bool, toe_seen: bool, standing_known: bool, th: 
     return Measure.KNEE_TOE
 
 
+class Grade(str, enum.Enum):
+    """How far past its limit a knee went: `marked` is past it by more than the measurement error
+    (`Thresholds.marked_margin_deg` / `marked_margin_knee_toe`), so a re-test would still flag it."""
+
+    NONE = "none"
+    MILD = "mild"
+    MARKED = "marked"
+
+
+class Confidence(str, enum.Enum):
+    """How well the knee could be judged: `low` where the foot was not seen (the shank angle
+    decided), the deciding measure was seen on under half of the rep's loaded frames, or the body
+    was turned more than 15 degrees; `medium` under 80% seen or over 10 degrees turned."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+LOW_SEEN_SHARE, MEDIUM_SEEN_SHARE = 0.5, 0.8
+LOW_YAW_DEG, MEDIUM_YAW_DEG = 15.0, 10.0
+
+
+def confidence_of(measure: Measure, seen_share: float, yaw_deg: float) -> Confidence:
+    yaw = abs(yaw_deg) if math.isfinite(yaw_deg) else 0.0
+    if measure is Measure.SHANK or seen_share < LOW_SEEN_SHARE or yaw > LOW_YAW_DEG:
+        return Confidence.LOW
+    if seen_share < MEDIUM_SEEN_SHARE or yaw > MEDIUM_YAW_DEG:
+        return Confidence.MEDIUM
+    return Confidence.HIGH
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """One knee's verdict: the deciding measure, its value (None: not seen), limit and outcome."""
+    """One knee's verdict: the deciding measure, its value (None: not seen), limit and outcome,
+    how far past the limit (grade) and how well it was seen (confidence)."""
 
     measure: Measure
     value: float | None
     limit: float
     valgus: bool | None  # None: not seen
+    grade: Grade | None = None  # None: not seen
+    confidence: Confidence = Confidence.HIGH
 
     def as_json(self) -> dict[str, Any]:
         nd = 1 if self.measure in (Measure.FPPA, Measure.SHANK) else 3
@@ -104,17 +139,30 @@ class Verdict:
             "value": None if self.value is None else round(self.value, nd),
             "limit": self.limit,
             "valgus": self.valgus,
+            "grade": None if self.grade is None else self.grade.value,
+            "confidence": self.confidence.value,
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Verdict":
         value = None if d.get("value") is None else float(d["value"])
         valgus = d.get("valgus")
-        return cls(Measure(d["measure"]), value, float(d["limit"]), None if valgus is None else bool(valgus))
+        grade = Grade(d["grade"]) if d.get("grade") else None
+        return cls(Measure(d["measure"]), value, float(d["limit"]), None if valgus is None else bool(valgus), grade,
+                   Confidence(d.get("confidence") or Confidence.HIGH.value))  # fmt: skip
 
 
-def judge(measure: Measure, value: float | None, th: Thresholds) -> Verdict:
-    """The verdict of `value` read on `measure` (NaN or None: not seen)."""
+def margin_of(measure: Measure, th: Thresholds) -> float:
+    return th.marked_margin_deg if measure in (Measure.FPPA, Measure.SHANK) else th.marked_margin_knee_toe
+
+
+def judge(measure: Measure, value: float | None, th: Thresholds, seen_share: float = 1.0, yaw_deg: float = math.nan) -> Verdict:
+    """The verdict of `value` read on `measure` (NaN or None: not seen); `seen_share` and
+    `yaw_deg` say how well it was seen (`confidence_of`)."""
     v = None if value is None or not math.isfinite(value) else float(value)
     limit = limit_of(measure, th)
-    return Verdict(measure, v, limit, None if v is None else v > limit)
+    confidence = confidence_of(measure, seen_share, yaw_deg)
+    if v is None:
+        return Verdict(measure, None, limit, None, None, confidence)
+    grade = Grade.NONE if v <= limit else (Grade.MARKED if v > limit + margin_of(measure, th) else Grade.MILD)
+    return Verdict(measure, v, limit, v > limit, grade, confidence)

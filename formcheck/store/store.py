@@ -23,7 +23,7 @@ from formcheck.config import Thresholds
 from formcheck.errors import InputError
 from formcheck.store.db import connect, default_db_path, migrate, transaction
 from formcheck.store.schema import MIGRATIONS
-from formcheck.verdict import Basis, Measure, Verdict, choose_measure, judge
+from formcheck.verdict import Basis, Grade, Measure, Verdict, choose_measure, judge
 
 log = logging.getLogger(__name__)
 
@@ -625,6 +625,10 @@ def _with_verdict(rep: dict[str, Any], thresholds: dict[str, Any]) -> dict[str, 
             measure = choose_measure(basis is Basis.FPPA, basis is not Basis.SHANK, change_known, th)
             judged = judge(measure, rep.get(_LEGACY_VALUE_COLUMN[measure].format(leg=leg)), th)
             flag = rep.get(f"valgus_{leg}")  # as that analysis flagged it
-            verdicts[leg] = dataclasses.replace(judged, valgus=None if flag is None else bool(flag))
+            if flag is None or judged.grade is None:
+                verdicts[leg] = dataclasses.replace(judged, valgus=None if flag is None else bool(flag))
+            else:
+                grade = (judged.grade if judged.grade is not Grade.NONE else Grade.MILD) if flag else Grade.NONE
+                verdicts[leg] = dataclasses.replace(judged, valgus=bool(flag), grade=grade)
     rep["verdict"] = {leg: verdicts[leg] for leg in LEGS if leg in verdicts}
     return rep
