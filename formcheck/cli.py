@@ -109,15 +109,21 @@ VariantOpt = Annotated[Variant, typer.Option("--model-variant", help="Model to f
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="TOML settings file (see formcheck/default_config.toml).")]
 
 
-def _load_config(config_file: Optional[Path], threshold: Optional[float], baseline_relative: bool):
-    from formcheck.config import load_config
+def _config(config_file: Optional[Path], threshold: Optional[float], baseline_relative: bool, patient: Optional[str] = None):
+    """`config.effective_config` from the file, the patient's thresholds (when one is named) and these options."""
+    from formcheck.config import effective_config
 
-    overrides: dict = {"thresholds": {}}
+    command_line: dict = {}
     if threshold is not None:
-        overrides["thresholds"]["valgus_fppa_deg"] = threshold
+        command_line["valgus_fppa_deg"] = threshold
     if baseline_relative:
-        overrides["thresholds"]["baseline_relative"] = True
-    return load_config(config_file, overrides)
+        command_line["baseline_relative"] = True
+    own = None
+    if patient is not None:
+        from formcheck.store import thresholds_for
+
+        own = thresholds_for(patient)
+    return effective_config(config_file, own, command_line)
 
 
 def _print_outcome(outcome, quiet: bool) -> None:
@@ -140,19 +146,6 @@ PatientOpt = Annotated[Optional[str], typer.Option("--patient", help="Record the
 DateOpt = Annotated[Optional[str], typer.Option("--date", help="When the session took place (YYYY-MM-DD[THH:MM]); default now.")]
 PainBeforeOpt = Annotated[Optional[int], typer.Option("--pain-before", min=0, max=10, help="Pain 0-10 before the session.")]
 PainAfterOpt = Annotated[Optional[int], typer.Option("--pain-after", min=0, max=10, help="Pain 0-10 after the session.")]
-
-
-def _patient_config(patient: str, config_file: Optional[Path], threshold: Optional[float], baseline_relative: bool):
-    """Defaults < config file < the patient's thresholds (from the store) < command-line options."""
-    from formcheck.config import load_config
-    from formcheck.store import thresholds_for
-
-    overrides = dict(thresholds_for(patient))
-    if threshold is not None:
-        overrides["valgus_fppa_deg"] = threshold
-    if baseline_relative:
-        overrides["baseline_relative"] = True
-    return load_config(config_file, {"thresholds": overrides})
 
 
 def _record_for_patient(out_dir: Path, patient: str, date: Optional[str], pain_before: Optional[int],
@@ -199,9 +192,7 @@ def analyze(
     from formcheck.trackers import tracker_class
 
     tracker_class(exercise)
-    config = _load_config(config_file, threshold, baseline_relative)
-    if patient is not None:  # the patient's own thresholds, under the command line's
-        config = _patient_config(patient, config_file, threshold, baseline_relative)
+    config = _config(config_file, threshold, baseline_relative, patient)
     if not video.exists():
         raise InputError(f"no such file: {video}")
     model_info = _resolve_model(model, model_variant, quiet)
@@ -278,7 +269,7 @@ def live(
     from formcheck.trackers import tracker_class
 
     tracker_class(exercise)
-    config = _patient_config(patient, config_file, threshold, False) if patient else _load_config(config_file, threshold, False)
+    config = _config(config_file, threshold, False, patient)
     if source is not None and not source.exists():
         raise InputError(f"no such file: {source}")
     if not no_window:

@@ -176,5 +176,15 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
     return config
 
 
+def effective_config(
+    path: Path | None = None, patient: dict[str, Any] | None = None, command_line: dict[str, Any] | None = None
+) -> Config:
+    """The configuration a run uses: defaults < the TOML file at `path` < the patient's own
+    thresholds (`Store.thresholds`) < options given on the command line (both `Thresholds` keys).
+    The one place that precedence is written; the CLI, the live loop and the dashboard's jobs call it."""
+    thresholds = {**(patient or {}), **(command_line or {})}
+    return load_config(path, {"thresholds": thresholds} if thresholds else None)
+
+
 def config_as_dict(config: Config) -> dict[str, Any]:
     return dataclasses.asdict(config)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from formcheck import geometry as g
+from formcheck.config import Thresholds
 from formcheck.landmarks import LEG, SIDES, Side
 
 
@@ -27,8 +28,8 @@ class View(str, enum.Enum):
 
 # Body rotation from the world landmarks (degrees from facing the camera). Measured on the real
 # clips in ../shared/media: frontal clips' medians 1-15, the ~30 degree oblique lunge 25, the ~45
-# degree step-down 53, side-on clips 59-83.
-FRONTAL_MAX_YAW_DEG = 20.0
+# degree step-down 53, side-on clips 59-83. The frontal limit is a threshold a therapist may change.
+FRONTAL_MAX_YAW_DEG = Thresholds().frontal_max_yaw_deg
 SIDE_MIN_YAW_DEG = 55.0
 # Image width of shoulders plus hips over torso length: side-on bodies read 0.1-0.5.
 SIDE_MAX_WIDTH_RATIO = 0.35

@@ -57,3 +57,14 @@ def test_bad_config_is_one_clear_error(tmp_path, text, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(")) as err:
         load_config(f)
     assert "\n" not in str(err.value)
+
+
+def test_effective_config_precedence(tmp_path):
+    """Defaults < file < the patient's own thresholds < the command line, in one function."""
+    from formcheck.config import effective_config
+
+    f = tmp_path / "c.toml"
+    f.write_text("[thresholds]\nvalgus_fppa_deg = 14\nvalgus_shank_deg = 12\nvalgus_knee_toe = 0.2\n")
+    th = effective_config(f, {"valgus_fppa_deg": 11.0, "valgus_shank_deg": 9.0}, {"valgus_fppa_deg": 8.0}).thresholds
+    assert (th.valgus_fppa_deg, th.valgus_shank_deg, th.valgus_knee_toe, th.valgus_knee_toe_change) == (8.0, 9.0, 0.2, 0.04)
+    assert effective_config() == load_config()

@@ -228,9 +228,9 @@ def test_prescription_and_thresholds(store: Store) -> None:
 
 def test_knee_toe_change_thresholds_apply_to_sessions(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The change-from-standing settings are stored, validated, merged, and reach the Config that
-    `analyze/live --patient` (cli._patient_config) and the dashboard's jobs (load_config) score with."""
-    from formcheck.cli import _patient_config
-    from formcheck.config import load_config
+    `analyze/live --patient` (cli._config) and the dashboard's jobs score with (config.effective_config)."""
+    from formcheck.cli import _config
+    from formcheck.config import effective_config
 
     store.set_thresholds("P1", {"valgus_knee_toe_change": 0.06})
     store.set_thresholds("P1", {"knee_toe_from_standing": False})
@@ -242,13 +242,13 @@ def test_knee_toe_change_thresholds_apply_to_sessions(store: Store, tmp_path: Pa
         with pytest.raises(InputError, match="threshold"):
             store.set_thresholds("P1", bad)
     assert store.thresholds("P1") == {"valgus_knee_toe_change": 0.06, "knee_toe_from_standing": False}  # unchanged
-    th = load_config(None, {"thresholds": store.thresholds("P1")}).thresholds  # the dashboard's jobs
+    th = effective_config(patient=store.thresholds("P1")).thresholds  # the dashboard's jobs
     assert (th.knee_toe_from_standing, th.valgus_knee_toe_change, th.valgus_fppa_deg) == (False, 0.06, 10.0)
     monkeypatch.setenv("FORMCHECK_DB", str(store.path))
-    th = _patient_config("P1", None, 12.0, False).thresholds  # analyze/live --patient
+    th = _config(None, 12.0, False, "P1").thresholds  # analyze/live --patient
     assert (th.knee_toe_from_standing, th.valgus_knee_toe_change, th.valgus_fppa_deg) == (False, 0.06, 12.0)
     store.set_thresholds("P1", {"knee_toe_from_standing": None})  # back to the default
-    assert _patient_config("P1", None, None, False).thresholds.knee_toe_from_standing is True
+    assert _config(None, None, False, "P1").thresholds.knee_toe_from_standing is True
 
 
 def test_patient_thresholds_command_sets_the_knee_toe_change_settings(tmp_path: Path) -> None:

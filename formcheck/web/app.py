@@ -18,6 +18,7 @@ from werkzeug.utils import secure_filename
 
 from formcheck.errors import InputError
 from formcheck.store import SAFETY_QUESTIONS, Store, known_exercises, parse_when
+from formcheck.store.store import BOOL_THRESHOLDS, THRESHOLD_KEYS
 from formcheck.web.auth import check_password, has_password, secret_key
 from formcheck.web.jobs import Job, JobRunner
 from formcheck.web.video import webm_copy
@@ -155,8 +156,9 @@ def create_app(
     @app.post("/patients/<pid>/thresholds")
     def thresholds(pid: str) -> Any:
         values: dict[str, Any] = {}
-        for key in ("valgus_fppa_deg", "valgus_shank_deg", "valgus_knee_toe", "valgus_knee_toe_change"):
-            values[key] = _num(request.form.get(key), float)
+        for key in THRESHOLD_KEYS:
+            if key not in BOOL_THRESHOLDS:
+                values[key] = _num(request.form.get(key), float)
         values["baseline_relative"] = bool(request.form.get("baseline_relative"))
         # A select, not a checkbox: a form without it (an older page) keeps the default instead
         # of silently switching deep reps to the absolute offset.

@@ -65,7 +65,7 @@ class JobRunner:
 
     def _run(self, job: Job) -> None:
         from formcheck.analyze import run_session
-        from formcheck.config import load_config
+        from formcheck.config import effective_config
         from formcheck.sources import open_source
         from formcheck.store import Store
 
@@ -83,7 +83,7 @@ class JobRunner:
 
             outcome = run_session(
                 source, exercise=job.exercise, out_dir=job.out_dir, model=self.model,
-                config=load_config(None, {"thresholds": overrides}), progress=progress,
+                config=effective_config(patient=overrides), progress=progress,
             )  # fmt: skip
             with Store(self.db_path) as store:
                 rec = store.record_session(
