@@ -38,6 +38,10 @@ class Thresholds:
     # false: the absolute offset above decides.
     knee_toe_from_standing: bool = True
     valgus_knee_toe_change: float = 0.04
+    # Against the foot, also flag a knee whose shank leans inward past `valgus_shank_deg`, whatever
+    # its change from standing: someone who stands knock-kneed barely moves from standing while
+    # caving (benchmarks/RESULTS.md, real-valgus).
+    shank_gate: bool = True
     baseline_relative: bool = False  # compare FPPA with the standing baseline instead of 0
     frontal_max_yaw_deg: float = 20.0  # body turned further than this: valgus is not scored
     # FPPA is only read where the thigh is seen well: knee flexion (3D) at most this, and the

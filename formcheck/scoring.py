@@ -1,7 +1,7 @@
 """Per-rep valgus scores and the standing baseline, pure functions over a clip's metric arrays.
 
-Which measure decides a rep is `verdict.choose_measure`'s answer at the rep's bottom; this module
-measures the peaks it is judged on. The thigh counts as foreshortened when its image length, relative to the shank's, falls under a
+Which measures judge a rep is `verdict.measures_for`'s answer at the rep's bottom and
+`verdict.decide` gives the verdict; this module measures the peaks they are judged on. The thigh counts as foreshortened when its image length, relative to the shank's, falls under a
 fraction of what it was while standing: seen from the front, a deep squat points the thigh at
 the camera and FPPA then reads -60 to -120 degrees on knees that do not cave at all.
 
@@ -23,7 +23,7 @@ from formcheck.config import Thresholds
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import Metrics
 from formcheck.trackers.base import HoldWindow, RepWindow
-from formcheck.verdict import Basis, Measure, Verdict, choose_measure, judge
+from formcheck.verdict import Basis, Measure, Verdict, decide, measures_for
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,14 @@ class RepScore:
     # Most medial knee-to-toe change from standing in the loaded half (standing shank lengths);
     # None without standing frames or outside a frontal view.
     peak_knee_toe_change: dict[Side, float | None] = field(default_factory=dict)
+    # How the rep was judged (schema 1's valgus_basis): FPPA, against the foot (knee_toe), or by the
+    # shank where the toe was not seen; None where the view did not allow scoring. Each leg's
+    # verdict names the measure that decided it.
+    basis: Basis | None = None
 
     @property
     def valgus(self) -> dict[Side, bool | None]:
         return {s: (self.verdict[s].valgus if s in self.verdict else None) for s in self.rep.legs}
-
-    @property
-    def basis(self) -> Basis | None:
-        """The deciding measure's family (None: not scored); both legs of a rep share it."""
-        return next(iter(self.verdict.values())).measure.basis if self.verdict else None
 
 
 def _f(x: float) -> float | None:
@@ -273,11 +272,12 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
         toe_seen &= peak_kt[side] is not None
 
     verdict: dict[Side, Verdict] = {}
+    basis: Basis | None = None
     if scoreable:
         with np.errstate(all="ignore"):
             yaw = float(np.nanmedian(m.yaw_deg[sl])) if np.isfinite(m.yaw_deg[sl]).any() else float("nan")
         for side in rep.legs:
-            measure = choose_measure(usable_at_bottom, toe_seen, peak_change[side] is not None, th)
+            measures = measures_for(usable_at_bottom, toe_seen, peak_change[side] is not None, th)
             values = {
                 Measure.FPPA: peak_fppa[side],
                 Measure.KNEE_TOE_CHANGE: peak_change[side],
@@ -285,8 +285,9 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
                 Measure.SHANK: peak_shank[side],
             }
             leg = m.leg(side)
-            seen = np.isfinite(leg.shank_deg if measure in (Measure.FPPA, Measure.SHANK) else leg.knee_toe)[loaded]
-            verdict[side] = _judged(measure, values, side, baseline, th, float(seen.mean()) if seen.size else 0.0, yaw)
+            seen = np.isfinite(leg.shank_deg if measures[0] in (Measure.FPPA, Measure.SHANK) else leg.knee_toe)[loaded]
+            verdict[side] = _judged(measures, values, side, baseline, th, float(seen.mean()) if seen.size else 0.0, yaw)
+            basis = measures[0].basis
     else:
         fppa_b = {s: None for s in rep.legs}
         peak_fppa = {s: None for s in rep.legs}
@@ -301,6 +302,7 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
         peak_shank_deg=peak_shank if scoreable else {s: None for s in rep.legs},
         peak_knee_toe_offset=peak_kt if scoreable else {s: None for s in rep.legs},
         verdict=verdict,
+        basis=basis,
         depth_deg=_nanmax(flex),
         min_separation_ratio=(float(np.nanmin(sep)) if np.isfinite(sep).any() else None) if len(rep.legs) == 2 else None,
         peak_knee_toe_change=peak_change if scoreable else {s: None for s in rep.legs},
@@ -308,13 +310,13 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
 
 
 def _judged(
-    measure: Measure, values: dict[Measure, float | None], side: Side, baseline: Baseline, th: Thresholds,
+    measures: tuple[Measure, ...], values: dict[Measure, float | None], side: Side, baseline: Baseline, th: Thresholds,
     seen_share: float = 1.0, yaw_deg: float = float("nan"),
 ) -> Verdict:  # fmt: skip
-    value = values[measure]
-    if measure is Measure.FPPA and value is not None and th.baseline_relative and baseline.fppa_deg.get(side) is not None:
-        value -= baseline.fppa_deg[side]  # type: ignore[operator]
-    return judge(measure, value, th, seen_share, yaw_deg)
+    fppa = values.get(Measure.FPPA)
+    if fppa is not None and th.baseline_relative and baseline.fppa_deg.get(side) is not None:
+        values = {**values, Measure.FPPA: fppa - baseline.fppa_deg[side]}  # type: ignore[operator]
+    return decide(measures, values, th, seen_share, yaw_deg)
 
 
 def frame_verdict(m: Metrics, side: Side, baseline: Baseline, th: Thresholds) -> Verdict:
@@ -329,8 +331,8 @@ def frame_verdict(m: Metrics, side: Side, baseline: Baseline, th: Thresholds) ->
     }
     usable = bool(fppa_usable(m, side, baseline, th)) and values[Measure.FPPA] is not None
     known = values[Measure.KNEE_TOE_CHANGE] is not None
-    measure = choose_measure(usable, values[Measure.KNEE_TOE] is not None, known, th)
-    return _judged(measure, values, side, baseline, th, yaw_deg=float(m.yaw_deg))
+    measures = measures_for(usable, values[Measure.KNEE_TOE] is not None, known, th)
+    return _judged(measures, values, side, baseline, th, yaw_deg=float(m.yaw_deg))
 
 
 @dataclass(frozen=True)
@@ -372,7 +374,7 @@ def score_hold(m: Metrics, hold: HoldWindow, baseline: Baseline, th: Thresholds)
     return HoldScore(
         hold=hold,
         peak_fppa_deg=peak,
-        verdict=_judged(Measure.FPPA, {Measure.FPPA: peak}, hold.leg, baseline, th),
+        verdict=_judged((Measure.FPPA,), {Measure.FPPA: peak}, hold.leg, baseline, th),
         sway=_rms_sway(pelvis_x, scale),
         knee_sway=_rms_sway(leg.knee_x[sl], scale),
     )

@@ -9,10 +9,20 @@ Which measure (DOMAIN.md): FPPA where the thigh is seen well enough; where it is
 foot: by its knee-to-toe change from standing when a standing reference is known and
 `Thresholds.knee_toe_from_standing` is set, else by the absolute knee-to-toe offset, else (toe
 not seen) by the frontal shank angle.
+
+Against the foot, with `Thresholds.shank_gate` (the default), the knee also caves in when its
+shank leans inward past `valgus_shank_deg`, whatever the change from standing: a person who
+already stands knock-kneed moves little from standing while the knee caves (benchmarks/RESULTS.md,
+real-valgus: squat_front_21's right knee, shank +16 to +24 degrees, change -0.12 to +0.01). The
+shank angle does not depend on how far the toes turn out, so clean toes-out lateral lunges, whose
+knees sit 0.26-0.33 shank lengths inside the toe landmark, stay unflagged (the absolute
+knee-to-toe offset as a gate flagged 4 of their 10 reps). The verdict names the measure furthest
+past its limit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from dataclasses import dataclass
@@ -120,6 +130,14 @@ def confidence_of(measure: Measure, seen_share: float, yaw_deg: float) -> Confid
     return Confidence.HIGH
 
 
+def measures_for(fppa_usable: bool, toe_seen: bool, standing_known: bool, th: Thresholds) -> tuple[Measure, ...]:
+    """Every measure that judges the knee, the primary one (`choose_measure`) first."""
+    primary = choose_measure(fppa_usable, toe_seen, standing_known, th)
+    if primary in (Measure.FPPA, Measure.SHANK) or not th.shank_gate:
+        return (primary,)
+    return (primary, Measure.SHANK)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """One knee's verdict: the deciding measure, its value (None: not seen), limit and outcome,
@@ -150,6 +168,22 @@ class Verdict:
         grade = Grade(d["grade"]) if d.get("grade") else None
         return cls(Measure(d["measure"]), value, float(d["limit"]), None if valgus is None else bool(valgus), grade,
                    Confidence(d.get("confidence") or Confidence.HIGH.value))  # fmt: skip
+
+
+def decide(
+    measures: tuple[Measure, ...], values: dict[Measure, float | None], th: Thresholds,
+    seen_share: float = 1.0, yaw_deg: float = math.nan,
+) -> Verdict:  # fmt: skip
+    """The knee's verdict on `measures` (`measures_for`): caving in if any passes its limit, named
+    after the one furthest past it (relative to its limit); else the primary measure's verdict."""
+    verdicts = [judge(m, values.get(m), th, seen_share, yaw_deg) for m in measures]
+    caving = [v for v in verdicts if v.valgus]
+    if not caving:
+        return verdicts[0]
+    worst = max(caving, key=lambda v: (v.value - v.limit) / abs(v.limit))  # type: ignore[operator]
+    # How well the knee was seen is the primary measure's: a shank gate firing with the foot in
+    # view is not the shank deciding for want of a foot.
+    return dataclasses.replace(worst, confidence=verdicts[0].confidence)
 
 
 def margin_of(measure: Measure, th: Thresholds) -> float:

@@ -12,7 +12,7 @@ from formcheck.landmarks import Side
 from formcheck.metrics import compute_metrics
 from formcheck.scoring import held_max
 from formcheck.session import summarize
-from formcheck.verdict import Basis
+from formcheck.verdict import Basis, Measure
 from tests.builders import LegPose, pose_frame, rep_windows, squat_flexion
 from tests.conftest import load_summary
 from tests.test_squat_tracker import FPS, INFO, run, times
@@ -100,6 +100,23 @@ def test_deep_squat_with_toes_out_is_judged_by_the_change_from_standing():
     old = summarize(pipe.recording, "squat", Config(thresholds=Thresholds(knee_toe_from_standing=False)), INFO)
     assert old.reps[0].valgus[Side.LEFT] is True
     assert old.reps[0].peak_knee_toe_offset[Side.LEFT] > Thresholds().valgus_knee_toe
+
+
+def test_a_knee_already_caved_when_standing_is_caught_by_the_shank_gate():
+    """Standing knock-kneed, the knee barely moves from standing while it caves: the change from
+    standing misses it, the shank leaning in past its limit does not."""
+    reps = 2
+    t = times(1.5 + reps * 3.0 + 1.0)
+    flex = squat_flexion(t, reps, depth_deg=110.0)
+    shift = np.zeros((len(t), 2))
+    shift[:, 0] = 0.10  # the left knee 10 cm medial all along, standing included
+    pipe, _ = run(flex, shift=shift)
+    change_only = summarize(pipe.recording, "squat", Config(thresholds=Thresholds(shank_gate=False)), INFO)
+    assert not any(s.valgus[Side.LEFT] for s in change_only.reps)
+    gated = summarize(pipe.recording, "squat", Config(), INFO)
+    assert [s.valgus[Side.LEFT] for s in gated.reps] == [True, True]
+    assert all(s.verdict[Side.LEFT].measure is Measure.SHANK for s in gated.reps)
+    assert not any(s.valgus[Side.RIGHT] for s in gated.reps)
 
 
 def test_live_cue_uses_the_same_change_from_standing():

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from formcheck.config import Thresholds
-from formcheck.verdict import Confidence, Grade, Measure, Verdict, choose_measure, judge
+from formcheck.verdict import Confidence, Grade, Measure, Verdict, choose_measure, decide, judge, measures_for
 
 
 @pytest.mark.parametrize(
@@ -66,3 +66,28 @@ def test_json_round_trip():
     v = judge(Measure.KNEE_TOE_CHANGE, 0.1234, Thresholds(), 0.6, 2.0)
     back = Verdict.from_json(v.as_json())
     assert back == Verdict(Measure.KNEE_TOE_CHANGE, 0.123, 0.04, True, Grade.MILD, Confidence.MEDIUM)
+
+
+def test_against_the_foot_the_shank_gate_joins_the_change_and_names_the_decider():
+    th = Thresholds()
+    measures = measures_for(False, True, True, th)
+    assert measures == (Measure.KNEE_TOE_CHANGE, Measure.SHANK)
+    assert measures_for(True, True, True, th) == (Measure.FPPA,)
+    assert measures_for(False, True, True, Thresholds(shank_gate=False)) == (Measure.KNEE_TOE_CHANGE,)
+    # Neither past its limit: the primary measure speaks.
+    v = decide(measures, {Measure.KNEE_TOE_CHANGE: -0.1, Measure.SHANK: 4.0}, th)
+    assert (v.measure, v.valgus) == (Measure.KNEE_TOE_CHANGE, False)
+    # The shank past 10 degrees while the knee barely moved from standing: caving, on the shank.
+    v = decide(measures, {Measure.KNEE_TOE_CHANGE: 0.0, Measure.SHANK: 20.0}, th)
+    assert (v.measure, v.valgus) == (Measure.SHANK, True)
+    # Both past: the one furthest past its limit, relative to it (0.2 / 0.04 beats 12 / 10).
+    v = decide(measures, {Measure.KNEE_TOE_CHANGE: 0.2, Measure.SHANK: 12.0}, th)
+    assert v.measure is Measure.KNEE_TOE_CHANGE
+
+
+def test_a_gate_firing_keeps_the_primary_measures_confidence():
+    th = Thresholds()
+    v = decide((Measure.KNEE_TOE_CHANGE, Measure.SHANK), {Measure.KNEE_TOE_CHANGE: 0.0, Measure.SHANK: 20.0}, th, 1.0, 2.0)
+    assert (v.measure, v.confidence) == (Measure.SHANK, Confidence.HIGH)
+    alone = decide((Measure.SHANK,), {Measure.SHANK: 20.0}, th, 1.0, 2.0)  # the foot not seen
+    assert alone.confidence is Confidence.LOW
