@@ -2,7 +2,7 @@
 
     FORMCHECK_MODEL=../shared/models/pose_landmarker_full.task \\
         python -m benchmarks.real_valgus --media ../shared/media --extra benchmarks/real_clips \\
-        --cache ~/.cache/formcheck/bench [--write]
+        [--warped ~/.cache/formcheck/warped] [--plots benchmarks] [--write]
 
 Every labelled knee-rep (a working leg of a rep labelled yes or no, frontal or oblique view) of
 the clips in --media (and --extra, a manifest of fetched clips restored by
@@ -15,7 +15,11 @@ the highest value held for `peak_hold_s` in the loaded half of the rep. Then:
   precision, recall and F1 per knee-rep with 95% Wilson intervals;
 - the shipped rule (`verdict`, as `summarize` scores the reps the tracker finds, matched to the
   labelled reps by their bottom frame) with the same intervals;
-- with --write, the table goes into benchmarks/RESULTS.md between the real-valgus markers.
+- with --warped (clips made by benchmarks/warp_valgus.py), the share of warped knee-reps the
+  shipped rule flags per size (the sensitivity curve), the untouched knee's false flags, how far
+  inside its toes the model reads the warped knee, and the rules again on real and warped together;
+- with --plots, the precision-recall and sensitivity curves as PNGs;
+- with --write, the tables go into benchmarks/RESULTS.md between the real-valgus markers.
 
 Clips are read, never copied; landmarks are cached per clip in --cache (benchmarks/trackers.py).
 """
@@ -40,13 +44,7 @@ from formcheck.metrics import Metrics
 from formcheck.pipeline import Pipeline
 from formcheck.pose_frame import PoseFrame
 from formcheck.report_frames import ReportFrames
-from formcheck.scoring import (
-    StandingInputs,
-    compute_baseline,
-    fppa_usable,
-    held_max,
-    knee_toe_change,
-)
+from formcheck.scoring import StandingBefore, StandingInputs, compute_baseline, fppa_usable, held_max, knee_toe_change
 from formcheck.session import summarize
 from formcheck.sources import Frame, SourceInfo
 from formcheck.trackers import tracker_class
@@ -68,6 +66,9 @@ class KneeRep:
     caving: bool
     features: dict[str, float]  # NaN where not measurable
     shipped: bool | None = None  # the shipped rule's flag (None: rep not found or not scored)
+    level: float | None = None  # warped clips: where the warped knee ends, shank lengths inside the toe
+    warped_leg: bool = False  # warped clips: this is the leg that was warped
+    bottom_knee_toe: float = math.nan  # the knee-to-toe offset the model reads at the labelled bottom
 
 
 def family_of(exercise: str) -> str | None:
@@ -154,7 +155,9 @@ def measure_clip(entry: dict, video: pathlib.Path, cache: pathlib.Path, config: 
                          float(m.t_s[r["start_frame"]]), float(m.t_s[min(r["bottom_frame"], n - 1)]),
                          float(m.t_s[min(r["end_frame"], n - 1)]), tuple(Side(s) for s in working_legs(entry, r)))
                for k, r in enumerate(reps)]  # fmt: skip
-    baseline = compute_baseline(StandingInputs.of(m), windows)
+    standing = StandingInputs.of(m)
+    baseline = compute_baseline(standing, windows)
+    before = StandingBefore(standing, windows, baseline)
     # Smoothed landmarks for the two line measures: the report pass's own filter, via one window.
     world = _smoothed(frames, "world_xyz")
     xy = _smoothed(frames, "image_xy")
@@ -185,13 +188,16 @@ def measure_clip(entry: dict, video: pathlib.Path, cache: pathlib.Path, config: 
                 "shank": peak(leg.shank_deg, loaded),
                 "knee_toe": peak(leg.knee_toe, loaded),
                 "knee_toe_change": peak(knee_toe_change(m, side, baseline), loaded),
+                "knee_toe_change_before": peak(knee_toe_change(m, side, before.before(w.start_i)), loaded),
                 "knee_line_2d": peak(_image_medial(m, xy, side), loaded),
                 "knee_line_3d": peak(_world_medial(world, side), loaded),
                 "knee_ankle_sep": peak(-sep, loaded) if len(w.legs) == 2 else math.nan,
                 "knee_hip_sep": peak(-hip_sep, loaded) if len(w.legs) == 2 else math.nan,
             }
+            bottom_kt = float(leg.knee_toe[w.bottom_i])
             out.append(KneeRep(entry["file"], person_of(entry), family, w.index, side.value, side.value in caving, f,
-                               shipped.get((w.bottom_i, side.value))))  # fmt: skip
+                               shipped.get((w.bottom_i, side.value)), entry.get("warp_level"),
+                               entry.get("warped_leg") == side.value, bottom_kt))  # fmt: skip
     return out
 
 
@@ -299,60 +305,210 @@ def loso(reps: list[KneeRep], value: Callable[[KneeRep], float]) -> tuple[Scores
     return scores, chosen
 
 
+def best_or_thresholds(a: np.ndarray, b: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """(ta, tb) with the best F1 for the rule a > ta or b > tb (NaN never passes)."""
+    def grid(v: np.ndarray) -> np.ndarray:
+        v = v[np.isfinite(v)]
+        return np.unique(np.quantile(v, np.linspace(0, 1, 41))) - 1e-9 if v.size else np.array([np.inf])
+
+    best, best_f1 = (math.inf, math.inf), -1.0
+    pa = np.where(np.isfinite(a), a, -np.inf)
+    pb = np.where(np.isfinite(b), b, -np.inf)
+    for ta in np.append(grid(a), np.inf):
+        fa = pa > ta
+        for tb in np.append(grid(b), np.inf):
+            flag = fa | (pb > tb)
+            tp = np.sum(flag & truth)
+            f1 = 2 * tp / (np.sum(flag) + np.sum(truth)) if np.sum(truth) else 0.0
+            if f1 > best_f1:
+                best, best_f1 = (float(ta), float(tb)), f1
+    return best
+
+
+def loso_or(reps: list[KneeRep], fa: str, fb: str) -> tuple[Scores, list[tuple[float, float]]]:
+    people = sorted({r.person for r in reps})
+    scores, chosen = Scores(), []
+    for p in people:
+        train = [r for r in reps if r.person != p]
+        ta, tb = best_or_thresholds(np.array([r.features[fa] for r in train]), np.array([r.features[fb] for r in train]),
+                                    np.array([r.caving for r in train]))  # fmt: skip
+        chosen.append((ta, tb))
+        for r in reps:
+            if r.person == p:
+                a, b = r.features[fa], r.features[fb]
+                seen = np.isfinite(a) or np.isfinite(b)
+                scores.add(r.caving, bool((np.isfinite(a) and a > ta) or (np.isfinite(b) and b > tb)) if seen else None)
+    return scores, chosen
+
+
+def collect(sources: list[tuple[pathlib.Path, pathlib.Path]], cache: pathlib.Path, config: Config) -> list[KneeRep]:
+    out: list[KneeRep] = []
+    for manifest, folder in sources:
+        entries = json.loads(manifest.read_text()) if manifest.is_file() else [
+            json.loads(p.read_text()) for p in sorted(manifest.glob("*.truth.json"))]  # fmt: skip
+        for entry in entries:
+            video = folder / entry["file"]
+            if video.exists():
+                out += measure_clip(entry, video, cache, config)
+    return out
+
+
+def rule_rows(reps: list[KneeRep], pairs: list[tuple[str, str]]) -> list[list[str]]:
+    rows = []
+    shipped = Scores()
+    for r in reps:
+        shipped.add(r.caving, r.shipped)
+    rows.append(["shipped rule (verdict, tracker's reps)", "-", *shipped.row()])
+    for name in reps[0].features if reps else []:
+        s, thr = loso(reps, lambda r, name=name: r.features[name])
+        finite = [t for t in thr if np.isfinite(t)]
+        rows.append([name, f"{np.median(finite):.3f}" if finite else "-", *s.row()])
+    for fa, fb in pairs:
+        s, thr2 = loso_or(reps, fa, fb)
+        med = [f"{np.median([t[k] for t in thr2 if np.isfinite(t[k])]):.3f}" if any(np.isfinite(t[k]) for t in thr2) else "off" for k in (0, 1)]
+        rows.append([f"{fa} or {fb}", " / ".join(med), *s.row()])
+    return rows
+
+
+HEADER = ["rule (thresholds fitted leaving each person out)", "median threshold", "tp/fp/fn/tn", "precision", "recall", "F1", "unscored"]
+OR_PAIRS = [("knee_toe_change", "knee_toe"), ("knee_toe_change", "shank"), ("knee_toe", "shank"), ("knee_line_3d", "knee_toe")]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--media", type=pathlib.Path, default=pathlib.Path("../shared/media"))
     ap.add_argument("--extra", type=pathlib.Path, default=None, help="folder with a manifest.json of restored clips")
     ap.add_argument("--extra-cache", type=pathlib.Path, default=pathlib.Path.home() / ".cache/formcheck/real_clips")
+    ap.add_argument("--warped", type=pathlib.Path, default=None, help="folder of warped clips (benchmarks/warp_valgus.py)")
     ap.add_argument("--cache", type=pathlib.Path, default=pathlib.Path.home() / ".cache/formcheck/bench")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--dump", type=pathlib.Path, default=None, help="also write every knee-rep's values as JSON")
+    ap.add_argument("--plots", type=pathlib.Path, default=None, help="folder for the PR and sensitivity curves (PNG)")
     args = ap.parse_args()
     config = Config()
-    knee_reps: list[KneeRep] = []
     sources = [(args.media / "manifest.json", args.media)]
     if args.extra:
         sources.append((args.extra / "manifest.json", args.extra_cache))
-    for manifest, folder in sources:
-        for entry in json.loads(manifest.read_text()):
-            video = folder / entry["file"]
-            if video.exists():
-                knee_reps += measure_clip(entry, video, args.cache / "lm", config)
+    real = collect(sources, args.cache / "lm", config)
+    warped = collect([(args.warped, args.warped)], args.cache / "lm", config) if args.warped else []
     if args.dump:
-        args.dump.write_text(json.dumps([dataclasses.asdict(r) for r in knee_reps], indent=1, default=float))
-    caving = sum(r.caving for r in knee_reps)
-    people = len({r.person for r in knee_reps})
-    lines = [f"Measured {stamp()}. Command: `python -m benchmarks.real_valgus --media ../shared/media --extra benchmarks/real_clips --write`.",
-             "", f"{len(knee_reps)} labelled knee-reps ({caving} caving, {len(knee_reps) - caving} clean) of {people} people; "
-             "tp/fp/fn/tn per knee-rep, precision and recall with 95% Wilson intervals; 'unscored' knee-reps count as not flagged.", ""]  # fmt: skip
-    rows = []
-    shipped = Scores()
-    for r in knee_reps:
-        shipped.add(r.caving, r.shipped)
-    rows.append(["shipped rule (verdict, tracker's reps)", "-", *shipped.row()])
-    for name in knee_reps[0].features if knee_reps else []:
-        s, thr = loso(knee_reps, lambda r, name=name: r.features[name])
-        finite = [t for t in thr if np.isfinite(t)]
-        rows.append([f"{name} (threshold fitted leaving each person out)", f"{np.median(finite):.3f}" if finite else "-", *s.row()])
-    for family in sorted({r.family for r in knee_reps}):
-        fam = [r for r in knee_reps if r.family == family]
-        if not any(r.caving for r in fam):
-            continue
-        for name in fam[0].features:
-            s, thr = loso(fam, lambda r, name=name: r.features[name])
-            finite = [t for t in thr if np.isfinite(t)]
-            rows.append([f"{family} only: {name}", f"{np.median(finite):.3f}" if finite else "-", *s.row()])
-    lines.append(md_table(["rule", "median threshold", "tp/fp/fn/tn", "precision", "recall", "F1", "unscored"], rows))
-    lines += ["", "Per knee-rep values (caving first):", ""]
-    names = list(knee_reps[0].features) if knee_reps else []
-    per = sorted(knee_reps, key=lambda r: (not r.caving, r.clip, r.rep, r.leg))
+        args.dump.write_text(json.dumps([dataclasses.asdict(r) for r in real + warped], indent=1, default=float))
+    caving = sum(r.caving for r in real)
+    people = len({r.person for r in real})
+    command = ("python -m benchmarks.real_valgus --extra benchmarks/real_clips" + (" --warped ~/.cache/formcheck/warped" if warped else "")
+               + (f" --plots {args.plots}" if args.plots else "") + " --write")  # fmt: skip
+    lines = [f"Measured {stamp()}. Command: `{command}`.", "",
+             f"Real: {len(real)} labelled knee-reps ({caving} caving, {len(real) - caving} clean) of {people} people; "
+             "tp/fp/fn/tn per knee-rep, precision and recall with 95% Wilson intervals; 'unscored' knee-reps count as not flagged.", "",
+             md_table(HEADER, rule_rows(real, OR_PAIRS))]  # fmt: skip
+    for family in sorted({r.family for r in real}):
+        fam = [r for r in real if r.family == family]
+        if any(r.caving for r in fam):
+            lines += ["", f"Real, {family} only:", "", md_table(HEADER, rule_rows(fam, OR_PAIRS)[1:])]
+    if warped:
+        lines += sensitivity(real, warped)
+    lines += ["", "Per real knee-rep values (caving first):", ""]
+    names = list(real[0].features) if real else []
+    per = sorted(real, key=lambda r: (not r.caving, r.clip, r.rep, r.leg))
     lines.append(md_table(["clip", "rep", "leg", "caving", "shipped", *names],
                           [[r.clip, r.rep, r.leg, "yes" if r.caving else "no", {None: "-", True: "flag", False: "ok"}[r.shipped],
                             *[f"{r.features[k]:+.3f}" if np.isfinite(r.features[k]) else "-" for k in names]] for r in per]))  # fmt: skip
+    if args.plots:
+        plot_curves(real, warped, args.plots)
+        lines += ["", f"Curves: `{args.plots}/real_valgus_pr.png` (precision-recall per measure on the real knee-reps, "
+                  "threshold swept; the shipped rule as a point) and `real_valgus_sensitivity.png` (warped knee-reps flagged "
+                  "by the shipped rule against where the knee ends, with 95% Wilson intervals)."]  # fmt: skip
     body = "\n".join(lines)
     print(body)
     if args.write:
         update_results("real-valgus", "## Real-valgus benchmark (labelled real knee-reps)\n\n" + body)
+
+
+def plot_curves(real: list[KneeRep], warped: list[KneeRep], folder: pathlib.Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    truth = np.array([r.caving for r in real])
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    for name in ("knee_toe_change", "knee_toe", "shank", "knee_line_3d", "knee_ankle_sep", "fppa_any"):
+        v = np.array([r.features[name] for r in real])
+        v = np.where(np.isfinite(v), v, -np.inf)
+        pts = []
+        for t in np.unique(v[np.isfinite(v)]):
+            flag = v >= t
+            if flag.any():
+                pts.append((np.sum(flag & truth) / truth.sum(), np.sum(flag & truth) / flag.sum()))
+        if pts:
+            rc, pr = zip(*sorted(pts))
+            ax.plot(rc, pr, lw=1.2, label=name)
+    flags = np.array([bool(r.shipped) for r in real])
+    ax.plot([np.sum(flags & truth) / truth.sum()], [np.sum(flags & truth) / max(flags.sum(), 1)], "k*", ms=12, label="shipped rule")
+    ax.set_xlabel("recall (caving knee-reps flagged)")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    ax.set_title(f"Real knee-reps: {truth.sum()} caving, {len(truth) - truth.sum()} clean", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(folder / "real_valgus_pr.png", dpi=90)
+    plt.close(fig)
+    if not warped:
+        return
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    levels = sorted({r.level for r in warped if r.level is not None})
+    for label, pick, colour in (("warped knee", lambda r: r.warped_leg and r.caving, "tab:red"),
+                                ("untouched knee of the same clips", lambda r: not r.warped_leg and not r.caving, "tab:blue")):  # fmt: skip
+        ys, lo, hi = [], [], []
+        for level in levels:
+            group = [r for r in warped if r.level == level and pick(r)]
+            k = sum(bool(r.shipped) for r in group)
+            w = wilson(k, len(group))
+            ys.append(k / len(group) if group else np.nan)
+            lo.append(ys[-1] - w[0])
+            hi.append(w[1] - ys[-1])
+        ax.errorbar(levels, ys, yerr=[lo, hi], marker="o", capsize=4, color=colour, label=label)
+    clean = [r for r in real if not r.caving]
+    ax.axhline(sum(bool(r.shipped) for r in clean) / len(clean), color="grey", ls="--", lw=1, label="clean real knee-reps")
+    ax.set_xlabel("where the warped knee ends at the bottom (standing shank lengths inside its toe)")
+    ax.set_ylabel("share flagged (shipped rule)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(folder / "real_valgus_sensitivity.png", dpi=90)
+    plt.close(fig)
+
+
+def share(k: int, n: int) -> str:
+    lo, hi = wilson(k, n)
+    return f"{k}/{n} = {k / n:.2f} [{lo:.2f}-{hi:.2f}]" if n else "-"
+
+
+def sensitivity(real: list[KneeRep], warped: list[KneeRep]) -> list[str]:
+    """Warped clips: share of warped knee-reps flagged per size, the untouched leg's false flags,
+    and how far inside its toes the model reads the warped knee at the bottom."""
+    lines = ["", f"Warped real clips: {len({r.clip for r in warped})} clips from {len({r.person for r in warped})} people "
+             "(benchmarks/warp_valgus.py); the warped knee ends `level` standing shank lengths inside its toe at each "
+             "warped rep's bottom. Shipped rule on the tracker's reps.", ""]  # fmt: skip
+    rows = []
+    for level in sorted({r.level for r in warped if r.level is not None}):
+        hit = [r for r in warped if r.level == level and r.warped_leg and r.caving]
+        other = [r for r in warped if r.level == level and not r.warped_leg and not r.caving]
+        read = np.array([r.bottom_knee_toe for r in hit])
+        read = read[np.isfinite(read)]
+        rows.append([f"{level:.2f}", share(sum(bool(r.shipped) for r in hit), len(hit)),
+                     share(sum(bool(r.shipped) for r in other), len(other)),
+                     f"{np.median(read):+.2f} ({np.percentile(read, 25):+.2f} to {np.percentile(read, 75):+.2f})" if read.size else "-"])  # fmt: skip
+    clean_real = [r for r in real if not r.caving]
+    lines.append(md_table(["level", "warped knee flagged", "other knee flagged", "knee-to-toe read at the bottom (median, IQR)"], rows))
+    lines += ["", f"Clean real knee-reps flagged by the shipped rule: {share(sum(bool(r.shipped) for r in clean_real), len(clean_real))}.", "",
+              "Real and warped together (each person's real and warped knee-reps held out together):", "",
+              md_table(HEADER, rule_rows(real + warped, OR_PAIRS))]  # fmt: skip
+    return lines
 
 
 if __name__ == "__main__":
