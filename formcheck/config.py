@@ -7,12 +7,16 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from formcheck.errors import InputError
+
+
+ZERO_ALLOWED = frozenset({"peak_hold_s", "marked_margin_deg", "marked_margin_knee_toe"})  # 0: plain maximum; every flag marked
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,18 @@ class Thresholds:
     # of one person's clean reps (squat_front_10 and 22, benchmarks/RESULTS.md, real-valgus).
     marked_margin_deg: float = 8.0
     marked_margin_knee_toe: float = 0.1
+
+    def __post_init__(self) -> None:
+        """Every limit a finite positive number (zero allowed where it means "off"), from any
+        source: defaults, a config file, a patient's record or the command line."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool):
+                continue
+            floor_ok = value >= 0 if f.name in ZERO_ALLOWED else value > 0
+            if isinstance(value, (int, float)) and not (math.isfinite(value) and floor_ok):
+                need = "zero or more" if f.name in ZERO_ALLOWED else "more than zero"
+                raise InputError(f"threshold {f.name} must be a finite number, {need} (got {value})")
 
 
 @dataclass(frozen=True)

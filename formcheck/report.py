@@ -25,7 +25,7 @@ from formcheck.verdict import Measure
 LEFT_COLOUR = "#1f77b4"
 RIGHT_COLOUR = "#d62728"
 
-_env = Environment(loader=PackageLoader("formcheck", "templates"), autoescape=select_autoescape(["html"]))
+_env = Environment(loader=PackageLoader("formcheck", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
 def _svg(fig: plt.Figure) -> str:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import load_summary, run_cli
+from tests.conftest import SAMPLES, load_summary, run_cli
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, code: int, *fragments: str) -> None:
@@ -178,3 +178,29 @@ def test_ctrl_c_keeps_what_was_measured(tmp_path, model_path, media_dir):
     cap = cv2.VideoCapture(str(video))
     assert cap.read()[0], "the annotated video written so far must be playable"
     assert "Partial analysis" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-3", "0"])
+def test_threshold_that_is_not_a_positive_number_is_refused_before_any_work(tmp_path, model_path, value):
+    out = tmp_path / "out"
+    proc = run_cli(["analyze", str(SAMPLES / "squat_front.mp4"), f"--threshold={value}", "--out", str(out)], model_path)
+    assert_one_line_error(proc, 2, "valgus_fppa_deg", "more than zero")
+    assert not out.exists()
+
+
+def test_negative_threshold_in_a_config_file_is_refused(tmp_path, model_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[thresholds]\nvalgus_shank_deg = -1\n")
+    proc = run_cli(["analyze", str(SAMPLES / "squat_front.mp4"), "--config", str(cfg), "--out", str(tmp_path / "o")], model_path)
+    assert_one_line_error(proc, 2, "valgus_shank_deg")
+
+
+def test_a_hostile_video_name_is_escaped_in_the_report(tmp_path, model_path):
+    """report.html names the video: a file name carrying markup must come out as text."""
+    hostile = tmp_path / "<svg onload=alert(1)>.mp4"
+    hostile.write_bytes((SAMPLES / "squat_front_clean.mp4").read_bytes())
+    out = tmp_path / "out"
+    proc = run_cli(["analyze", str(hostile), "--out", str(out), "--quiet"], model_path)
+    assert proc.returncode == 0, proc.stderr
+    html = (out / "report.html").read_text()
+    assert "<svg onload" not in html and "&lt;svg onload=alert(1)&gt;" in html
