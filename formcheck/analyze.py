@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import json
 import logging
 import os
 import signal
@@ -33,7 +34,7 @@ from formcheck.pose import PoseEstimator
 from formcheck.recording import Recording
 from formcheck.session import SessionResult, summarize
 from formcheck.sinks import VideoSink
-from formcheck.sources import FrameSource, VideoFileSource
+from formcheck.sources import FrameSource, SourceInfo, VideoFileSource
 from formcheck.trackers import tracker_class
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,33 @@ def prepare_out_dir(out_dir: Path) -> Path:
     if not out_dir.is_dir() or not os.access(out_dir, os.W_OK | os.X_OK):
         raise InputError(f"output folder {out_dir} is not writable: choose another with --out")
     return out_dir
+
+
+def other_video_in(out_dir: Path, source: SourceInfo) -> str | None:
+    """The video whose results `out_dir` already holds, if it is not `source`'s; else None.
+
+    Results are told apart by the video's SHA-256 in summary.json (by file name for results
+    written before it was recorded there, and for sources without one)."""
+    try:
+        held = json.loads((out_dir / "summary.json").read_text(encoding="utf-8")).get("source") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(held, dict):
+        return None
+    if held.get("sha256") and source.sha256:
+        same = held["sha256"] == source.sha256
+    else:
+        same = Path(str(held.get("path", ""))).name == Path(source.name).name
+    return None if same else str(held.get("path") or "another video")
+
+
+def free_out_dir(base: Path, source: SourceInfo) -> Path:
+    """`base`, or `base-2`, `base-3`, ...: the first that holds no other video's results."""
+    candidate, n = base, 1
+    while other_video_in(candidate, source) is not None:
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
 
 
 @contextmanager

@@ -96,9 +96,21 @@ def _resolve_model(model: Optional[Path], variant: Variant, quiet: bool):
             bar.stop()
 
 
-def _default_out(video: Path) -> Path:
-    out = Path.cwd() / video.stem
-    return out if out.resolve() != video.resolve() else Path.cwd() / f"{video.stem}_formcheck"
+def _out_dir(video: Path, out: Optional[Path], info, overwrite: bool) -> Path:  # noqa: ANN001 - SourceInfo
+    """--out, unless it holds another video's results (refused without --overwrite); by default
+    a folder named after the video in the working folder, numbered on when that name holds
+    another video's results: two clips called squat.mp4 never share one."""
+    from formcheck.analyze import free_out_dir, other_video_in
+
+    if out is not None:
+        other = other_video_in(out, info)
+        if other is not None and not overwrite:
+            raise InputError(f"{out} holds the results of another video ({other}): choose another --out, or add --overwrite")
+        return out
+    base = Path.cwd() / video.stem
+    if base.resolve() == video.resolve():
+        base = Path.cwd() / f"{video.stem}_formcheck"
+    return free_out_dir(base, info)
 
 
 ModelOpt = Annotated[
@@ -177,6 +189,7 @@ def analyze(
     threshold: Annotated[Optional[float], typer.Option("--threshold", help="FPPA valgus threshold, degrees.")] = None,
     baseline_relative: Annotated[bool, typer.Option("--baseline-relative", help="Judge FPPA against the standing baseline.")] = False,
     no_video: Annotated[bool, typer.Option("--no-video", help="Skip annotated.mp4.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Let --out replace the results of another video.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     patient: PatientOpt = None,
@@ -196,8 +209,12 @@ def analyze(
     if not video.exists():
         raise InputError(f"no such file: {video}")
     model_info = _resolve_model(model, model_variant, quiet)
-    out_dir = out if out is not None else _default_out(video)
     source = open_source(video)
+    try:
+        out_dir = _out_dir(video, out, source.info, overwrite)
+    except InputError:
+        source.close()
+        raise
     progress_ctx = None
     progress_fn = None
     if not quiet and sys.stderr.isatty():

