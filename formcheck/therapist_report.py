@@ -139,6 +139,7 @@ class FlaggedRep:
     frame: int | None = None
     still_jpeg: bytes | None = None
     still_note: str = ""
+    grade: str | None = None  # the verdict's grade: "mild" or "marked"
 
     @property
     def info(self) -> dict[str, Any]:
@@ -279,6 +280,7 @@ def build_report(
                     flagged.append(FlaggedRep(
                         s["id"], _when(s["recorded_at"]), s["exercise"], r["rep_index"], leg, v.measure.value,
                         v.value, r["start_s"], r["start_frame"], r["end_frame"],
+                        grade=v.grade.value if v.grade else None,
                     ))  # fmt: skip
     total = len(flagged)
     # newest first, then the most valgus: the reps a therapist should look at now
@@ -605,7 +607,8 @@ def write_pdf(report: PatientReport, path: Path) -> None:
 def _flag_caption(f: FlaggedRep) -> str:
     unit = MEASURES[f.basis]["unit"]
     value = "?" if f.value is None else (f"{f.value:+.1f} {unit}" if unit == "deg" else f"{f.value:+.2f}")
-    return f"{f.when:%d %b %Y} {f.exercise} rep {f.rep_index}, {f.leg} knee: {MEASURES[f.basis]['label']} {value}"
+    grade = f" ({f.grade})" if f.grade else ""
+    return f"{f.when:%d %b %Y} {f.exercise} rep {f.rep_index}, {f.leg} knee{grade}: {MEASURES[f.basis]['label']} {value}"
 
 
 def _summary_lines(r: PatientReport) -> list[tuple[str, str]]:

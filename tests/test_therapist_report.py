@@ -73,6 +73,9 @@ def test_trend_asymmetry_adherence_pain(store: Store) -> None:
     assert adh.sessions_done == 3 and adh.sessions_expected == pytest.approx(3 * 16 / 7)
     assert adh.pct == pytest.approx(100 * 3 / (3 * 16 / 7)) and adh.volume_pct == 50.0  # 3 of 6 reps
     assert r.flagged_total == 3 + 3 + 2 and r.flagged[0].when == datetime(2025, 3, 15)
+    # Past the 10-degree limit by more than the 8-degree measurement error: marked; else mild.
+    grades = {f.value: f.grade for f in r.flagged}
+    assert grades == {22.0: "marked", 20.0: "marked", 18.0: "mild", 16.0: "mild", 15.0: "mild", 14.0: "mild", 11.0: "mild", 10.0: "mild"}
     assert r.status == "amber"  # flagged rep last session, adherence under 80 %
     assert any("prescribed sessions" in x for x in r.reasons)
 
