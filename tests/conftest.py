@@ -61,7 +61,7 @@ def run_cli(
     env = dict(os.environ)
     env.pop("FORMCHECK_DEBUG", None)
     if model is not None:
-        env["FORMCHECK_MODEL"] = str(model)
+        env["FORMCHECK_MODEL"] = str(Path(model).resolve())  # the run may have another working folder
     env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, "-m", "formcheck", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd
