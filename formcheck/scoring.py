@@ -171,43 +171,6 @@ def compute_baseline(s: StandingInputs, reps: list[RepWindow]) -> Baseline:
     return Baseline(fppa_deg=fppa, thigh_ratio=ratio, frames=int(mask.sum()), knee_toe_px=knee_toe, shank_px=shank)
 
 
-# The standing reference a rep is judged against is the person's standing just before it, as
-# the live path keeps it: per leg, the median of the last STANDING_FRAMES frames outside reps,
-# seen from the front, with that knee bent at most STANDING_MAX_FLEXION_DEG.
-STANDING_MAX_FLEXION_DEG = 25.0
-STANDING_FRAMES = 45
-
-
-class StandingBefore:
-    """Per-rep standing baselines of one session (`baseline_before`)."""
-
-    def __init__(self, s: StandingInputs, reps: list[RepWindow], fallback: Baseline) -> None:
-        self.s = s
-        self.fallback = fallback
-        outside = np.ones(len(s.frontal), dtype=bool)
-        for r in reps:
-            outside[r.start_i : r.end_i + 1] = False
-        with np.errstate(invalid="ignore"):
-            self._frames = [
-                np.flatnonzero(outside & s.frontal & (s.flexion_deg[:, k] <= STANDING_MAX_FLEXION_DEG)
-                               & np.isfinite(s.knee_toe_px[:, k]) & (s.shank_px[:, k] > 0))
-                for k in range(len(SIDES))
-            ]  # fmt: skip
-
-    def before(self, start: int) -> Baseline:
-        """The standing reference just before frame `start`; a leg never seen standing by then
-        keeps the session's."""
-        values: dict[str, dict[Side, float | None]] = {"fppa_deg": {}, "thigh_ratio": {}, "knee_toe_px": {}, "shank_px": {}}
-        frames = 0
-        for k, side in enumerate(SIDES):
-            idx = self._frames[k]
-            idx = idx[max(0, np.searchsorted(idx, start) - STANDING_FRAMES) : np.searchsorted(idx, start)]
-            frames = max(frames, idx.size)
-            for name, out in values.items():
-                out[side] = _median(getattr(self.s, name)[idx, k]) if idx.size else getattr(self.fallback, name).get(side)
-        return Baseline(frames=frames, **values)
-
-
 def knee_toe_change(m: Metrics, side: Side, baseline: Baseline) -> np.ndarray:
     """Per-frame knee-to-toe change from standing (standing shank lengths); NaN without a baseline."""
     ref, shank = baseline.knee_toe_px.get(side), baseline.shank_px.get(side)
