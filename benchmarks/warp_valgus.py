@@ -35,7 +35,7 @@ import pathlib
 import cv2
 import numpy as np
 
-from benchmarks.real_valgus import _recording, _smoothed, family_of, person_of, working_legs
+from benchmarks.real_valgus import TRACKER, _recording, _smoothed, family_of, person_of, working_legs
 from benchmarks.trackers import landmarks
 from formcheck import geometry as g
 from formcheck.config import Config
@@ -134,8 +134,6 @@ def make(entry: dict, video: pathlib.Path, cache: pathlib.Path, out: pathlib.Pat
     if not reps:
         return []
     family = family_of(entry["exercise"])
-    from benchmarks.real_valgus import TRACKER
-
     frames = ReportFrames(_recording(d, TRACKER[family], config), config.thresholds.frontal_max_yaw_deg)
     scale = min(1.0, MAX_SIDE / max(entry["width"], entry["height"]))
     xy = _smoothed(frames, "image_xy") * scale
