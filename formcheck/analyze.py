@@ -2,8 +2,9 @@
 
 Files in the output folder: annotated.mp4 and landmarks.npy (the model's raw landmarks) written
 while frames stream, then summary.json, frames.csv and report.html from the report pass, which
-reads landmarks.npy back in chunks. An interrupted run (Ctrl-C) still gets them all, covering
-what was measured, with `"partial": true`.
+reads landmarks.npy back in chunks. They are staged and committed together (`run_folder`): a run
+that fails leaves the folder's earlier result whole. An interrupted run (Ctrl-C, SIGTERM) still
+gets them all, covering what was measured, with `"partial": true`.
 """
 
 from __future__ import annotations
@@ -13,28 +14,27 @@ import dataclasses
 import functools
 import json
 import logging
-import os
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from formcheck.annotate import annotate
 from formcheck.config import Config
-from formcheck.errors import InputError, SourceLostError
+from formcheck.errors import SourceLostError
 from formcheck.landmarks import Side
 from formcheck.model_store import ModelInfo
 from formcheck.outputs import summary_dict, write_frames_csv, write_summary
 from formcheck.pipeline import FrameResult, Pipeline
 from formcheck.pose import PoseEstimator
 from formcheck.recording import Recording
+from formcheck.run_folder import RunFolder, settle
 from formcheck.session import SessionResult, summarize
 from formcheck.sinks import VideoSink
-from formcheck.sources import FrameSource, SourceInfo, VideoFileSource
+from formcheck.sources import FrameSource, SourceInfo
+from formcheck.stop_signals import Terminated, deferred
 from formcheck.trackers import tracker_class
 
 log = logging.getLogger(__name__)
@@ -51,18 +51,7 @@ class Outcome:
     frames: int
     wall_s: float
     files: dict[str, Path] = field(default_factory=dict)
-    stopped_by: str | None = None  # "interrupt", "source lost"
-
-
-def prepare_out_dir(out_dir: Path) -> Path:
-    """Create the folder (and parents) or fail with one line if it cannot be written."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create output folder {out_dir}: {exc.strerror or exc}") from None
-    if not out_dir.is_dir() or not os.access(out_dir, os.W_OK | os.X_OK):
-        raise InputError(f"output folder {out_dir} is not writable: choose another with --out")
-    return out_dir
+    stopped_by: str | None = None  # "user", "interrupt", "terminated", "source lost"
 
 
 def other_video_in(out_dir: Path, source: SourceInfo) -> str | None:
@@ -70,6 +59,7 @@ def other_video_in(out_dir: Path, source: SourceInfo) -> str | None:
 
     Results are told apart by the video's SHA-256 in summary.json (by file name for results
     written before it was recorded there, and for sources without one)."""
+    settle(out_dir)
     try:
         held = json.loads((out_dir / "summary.json").read_text(encoding="utf-8")).get("source") or {}
     except (OSError, ValueError, AttributeError):
@@ -90,20 +80,6 @@ def free_out_dir(base: Path, source: SourceInfo) -> Path:
         n += 1
         candidate = base.with_name(f"{base.name}-{n}")
     return candidate
-
-
-@contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """While the report is written, a second Ctrl-C must not leave half-written files."""
-    try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _preload_report_libraries() -> None:
@@ -134,22 +110,51 @@ def run_session(
     on_frame: Callable[[FrameResult], bool | None] | None = None,
     write_video: bool = True,
     side: Side | None = None,
+    folder: RunFolder | None = None,
 ) -> Outcome:
     """Stream `source` through the pipeline into `out_dir`; returns once the files are written.
 
     `on_frame(result)` lets the live loop follow each analysed frame; it returns True to stop.
-    Ctrl-C and a lost source end the stream early; what was measured is kept and written,
-    marked partial.
+    Ctrl-C, SIGTERM and a lost source end the stream early; what was measured is kept and
+    written, marked partial. The files are committed to `out_dir` together at the end, unless the
+    caller passes its own `folder` (live adds its files) and commits it; on an error the staged
+    files are dropped and the folder keeps its earlier result.
     """
     tracker_class(exercise)  # unknown exercise: fail before any work
-    prepare_out_dir(out_dir)
+    own_folder = folder is None
+    if folder is None:
+        folder = RunFolder(out_dir)
+    try:
+        outcome = _run(source, exercise, folder, model, config, progress, on_frame, write_video, side)
+    except BaseException as exc:
+        if own_folder or not isinstance(exc, KeyboardInterrupt):
+            folder.discard()
+        raise
+    if own_folder:
+        with deferred():
+            outcome.files = {key: folder.final(path.name) for key, path in outcome.files.items()}
+            folder.commit()
+    return outcome
+
+
+def _run(
+    source: FrameSource,
+    exercise: str,
+    folder: RunFolder,
+    model: ModelInfo,
+    config: Config,
+    progress: ProgressFn | None,
+    on_frame: Callable[[FrameResult], bool | None] | None,
+    write_video: bool,
+    side: Side | None,
+) -> Outcome:
     info = source.info
     files = {
-        "annotated": out_dir / "annotated.mp4",
-        "summary": out_dir / "summary.json",
-        "frames": out_dir / "frames.csv",
-        "report": out_dir / "report.html",
-        "landmarks": out_dir / "landmarks.npy",
+        "annotated": folder.path("annotated.mp4"),
+        "summary": folder.path("summary.json"),
+        "frames": folder.path("frames.csv"),
+        "report": folder.path("report.html"),
+        "landmarks": folder.path("landmarks.npy"),
     }
     started = time.perf_counter()
     stopped_by: str | None = None
@@ -177,27 +182,31 @@ def run_session(
                 if on_frame is not None and on_frame(result):
                     stopped_by = "user"
                     break
-        except KeyboardInterrupt:
-            stopped_by = "interrupt"
+        except KeyboardInterrupt as exc:
+            stopped_by = "terminated" if isinstance(exc, Terminated) else "interrupt"
         except SourceLostError as exc:
             stopped_by = "source lost"
             warnings.append(str(exc))
         finally:
-            with _sigint_ignored():
+            with deferred():
                 source.close()
                 recording.close()
                 if sink is not None:
                     sink.close()
-    if isinstance(source, VideoFileSource) and source.truncated:
-        warnings.append(f"only {source.decoded} of the {info.frame_count} frames the file announces could be decoded (truncated file?)")
+    partial_reason = {"interrupt": "interrupted (Ctrl-C)", "terminated": "terminated (SIGTERM)", "source lost": "the source stopped delivering frames"}.get(stopped_by or "")
+    cut = source.truncation()
+    if cut is not None:
+        warnings.append(cut)
+        partial_reason = partial_reason or cut
     if getattr(source, "dropped", 0):
         warnings.append(f"{source.dropped} frames were dropped because processing fell behind the camera")
 
-    partial = stopped_by in ("interrupt", "source lost")
-    with _sigint_ignored():
+    partial = partial_reason is not None
+    with deferred():
         result = summarize(recording, exercise, config, info, partial=partial, extra_warnings=warnings, side=side)
         model_json = {"name": model.name, "sha256": model.sha256, "variant": model.variant}
-        summary = summary_dict(result, config, model_json)
+        read_to_end = stopped_by not in ("interrupt", "terminated", "source lost")
+        summary = summary_dict(result, config, model_json, partial_reason, read_to_end)
         write_summary(files["summary"], summary)
         write_frames_csv(files["frames"], result)
         from formcheck.report import write_report  # matplotlib: imported only when needed
@@ -206,7 +215,7 @@ def run_session(
     if sink is None:  # no video asked for, or stopped before the first frame
         files.pop("annotated")
     return Outcome(
-        out_dir=out_dir,
+        out_dir=folder.out_dir,
         summary=summary,
         result=result,
         partial=partial,

@@ -1,11 +1,13 @@
 """The `formcheck` command line: the only place that configures logging, prints, and picks exit codes.
 
-Exit codes (CONTRACT.md): 0 done; 2 the input or command line is at fault; 130 interrupted (what
-was measured is still written, marked partial); 1 anything else. Errors are one line on stderr.
+Exit codes (CONTRACT.md): 0 done; 2 the input or command line is at fault; 130 interrupted with
+Ctrl-C and 143 with SIGTERM (what was measured is still written, marked partial); 1 anything else.
+Errors are one line on stderr. Every option is checked before any work starts.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -36,6 +38,8 @@ app = typer.Typer(
 )
 
 EXIT_INTERRUPTED = 130
+# File-system errors the user can act on (a full disk, a read-only or missing folder): exit 2.
+USER_FIXABLE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENOENT, errno.EISDIR, errno.ENOTDIR})
 
 
 def _exercise_help() -> str:
@@ -206,6 +210,7 @@ def analyze(
 
     tracker_class(exercise)
     config = _config(config_file, threshold, baseline_relative, patient)
+    _check_patient_options(patient, date)
     if not video.exists():
         raise InputError(f"no such file: {video}")
     model_info = _resolve_model(model, model_variant, quiet)
@@ -244,8 +249,29 @@ def analyze(
     _print_outcome(outcome, quiet)
     if patient is not None:
         _record_for_patient(out_dir, patient, date, pain_before, pain_after, [], quiet)
-    if outcome.partial:
-        raise _fail(f"interrupted after {outcome.frames} frames: partial results written to {out_dir}", EXIT_INTERRUPTED)
+    _exit_for_stop(outcome.stopped_by, f"after {outcome.frames} frames: partial results written to {out_dir}")
+
+
+def _check_patient_options(patient: Optional[str], date: Optional[str]) -> None:
+    """--patient names a known patient and --date is a date: checked before the analysis, not after it."""
+    from formcheck import validate
+
+    validate.when(date)
+    if patient is not None:
+        from formcheck.store import Store
+
+        with Store() as store:
+            store.require_patient(validate.patient_id(patient))
+
+
+def _exit_for_stop(stopped_by: Optional[str], what: str) -> None:
+    """Ctrl-C exits 130 and SIGTERM 143, after the partial results are written."""
+    from formcheck.stop_signals import EXIT_TERMINATED, terminated_while_writing
+
+    if stopped_by == "terminated" or terminated_while_writing():
+        raise _fail(f"terminated {what}", EXIT_TERMINATED)
+    if stopped_by == "interrupt":
+        raise _fail(f"interrupted {what}", EXIT_INTERRUPTED)
 
 
 @app.command()
@@ -287,6 +313,7 @@ def live(
 
     tracker_class(exercise)
     config = _config(config_file, threshold, False, patient)
+    _check_patient_options(patient, None)
     if source is not None and not source.exists():
         raise InputError(f"no such file: {source}")
     if not no_window:
@@ -318,8 +345,7 @@ def live(
         _record_for_patient(out_dir, patient, None, pain_before, pain_after, [], quiet)
     if result.stopped_by == "source lost":
         raise _fail(f"{result.outcome.result.warnings[-1] if result.outcome.result.warnings else 'the camera was lost'}; what was measured is saved in {out_dir}", 1)
-    if result.outcome.partial:
-        raise _fail(f"interrupted: what was measured is saved in {out_dir}", EXIT_INTERRUPTED)
+    _exit_for_stop(result.outcome.stopped_by, f": what was measured is saved in {out_dir}")
 
 
 def _safety_gate(yes: bool, quiet: bool) -> None:
@@ -357,7 +383,7 @@ def samples(
 ) -> None:
     """(Re)make the synthetic sample clips and their ground truth."""
     _configure_logging(False, False)
-    from formcheck.analyze import prepare_out_dir
+    from formcheck.run_folder import prepare_out_dir
     from formcheck.synth.samples import make_samples
 
     prepare_out_dir(out)
@@ -394,6 +420,9 @@ def import_(
 ) -> None:
     """Record an existing output folder in the session store (re-importing does not duplicate it)."""
     _configure_logging(False, False)
+    from formcheck.run_folder import settle
+
+    settle(folder)
     _record_for_patient(folder, patient, date, pain_before, pain_after, safety or [], False, default_now=False)
 
 
@@ -436,8 +465,13 @@ def serve(
 ) -> None:
     """Local web dashboard: patients, trends, sessions with the annotated video, uploads, prescriptions."""
     _configure_logging(False, verbose)
+    from formcheck import validate
     from formcheck.store import Store
     from formcheck.web.auth import set_password as store_password
+
+    validate.port(port)
+    if max_upload_mb < 1:
+        raise InputError(f"--max-upload-mb must be at least 1, got {max_upload_mb}")
 
     if set_password:
         password = typer.prompt("therapist password", hide_input=True, confirmation_prompt=True)
@@ -542,7 +576,10 @@ def _root(
 
 def main() -> None:
     """Console entry point: turns errors into one line and the contract's exit codes."""
+    from formcheck import stop_signals
+
     debug = bool(os.environ.get("FORMCHECK_DEBUG"))
+    stop_signals.install()
     try:
         # Without standalone mode click returns a command's exit code instead of exiting.
         code = app(standalone_mode=False)
@@ -552,9 +589,18 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except stop_signals.Terminated:
+        typer.echo("formcheck: terminated before anything was measured", err=True)
+        sys.exit(stop_signals.EXIT_TERMINATED)
     except KeyboardInterrupt:
         typer.echo("formcheck: interrupted before anything was measured", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except OSError as exc:
+        if exc.errno not in USER_FIXABLE_ERRNOS:
+            _unexpected(exc, debug)
+        where = f" {exc.filename}" if exc.filename else ""
+        typer.echo(f"formcheck: cannot use{where}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
     except typer.Abort:
         typer.echo("formcheck: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
@@ -564,8 +610,12 @@ def main() -> None:
             raise
         show()
         sys.exit(getattr(exc, "exit_code", 2))
-    except Exception as exc:  # the unexpected: one line, details on request
-        if debug:
-            raise
-        typer.echo(f"formcheck: unexpected error: {type(exc).__name__}: {exc} (set FORMCHECK_DEBUG=1 for details)", err=True)
-        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the unexpected: one line, details on request
+        _unexpected(exc, debug)
+
+
+def _unexpected(exc: BaseException, debug: bool) -> None:
+    if debug:
+        raise exc
+    typer.echo(f"formcheck: unexpected error: {type(exc).__name__}: {exc} (set FORMCHECK_DEBUG=1 for details)", err=True)
+    sys.exit(1)

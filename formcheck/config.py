@@ -7,12 +7,12 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from formcheck import validate
 from formcheck.errors import InputError
 
 
@@ -70,12 +70,8 @@ class Thresholds:
         source: defaults, a config file, a patient's record or the command line."""
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, bool):
-                continue
-            floor_ok = value >= 0 if f.name in ZERO_ALLOWED else value > 0
-            if isinstance(value, (int, float)) and not (math.isfinite(value) and floor_ok):
-                need = "zero or more" if f.name in ZERO_ALLOWED else "more than zero"
-                raise InputError(f"threshold {f.name} must be a finite number, {need} (got {value})")
+            if not isinstance(value, bool):
+                validate.number(value, f"threshold {f.name}", zero_ok=f.name in ZERO_ALLOWED)
 
 
 @dataclass(frozen=True)
@@ -188,6 +184,8 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise InputError(f"config file not found: {path}") from None
+        except OSError as exc:
+            raise InputError(f"cannot read config file {path}: {exc.strerror or exc}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"config file {path} is not valid TOML: {exc}") from None
         config = _apply(config, data, "")

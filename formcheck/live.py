@@ -33,7 +33,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from formcheck.analyze import Outcome, prepare_out_dir, run_session
+from formcheck.analyze import Outcome, run_session
 from formcheck.annotate import AMBER, GREEN, GREY, RED, WHITE, annotate, banner, draw_panel, text_metrics
 from formcheck.config import Config
 from formcheck.cues import Cue
@@ -43,10 +43,12 @@ from formcheck.landmarks import Side
 from formcheck.latency import LatencyStats
 from formcheck.model_store import ModelInfo
 from formcheck.pipeline import FrameResult
+from formcheck.run_folder import RunFolder
 from formcheck.setup_check import Check, SetupCheck, SetupState, SetupStatus, brightness
 from formcheck.sinks import VideoSink
 from formcheck.sound import Speaker
 from formcheck.sources import Frame, FrameSource
+from formcheck.stop_signals import deferred
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,9 @@ class PoseFeed(FrameSource):
     def dropped(self) -> int:  # type: ignore[override]
         return getattr(self._upstream, "dropped", 0) + self._stats.skipped
 
+    def truncation(self) -> str | None:
+        return self._upstream.truncation()
+
     def offer(self, frame: Frame) -> None:
         with self._cond:
             if self._ended:
@@ -167,10 +172,11 @@ class PoseFeed(FrameSource):
 class PoseWorker(threading.Thread):
     """Runs the analyse session over the feed; publishes a Snapshot per analysed frame."""
 
-    def __init__(self, feed: PoseFeed, opts: LiveOptions, stats: LatencyStats, clock: Callable[[], float]) -> None:
+    def __init__(self, feed: PoseFeed, opts: LiveOptions, stats: LatencyStats, clock: Callable[[], float], folder: RunFolder) -> None:
         super().__init__(name="formcheck-pose", daemon=True)
         self.feed = feed
         self.opts = opts
+        self.folder = folder
         self.stats = stats
         self.clock = clock
         self.coach = Coach(opts.reps, opts.sets)
@@ -188,7 +194,8 @@ class PoseWorker(threading.Thread):
             self.outcome = run_session(
                 self.feed,
                 exercise=self.opts.exercise,
-                out_dir=self.opts.out_dir,
+                out_dir=self.folder.out_dir,
+                folder=self.folder,
                 model=self.opts.model,
                 config=self.opts.config,
                 on_frame=self._on_result,
@@ -313,10 +320,10 @@ def run_live(
     speaker: Speaker | None = None,
 ) -> LiveOutcome:
     """Coach live from `source` (a camera, or a file opened with realtime=True) until it ends or the user stops."""
-    prepare_out_dir(opts.out_dir)
+    folder = RunFolder(opts.out_dir)
     stats = LatencyStats()
     feed = PoseFeed(source, stats)
-    worker = PoseWorker(feed, opts, stats, clock)
+    worker = PoseWorker(feed, opts, stats, clock, folder)
     speaker = speaker if speaker is not None else Speaker(opts.sound)
     controls = Controls()
     info = source.info
@@ -324,9 +331,9 @@ def run_live(
     if not opts.window:
         scale = min(scale, 1.0)  # headless: only the annotated video, no need to enlarge small frames
     size = (round(info.width * scale), round(info.height * scale))
-    files = {"annotated": opts.out_dir / "annotated.mp4"}
+    files = {"annotated": folder.path("annotated.mp4")}
     if opts.record:
-        files["raw"] = opts.out_dir / "raw.mp4"
+        files["raw"] = folder.path("raw.mp4")
     window: Window | None = None
     sink: VideoSink | None = None
     raw: VideoSink | None = None
@@ -396,6 +403,7 @@ def run_live(
         _join_patiently(worker)
         speaker.close()
     if worker.error is not None:
+        folder.discard()
         raise worker.error
     assert worker.outcome is not None
     outcome = worker.outcome
@@ -406,7 +414,10 @@ def run_live(
         for c in worker.cue_log
     ]
     live = LiveOutcome(outcome, stopped_by, latency, records, worker.setup.status, worker.coach.status(), speaker.warning, list(speaker.spoken))
-    outcome.files["live"] = write_live_json(opts.out_dir / "live.json", live, opts)
+    outcome.files["live"] = write_live_json(folder.path("live.json"), live, opts)
+    with deferred():
+        folder.commit()
+    outcome.files = {key: folder.final(path.name) for key, path in outcome.files.items()}
     return live
 
 

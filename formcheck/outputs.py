@@ -103,24 +103,31 @@ def _clip_duration(result: SessionResult) -> float:
     return float(t[-1] + period)
 
 
-def summary_dict(result: SessionResult, config: Config, model: dict[str, Any]) -> dict[str, Any]:
+def summary_dict(
+    result: SessionResult, config: Config, model: dict[str, Any], partial_reason: str | None = None, read_to_end: bool = True
+) -> dict[str, Any]:
+    """summary.json; `partial_reason` says why a partial run has less than the whole video.
+    A run stopped before the end (`read_to_end` False) reports the frames the container
+    announces; one that read to the end (a truncated file too) the frames that decoded."""
     src = result.source
     th = config.thresholds
+    cut_short = not read_to_end
     return {
         "schema_version": SCHEMA_VERSION,
         "formcheck_version": __version__,
         "exercise": result.exercise,
         "partial": result.partial,
+        **({"partial_reason": partial_reason} if partial_reason else {}),
         "frames_analysed": result.frame_count,
         "source": {
             "path": src.name,
             "fps": _r(src.fps, 3),
             # Frames in the video: all that decoded when the run reached the end, else what the
             # container announces (a partial run has not seen them all).
-            "frame_count": int(src.frame_count if result.partial and src.frame_count else result.frame_count),
+            "frame_count": int(src.frame_count if cut_short and src.frame_count else result.frame_count),
             "width": src.width,
             "height": src.height,
-            "duration_s": _r(src.duration_s if result.partial and src.duration_s else _clip_duration(result), 3),
+            "duration_s": _r(src.duration_s if cut_short and src.duration_s else _clip_duration(result), 3),
             **({"sha256": src.sha256} if src.sha256 else {}),
         },
         "model": model,

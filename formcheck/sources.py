@@ -91,6 +91,10 @@ class FrameSource:
     def close(self) -> None:
         """Stop background work and release the input; safe to call more than once."""
 
+    def truncation(self) -> str | None:
+        """Once the frames have run out: why fewer came than the input announced, else None."""
+        return None
+
     def __enter__(self) -> FrameSource:
         return self
 
@@ -323,6 +327,11 @@ class VideoFileSource(_PrefetchSource):
                 expected,
             )
 
+    def truncation(self) -> str | None:
+        if not self.truncated:
+            return None
+        return f"only {self.decoded} of the {self.info.frame_count} frames the file announces could be decoded (truncated file?)"
+
     def _release(self) -> None:
         self._cap.release()
 
@@ -536,6 +545,9 @@ class RealtimeSource(FrameSource):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._iterated = False
+
+    def truncation(self) -> str | None:
+        return self.inner.truncation()
 
     def __iter__(self) -> Iterator[Frame]:
         with self._cond:

@@ -109,6 +109,7 @@ def test_truncated_video_is_analysed_with_a_warning(tmp_path, model_path, clip_f
     s = load_summary(out)
     assert 30 < s["source"]["frame_count"] == s["frames_analysed"] < 120
     assert any("truncated" in w for w in s["warnings"])
+    assert s["partial"] is True and "truncated" in s["partial_reason"]
 
 
 def test_person_leaving_the_frame_is_a_warning_not_an_error(tmp_path, model_path, clip_frames):
@@ -140,11 +141,16 @@ def test_two_people_in_frame_is_a_warning_and_the_first_is_followed(tmp_path, mo
     assert s["rep_count"] == 3
 
 
-def test_ctrl_c_keeps_what_was_measured(tmp_path, model_path, media_dir):
-    """SIGINT mid-analysis: exit 130, every file written, summary marked partial."""
+def staged(out: Path, name: str) -> Path | None:
+    """The file a running analysis is writing into its staging folder inside `out`."""
+    found = sorted(out.glob(f".formcheck-run-*/{name}"))
+    return found[0] if found else None
+
+
+def start_analysis(out: Path, video: Path, model_path: Path, *extra: str) -> subprocess.Popen:
+    """`formcheck analyze` in the background, returned once its frames are flowing."""
     import os
 
-    out = tmp_path / "o"
     env = dict(os.environ, FORMCHECK_MODEL=str(model_path))
     # A test run started in the background by a shell without job control inherits SIGINT
     # ignored, and so would the child (Python keeps an inherited SIG_IGN, as it should for a
@@ -153,24 +159,36 @@ def test_ctrl_c_keeps_what_was_measured(tmp_path, model_path, media_dir):
     inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "formcheck", "analyze", str(media_dir / "lateral_lunge_front_01.mp4"), "--out", str(out), "--quiet"],
+            [sys.executable, "-m", "formcheck", "analyze", str(video), "--out", str(out), "--quiet", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
     finally:
         signal.signal(signal.SIGINT, inherited)
-    # Wait until frames are flowing (the annotated video is growing), then interrupt.
+    # Wait until frames are flowing (the staged annotated video is growing).
     deadline = time.monotonic() + 120
-    video = out / "annotated.mp4"
-    while time.monotonic() < deadline and not (video.exists() and video.stat().st_size > 200_000):
+    while time.monotonic() < deadline and proc.poll() is None:
+        video_so_far = staged(out, "annotated.mp4")
+        if video_so_far is not None and video_so_far.stat().st_size > 200_000:
+            break
         time.sleep(0.2)
-    grown = video.stat().st_size if video.exists() else None
-    assert proc.poll() is None, f"analysis ended before the interrupt (exit {proc.returncode}, annotated.mp4 {grown} bytes)"
-    proc.send_signal(signal.SIGINT)
+    assert proc.poll() is None, f"analysis ended before it could be stopped (exit {proc.returncode})"
+    return proc
+
+
+@pytest.mark.parametrize(("stop", "code", "said"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_ctrl_c_and_sigterm_keep_what_was_measured(tmp_path, model_path, media_dir, stop, code, said):
+    """SIGINT or SIGTERM mid-analysis: exit 130 / 143, every file written, summary marked partial."""
+
+    out = tmp_path / "o"
+    proc = start_analysis(out, media_dir / "lateral_lunge_front_01.mp4", model_path)
+    proc.send_signal(stop)
     _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, f"annotated.mp4 was {grown} bytes at the interrupt; stderr: {stderr!r}"
-    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert proc.returncode == code, f"stderr: {stderr!r}"
+    assert said in stderr and "Traceback" not in stderr
+    video = out / "annotated.mp4"
     s = json.loads((out / "summary.json").read_text())
-    assert s["partial"] is True
+    assert s["partial"] is True and said in s["partial_reason"]
+    assert not list(out.glob(".formcheck-*")), "the staging folder is committed away"
     with (out / "frames.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert s["source"]["frame_count"] == 964
@@ -230,3 +248,127 @@ def test_same_named_videos_never_overwrite_each_other(tmp_path, model_path):
     proc = run_cli(["analyze", "day2/squat.mp4", "--out", "squat", "--quiet", "--no-video"], model_path, env_extra=env, cwd=tmp_path)
     assert_one_line_error(proc, 2, "another video", "--overwrite")
     assert load_summary(tmp_path / "squat")["source"]["sha256"] == first["source"]["sha256"]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_a_failed_run_leaves_the_earlier_result_whole(tmp_path, model_path):
+    """A video with no person (exit 2) analysed into a folder holding a result changes nothing there."""
+    out = tmp_path / "o"
+    assert run_cli(["analyze", str(SAMPLES / "squat_front.mp4"), "--out", str(out), "--quiet"], model_path).returncode == 0
+    before = _files(out)
+    rng = np.random.default_rng(1)
+    frames = [cv2.GaussianBlur(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), (9, 9), 3) for _ in range(30)]
+    empty = write_video(tmp_path / "empty_room.mp4", frames)
+    assert_one_line_error(run_cli(["analyze", str(empty), "--out", str(out), "--overwrite"], model_path), 2, "no person found")
+    assert _files(out) == before
+    assert sorted(p.name for p in out.iterdir()) == sorted(before)
+
+
+def test_a_failed_run_into_a_new_folder_leaves_nothing(tmp_path, model_path):
+    rng = np.random.default_rng(2)
+    frames = [cv2.GaussianBlur(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), (9, 9), 3) for _ in range(30)]
+    empty = write_video(tmp_path / "empty_room.mp4", frames)
+    out = tmp_path / "new"
+    assert_one_line_error(run_cli(["analyze", str(empty), "--out", str(out)], model_path), 2, "no person found")
+    assert not out.exists()
+
+
+def test_kill_9_mid_run_leaves_the_earlier_result_whole(tmp_path, model_path, media_dir):
+    """The earlier result stays whole; the next run into the folder clears the killed run's staging."""
+    out = tmp_path / "o"
+    assert run_cli(["analyze", str(SAMPLES / "squat_front.mp4"), "--out", str(out), "--quiet"], model_path).returncode == 0
+    before = _files(out)
+    proc = start_analysis(out, media_dir / "lateral_lunge_front_01.mp4", model_path, "--overwrite")
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert _files(out) == before
+    assert run_cli(["analyze", str(SAMPLES / "squat_front_clean.mp4"), "--out", str(out), "--quiet", "--overwrite", "--no-video"],
+                   model_path).returncode == 0  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == ["frames.csv", "landmarks.npy", "report.html", "summary.json"]
+    assert load_summary(out)["source"]["path"].endswith("squat_front_clean.mp4")
+
+
+def test_date_and_patient_are_checked_before_the_analysis(tmp_path, model_path):
+    env = {"FORMCHECK_DB": str(tmp_path / "f.db")}
+    assert run_cli(["patient", "add", "pd"], None, env_extra=env).returncode == 0
+    started = time.monotonic()
+    proc = run_cli(["analyze", str(SAMPLES / "squat_front.mp4"), "--out", str(tmp_path / "o"), "--patient", "pd", "--date", "notadate"],
+                   model_path, env_extra=env)  # fmt: skip
+    assert_one_line_error(proc, 2, "not a date")
+    assert not (tmp_path / "o").exists(), "no analysis ran"
+    proc = run_cli(["analyze", str(SAMPLES / "squat_front.mp4"), "--out", str(tmp_path / "o"), "--patient", "nobody"], model_path, env_extra=env)
+    assert_one_line_error(proc, 2, "no patient")
+    assert not (tmp_path / "o").exists()
+    assert time.monotonic() - started < 120  # generous: only that it did not analyse (a few s each)
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "65536"])
+def test_serve_refuses_a_port_out_of_range(port):
+    assert_one_line_error(run_cli(["serve", "--port", port], None), 2, "port")
+
+
+def test_config_naming_a_folder_is_refused(tmp_path, model_path):
+    proc = run_cli(["analyze", str(SAMPLES / "squat_front.mp4"), "--out", str(tmp_path / "o"), "--config", str(tmp_path)], model_path)
+    assert_one_line_error(proc, 2, "config file")
+
+
+def test_report_into_an_unwritable_folder_is_exit_2(tmp_path):
+    import os
+
+    env = {"FORMCHECK_DB": str(tmp_path / "f.db")}
+    assert run_cli(["patient", "add", "pd"], None, env_extra=env).returncode == 0
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        proc = run_cli(["report", "--patient", "pd", "--out", str(locked / "r.csv")], None, env_extra=env)
+        assert_one_line_error(proc, 2, "r.csv")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_report_into_a_missing_folder_is_exit_2(tmp_path):
+    env = {"FORMCHECK_DB": str(tmp_path / "f.db")}
+    assert run_cli(["patient", "add", "pd"], None, env_extra=env).returncode == 0
+    proc = run_cli(["report", "--patient", "pd", "--out", str(tmp_path / "no" / "such" / "r.csv")], None, env_extra=env)
+    assert_one_line_error(proc, 2, "does not exist")
+
+
+def test_import_of_a_summary_missing_keys_is_exit_2_and_records_nothing(tmp_path, model_path):
+    env = {"FORMCHECK_DB": str(tmp_path / "f.db")}
+    assert run_cli(["patient", "add", "pd"], None, env_extra=env).returncode == 0
+    out = tmp_path / "o"
+    assert run_cli(["analyze", str(SAMPLES / "squat_front.mp4"), "--out", str(out), "--quiet", "--no-video"], model_path).returncode == 0
+    s = load_summary(out)
+    del s["exercise"]
+    s["reps"][0]["verdict"] = "caved"
+    (out / "summary.json").write_text(json.dumps(s))
+    assert_one_line_error(run_cli(["import", str(out), "--patient", "pd"], None, env_extra=env), 2, "summary")
+    from formcheck.store import Store
+
+    with Store(tmp_path / "f.db") as store:
+        assert store.sessions("pd") == []
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["patient", "add", "pd\n"], "patient ID"),
+        (["patient", "prescribe", "pd", "-e", "squat", "--sets", "99999999999999999999999", "--reps", "8"], "sets"),
+        (["patient", "prescribe", "pd", "-e", "balance", "--hold", "nan"], "hold"),
+        (["patient", "prescribe", "pd", "-e", "balance", "--hold", "inf"], "hold"),
+        (["patient", "prescribe", "pd", "-e", "squat", "--reps", "100000"], "reps"),
+    ],
+)
+def test_patient_values_out_of_range_are_refused(tmp_path, args, fragment):
+    env = {"FORMCHECK_DB": str(tmp_path / "f.db")}
+    assert run_cli(["patient", "add", "pd"], None, env_extra=env).returncode == 0
+    assert_one_line_error(run_cli(args, None, env_extra=env), 2, fragment)
+    listing = run_cli(["patient", "list"], None, env_extra=env)
+    assert listing.returncode == 0 and listing.stdout.splitlines()[0].startswith("pd\t")
+    assert "inf" not in listing.stdout and "nan" not in listing.stdout

@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import re
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from formcheck import validate
 from formcheck.config import Thresholds
 from formcheck.errors import InputError
 from formcheck.store.db import connect, default_db_path, migrate, transaction
@@ -27,7 +27,6 @@ from formcheck.verdict import Basis, Grade, Measure, Verdict, choose_measure, ju
 
 log = logging.getLogger(__name__)
 
-PATIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # A pause longer than this between two reps starts a new set (people rest 30-90 s between sets;
 # within a set a rep follows the last within a few seconds).
 SET_BREAK_S = 8.0
@@ -56,34 +55,9 @@ def now_iso() -> str:
     return datetime.now().replace(microsecond=0).isoformat()
 
 
-def parse_when(value: str | date | datetime | None) -> str | None:
-    """A date or date-time (ISO, e.g. 2025-03-01 or 2025-03-01T09:30) as a sortable ISO string."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.replace(microsecond=0).isoformat()
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day).isoformat()
-    try:
-        return datetime.fromisoformat(value.strip()).replace(microsecond=0).isoformat()
-    except ValueError:
-        raise InputError(f"not a date: {value!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
-
-
-def check_patient_id(patient_id: str) -> str:
-    if not PATIENT_ID.match(patient_id or ""):
-        raise InputError(
-            f"bad patient ID {patient_id!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        )
-    return patient_id
-
-
-def check_pain(value: int | None, what: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
-        raise InputError(f"{what} must be a whole number from 0 to 10, got {value!r}")
-    return value
+parse_when = validate.when
+check_patient_id = validate.patient_id
+check_pain = validate.pain
 
 
 def known_exercises() -> list[str]:
@@ -183,14 +157,7 @@ class Store:
         self.require_patient(patient_id)
         if exercise not in known_exercises():
             raise InputError(f"unknown exercise {exercise!r}: choose one of {', '.join(known_exercises())}")
-        if (reps is None) == (hold_s is None):
-            raise InputError("give either reps or a hold time, not both")
-        if sets < 1 or (reps is not None and reps < 1) or (hold_s is not None and hold_s <= 0):
-            raise InputError("sets, reps and hold time must be positive")
-        if not 1 <= per_week <= 14:
-            raise InputError("sessions per week must be 1 to 14")
-        if side not in (None, "left", "right"):
-            raise InputError("side must be left or right")
+        validate.prescription(sets, reps, hold_s, per_week, side)
         with transaction(self.conn):
             self.conn.execute(
                 """INSERT INTO prescriptions (patient_id, exercise, sets, reps, hold_s, per_week, side, notes, updated_at)
@@ -222,8 +189,8 @@ class Store:
             if key in BOOL_THRESHOLDS:
                 if not isinstance(v, bool):
                     raise InputError(f"threshold {key} must be true or false")
-            elif isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
-                raise InputError(f"threshold {key} must be a positive number")
+            else:
+                validate.number(v, f"threshold {key}")
         row = [None if merged.get(k) is None else (int(merged[k]) if k in BOOL_THRESHOLDS else float(merged[k])) for k in THRESHOLD_KEYS]
         with transaction(self.conn):
             self.conn.execute(
@@ -317,8 +284,11 @@ class Store:
                 sid = None
             if when is None:
                 when = datetime.fromtimestamp(summary_path.stat().st_mtime).replace(microsecond=0).isoformat()
-            sid = self._insert_session(sid, patient_id, sha, out_dir, summary, when, pain_before, pain_after)
-            self._insert_sets(sid, summary)
+            try:
+                sid = self._insert_session(sid, patient_id, sha, out_dir, summary, when, pain_before, pain_after)
+                self._insert_sets(sid, summary)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # rolled back with the transaction
+                raise InputError(f"{summary_path} is not a complete formcheck summary ({type(exc).__name__}: {exc})") from None
             self._insert_files(sid, files)
             self._insert_safety(patient_id, sid, safety)
         log.info("recorded session %d for patient %s from %s", sid, patient_id, out_dir)

@@ -1,0 +1,58 @@
+"""SIGTERM handled like Ctrl-C: the run stops, writes what it measured (marked partial) and the
+command exits 143, the shell's code for a process ended by SIGTERM.
+
+Why an exception: the analysis already keeps what it measured when `KeyboardInterrupt` reaches
+it; raising a subclass for SIGTERM takes the same path, and the caller can tell the two apart.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (raised where Ctrl-C's KeyboardInterrupt would be)."""
+
+
+_deferred: list[int] = []
+
+
+def _raise_terminated(_signum: int, _frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def install() -> None:
+    """Make SIGTERM raise `Terminated` in the main thread (call once, from the command line)."""
+    try:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave the default
+        pass
+
+
+def terminated_while_writing() -> bool:
+    """Whether a SIGTERM arrived inside `deferred()` (the files were written whole; exit 143)."""
+    return signal.SIGTERM in _deferred
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """While the results are written, Ctrl-C and SIGTERM are noted, not acted on: a second
+    interrupt must not leave half-written files."""
+    def note(signum: int, _frame: FrameType | None) -> None:
+        _deferred.append(signum)
+
+    try:
+        previous = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
