@@ -604,11 +604,11 @@ def main() -> None:
     except typer.Abort:
         typer.echo("formcheck: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except typer.exceptions.TyperException as exc:  # usage errors: bad option, missing argument
-        show = getattr(exc, "show", None)
-        if show is None:
-            raise
-        show()
+    except typer.exceptions.TyperException as exc:  # bad option, missing argument: one line naming the help
+        ctx = getattr(exc, "ctx", None)
+        message = " ".join(exc.format_message().split()) if hasattr(exc, "format_message") else str(exc)
+        see = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        typer.echo(f"formcheck: {message[:1].lower()}{message[1:]}{see}", err=True)
         sys.exit(getattr(exc, "exit_code", 2))
     except Exception as exc:  # noqa: BLE001 - the unexpected: one line, details on request
         _unexpected(exc, debug)

@@ -133,7 +133,7 @@ class Store:
         return dict(row) if row else None
 
     def require_patient(self, patient_id: str) -> dict[str, Any]:
-        p = self.patient(patient_id)
+        p = self.patient(check_patient_id(patient_id))
         if p is None:
             raise InputError(f"no patient {patient_id!r}: add one with `formcheck patient add {patient_id}`")
         return p
