@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import io
 import logging
 import math
 import os
+import re
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -500,13 +502,25 @@ def pain_figure(report: PatientReport, size: tuple[float, float] = (8.0, 2.6)) -
 
 
 def figure_svg(fig: plt.Figure | None) -> str | None:
+    """The figure as inline SVG styled by presentation attributes, not `style`: the dashboard's
+    Content-Security-Policy allows no inline styles, and these attributes are not styles."""
     if fig is None:
         return None
     buf = io.StringIO()
     fig.savefig(buf, format="svg")
     plt.close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    root = " ".join(_attrs(rule) for rule in re.findall(r"<style[^>]*>\s*\*\s*\{([^}]*)\}\s*</style>", text))
+    text = re.sub(r"<style[^>]*>.*?</style>", "", text, flags=re.S)
+    text = re.sub(r' style="([^"]*)"', lambda m: " " + _attrs(m.group(1)), text)
+    return text.replace("<svg ", f"<svg {root} ", 1) if root else text
+
+
+def _attrs(declarations: str) -> str:
+    """CSS declarations `fill: #fff; stroke-width: 0.8` as attributes `fill="#fff" stroke-width="0.8"`."""
+    pairs = (d.split(":", 1) for d in declarations.split(";") if ":" in d)
+    return " ".join(f'{k.strip()}="{html.escape(v.strip())}"' for k, v in pairs)
 
 
 # -- writers -------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ document.addEventListener("DOMContentLoaded", () => {
     const bar = document.getElementById("upload-progress");
     bar.hidden = false; bar.removeAttribute("value");  // indeterminate while the file goes up
   });
+  const back = document.getElementById("back");  // error page: back where the form was
+  if (back && history.length > 1) back.addEventListener("click", (e) => { e.preventDefault(); history.back(); });
   const job = document.getElementById("job");
   if (job) {
     const bar = document.getElementById("job-progress");
