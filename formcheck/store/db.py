@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from platformdirs import user_data_path
 
 from formcheck.errors import FormcheckError, InputError
 
@@ -30,17 +31,13 @@ class StoreError(FormcheckError):
 
 
 def default_db_path() -> Path:
-    """`$FORMCHECK_DB`, else the per-user data folder (XDG on Linux, LOCALAPPDATA on Windows)."""
+    """`$FORMCHECK_DB`, else formcheck/formcheck.db in the per-user data folder (platformdirs:
+    `$XDG_DATA_HOME` or ~/.local/share on Linux, Application Support on macOS, LOCALAPPDATA on
+    Windows)."""
     env = os.environ.get("FORMCHECK_DB")
     if env:
         return Path(env).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "formcheck" / "formcheck.db"
+    return user_data_path("formcheck", appauthor=False) / "formcheck.db"
 
 
 @dataclass(frozen=True)
