@@ -1,3 +1,3 @@
-from formcheck.cli import main
+from formcheck.entry import main
 
 main()

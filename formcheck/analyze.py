@@ -183,6 +183,8 @@ def _run(
                     stopped_by = "user"
                     break
         except KeyboardInterrupt as exc:
+            if len(recording) == 0:  # nothing measured yet: nothing to write
+                raise
             stopped_by = "terminated" if isinstance(exc, Terminated) else "interrupt"
         except SourceLostError as exc:
             stopped_by = "source lost"

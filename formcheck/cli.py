@@ -39,7 +39,7 @@ app = typer.Typer(
 
 EXIT_INTERRUPTED = 130
 # File-system errors the user can act on (a full disk, a read-only or missing folder): exit 2.
-USER_FIXABLE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENOENT, errno.EISDIR, errno.ENOTDIR})
+USER_FIXABLE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.ENOENT, errno.EISDIR, errno.ENOTDIR})
 
 
 def _exercise_help() -> str:
@@ -60,8 +60,12 @@ class Variant(str, Enum):
     heavy = "heavy"
 
 
+_said: list[str] = []  # what _fail printed: main must not print a second line
+
+
 def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"formcheck: {message}", err=True)
+    _said.append(message)
     return typer.Exit(code)
 
 
@@ -266,9 +270,9 @@ def _check_patient_options(patient: Optional[str], date: Optional[str]) -> None:
 
 def _exit_for_stop(stopped_by: Optional[str], what: str) -> None:
     """Ctrl-C exits 130 and SIGTERM 143, after the partial results are written."""
-    from formcheck.stop_signals import EXIT_TERMINATED, terminated_while_writing
+    from formcheck.stop_signals import EXIT_TERMINATED, terminated
 
-    if stopped_by == "terminated" or terminated_while_writing():
+    if stopped_by == "terminated" or terminated():
         raise _fail(f"terminated {what}", EXIT_TERMINATED)
     if stopped_by == "interrupt":
         raise _fail(f"interrupted {what}", EXIT_INTERRUPTED)
@@ -583,18 +587,16 @@ def main() -> None:
     try:
         # Without standalone mode click returns a command's exit code instead of exiting.
         code = app(standalone_mode=False)
+        if code == EXIT_INTERRUPTED and not _said:  # typer turns an uncaught Ctrl-C into a silent 130
+            _interrupted_early(stop_signals.Terminated() if stop_signals.terminated() else KeyboardInterrupt())
         sys.exit(code if isinstance(code, int) else 0)
     except FormcheckError as exc:
         typer.echo(f"formcheck: {exc}", err=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except stop_signals.Terminated:
-        typer.echo("formcheck: terminated before anything was measured", err=True)
-        sys.exit(stop_signals.EXIT_TERMINATED)
-    except KeyboardInterrupt:
-        typer.echo("formcheck: interrupted before anything was measured", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        _interrupted_early(exc)
     except OSError as exc:
         if exc.errno not in USER_FIXABLE_ERRNOS:
             _unexpected(exc, debug)
@@ -612,6 +614,16 @@ def main() -> None:
         sys.exit(getattr(exc, "exit_code", 2))
     except Exception as exc:  # noqa: BLE001 - the unexpected: one line, details on request
         _unexpected(exc, debug)
+
+
+def _interrupted_early(exc: KeyboardInterrupt) -> None:
+    from formcheck import stop_signals
+
+    if isinstance(exc, stop_signals.Terminated):
+        typer.echo("formcheck: terminated before anything was measured", err=True)
+        sys.exit(stop_signals.EXIT_TERMINATED)
+    typer.echo("formcheck: interrupted before anything was measured", err=True)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def _unexpected(exc: BaseException, debug: bool) -> None:

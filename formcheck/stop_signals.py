@@ -22,8 +22,17 @@ class Terminated(KeyboardInterrupt):
 _deferred: list[int] = []
 
 
-def _raise_terminated(_signum: int, _frame: FrameType | None) -> None:
+_received: list[int] = []
+
+
+def _raise_terminated(signum: int, _frame: FrameType | None) -> None:
+    _received.append(signum)
     raise Terminated()
+
+
+def terminated() -> bool:
+    """Whether SIGTERM has arrived in this process (at any point)."""
+    return signal.SIGTERM in _received or signal.SIGTERM in _deferred
 
 
 def install() -> None:
@@ -32,11 +41,6 @@ def install() -> None:
         signal.signal(signal.SIGTERM, _raise_terminated)
     except ValueError:  # not the main thread: leave the default
         pass
-
-
-def terminated_while_writing() -> bool:
-    """Whether a SIGTERM arrived inside `deferred()` (the files were written whole; exit 143)."""
-    return signal.SIGTERM in _deferred
 
 
 @contextmanager

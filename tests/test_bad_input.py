@@ -372,3 +372,51 @@ def test_patient_values_out_of_range_are_refused(tmp_path, args, fragment):
     listing = run_cli(["patient", "list"], None, env_extra=env)
     assert listing.returncode == 0 and listing.stdout.splitlines()[0].startswith("pd\t")
     assert "inf" not in listing.stdout and "nan" not in listing.stdout
+
+
+@pytest.mark.parametrize(("stop", "code", "said"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+@pytest.mark.parametrize("after_s", [0.3, 0.9])
+def test_stopping_while_starting_up_is_one_line(tmp_path, model_path, stop, code, said, after_s):
+    """Stopped while the libraries or the model load: nothing measured, one line, 130 / 143, no folder left."""
+    import os
+
+    out = tmp_path / "o"
+    env = dict(os.environ, FORMCHECK_MODEL=str(model_path))
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "formcheck", "analyze", str(SAMPLES / "squat_front.mp4"), "--out", str(out), "--quiet"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+    time.sleep(after_s)
+    proc.send_signal(stop)
+    _, stderr = proc.communicate(timeout=120)
+    lines = [ln for ln in stderr.splitlines() if ln.startswith("formcheck")]
+    assert proc.returncode == code and len(lines) == 1 and said in lines[0], stderr
+    assert "Traceback" not in stderr
+    if "before anything was measured" in lines[0]:
+        assert not out.exists()
+    else:  # a slow start on a busy machine reached the frames: partial results instead
+        assert load_summary(out)["partial"] is True
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_earlier_result(tmp_path, model_path):
+    """The disk fills mid-run (a file-size limit stands in for it): exit 2 with one line; the
+    folder's earlier result is untouched."""
+    import os
+    import resource
+
+    out = tmp_path / "o"
+    assert run_cli(["analyze", str(SAMPLES / "squat_front.mp4"), "--out", str(out), "--quiet"], model_path).returncode == 0
+    before = _files(out)
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "formcheck", "analyze", str(SAMPLES / "squat_front_clean.mp4"), "--out", str(out), "--overwrite", "--quiet"],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, FORMCHECK_MODEL=str(model_path)), preexec_fn=small_files,
+    )  # fmt: skip
+    assert_one_line_error(proc, 2, "too large")
+    assert _files(out) == before

@@ -21,6 +21,11 @@ class _FakeModel:  # uploads need a model; these tests stop before analysis or n
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
+    return make_db(tmp_path)
+
+
+def make_db(tmp_path: Path) -> Path:
+    """A store with patient P1 and one recorded session."""
     path = tmp_path / "formcheck.db"
     with Store(path) as s:
         s.add_patient("P1", "Ann")

@@ -137,6 +137,22 @@ def browser():
         b.close()
 
 
+def _wait_for(page, expression: str, timeout_s: float = 30) -> None:
+    """Poll a JavaScript expression until it is true. Not `page.wait_for_function`: its polling
+    evaluates a string in the page, which the dashboard's Content-Security-Policy refuses."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except Error:  # the page is navigating: its next document is asked again
+            pass
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(200)
+
+
 def test_dashboard_end_to_end(server: str, browser, patient_db: dict) -> None:
     shots = Path(os.environ.get("FORMCHECK_SCREENSHOTS") or patient_db["root"])
     shots.mkdir(parents=True, exist_ok=True)
@@ -144,6 +160,8 @@ def test_dashboard_end_to_end(server: str, browser, patient_db: dict) -> None:
     page.set_default_timeout(30_000)
     outside: list[str] = []
     page.on("request", lambda r: None if r.url.startswith((server, "data:")) else outside.append(r.url))
+    refused: list[str] = []  # anything the Content-Security-Policy blocked
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
 
     page.goto(server + "/")
     row = page.locator('tr.patient-row[data-patient="P1"]')
@@ -160,11 +178,11 @@ def test_dashboard_end_to_end(server: str, browser, patient_db: dict) -> None:
 
     page.locator("a.session-link").last.click()  # the oldest session: it has the annotated video
     page.wait_for_url(re.compile(r"/sessions/1$"))
-    page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=120_000)
+    _wait_for(page, "document.getElementById('video').readyState >= 1", timeout_s=120)
     rep4 = page.locator("#rep-4")
     start = float(rep4.get_attribute("data-start"))
     rep4.click()
-    page.wait_for_function(f"Math.abs(document.getElementById('video').currentTime - {start}) < 0.5")
+    _wait_for(page, f"Math.abs(document.getElementById('video').currentTime - {start}) < 0.5")
     assert "flagged" in (rep4.get_attribute("class") or "")
     page.evaluate("document.getElementById('video').pause()")
     page.screenshot(path=str(shots / "3-session.png"), full_page=True)
@@ -175,8 +193,8 @@ def test_dashboard_end_to_end(server: str, browser, patient_db: dict) -> None:
     page.fill('input[name="pain_before"]', "1")
     page.locator("#upload-form button").click()
     page.wait_for_url(re.compile(r"/jobs/"))
-    page.wait_for_function("location.pathname.startsWith('/sessions') || document.getElementById('job-progress').value > 0.05",
-                           timeout=120_000)  # fmt: skip
+    _wait_for(page, "location.pathname.startsWith('/sessions') || document.getElementById('job-progress').value > 0.05",
+              timeout_s=120)  # fmt: skip
     if "/jobs/" in page.url:
         page.screenshot(path=str(shots / "4-job.png"))
     page.wait_for_url(re.compile(r"/sessions/4$"), timeout=300_000)  # analysed in the background
@@ -186,3 +204,4 @@ def test_dashboard_end_to_end(server: str, browser, patient_db: dict) -> None:
     assert page.locator("a.session-link").count() == 4
     page.screenshot(path=str(shots / "5-patient-after-upload.png"), full_page=True)
     assert outside == []  # every asset is local
+    assert refused == []

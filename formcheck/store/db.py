@@ -4,7 +4,8 @@ Why these settings: WAL lets the dashboard read while a recording writes; a busy
 concurrent writers wait instead of failing; `BEGIN IMMEDIATE` takes the write lock up front so
 two writers never both read-then-upgrade (SQLite's deadlock case); foreign keys keep reps from
 outliving their session. A killed process (kill -9) loses at most its open transaction: SQLite's
-journal rolls it back the next time the file is opened.
+journal rolls it back the next time the file is opened. The database holds health data and the
+dashboard's login records, so its files are the user's alone (0600, folder 0700).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +26,9 @@ from formcheck.errors import FormcheckError, InputError
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+SIBLINGS = ("-wal", "-shm", "-journal")  # SQLite gives these the database file's mode
 
 
 class StoreError(FormcheckError):
@@ -51,7 +56,7 @@ def connect(path: Path) -> sqlite3.Connection:
     """Open (creating the folder) with WAL, a busy timeout and foreign keys; autocommit mode,
     so transactions are explicit (see `transaction`)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_files(path)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     except (OSError, sqlite3.Error) as exc:
         raise InputError(f"cannot open the session database {path}: {exc}") from None
@@ -65,6 +70,43 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise StoreError(f"{path} is not a usable formcheck database: {exc}") from None
     return conn
+
+
+def _private_files(path: Path) -> None:
+    """Create the folder 0700 and the (empty: SQLite starts a new database in it) file 0600
+    before SQLite does, or tighten looser existing ones, with a warning. A folder shared with
+    others (not ours, sticky like /tmp) or the home folder is left as it is: 0600 files suffice."""
+    if os.name != "posix":
+        return
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+        os.chmod(folder, FOLDER_MODE)  # mkdir's mode is cut by the umask
+    elif folder.resolve() != Path.home().resolve():
+        _tighten(folder, FOLDER_MODE)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+        os.chmod(path, FILE_MODE)
+    except FileExistsError:
+        _tighten(path, FILE_MODE)
+    for suffix in SIBLINGS:
+        _tighten(path.with_name(path.name + suffix), FILE_MODE)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Take away what `mode` does not allow (group and other access) from a file or folder of
+    ours; a missing file, someone else's or a sticky shared folder is left alone."""
+    if os.name != "posix":
+        return
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    current = stat.S_IMODE(st.st_mode)
+    if not current & ~mode or st.st_uid != os.getuid() or (stat.S_ISDIR(st.st_mode) and current & stat.S_ISVTX):
+        return
+    os.chmod(path, current & mode)
+    log.warning("%s was open to other users (mode %04o): tightened to %04o", path, current, current & mode)
 
 
 @contextmanager

@@ -14,12 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, flash, g, jsonify, redirect, render_template, request, send_file, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.utils import secure_filename
 
 from formcheck.errors import InputError
 from formcheck.store import SAFETY_QUESTIONS, Store, known_exercises, parse_when
 from formcheck.store.store import BOOL_THRESHOLDS, THRESHOLD_KEYS
-from formcheck.web.auth import check_password, has_password, secret_key
+from formcheck.web.auth import (
+    LoginThrottle,
+    check_password,
+    end_login,
+    has_password,
+    login_is_valid,
+    retry_after_header,
+    secret_key,
+    start_login,
+)
 from formcheck.web.jobs import Job, JobRunner
 from formcheck.web.video import webm_copy
 
@@ -27,6 +38,35 @@ log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v"}
 STATUS_ORDER = {"red": 0, "amber": 1, "green": 2}
+# Charts are inline SVG with presentation attributes and the report stills are data: JPEGs;
+# everything else (app.css, app.js, fetches, video) comes from this server.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+class _StoreSecretSessions(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose key is read from the store on each request (a password
+    change rotates it in a running server), marked Secure when the request came over HTTPS."""
+
+    def __init__(self, secret: Any) -> None:
+        self._secret = secret
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(
+            self._secret(), salt=self.salt, serializer=self.serializer,
+            signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
+        )  # fmt: skip
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
 def create_app(
@@ -36,19 +76,21 @@ def create_app(
     model: Any = None,
     max_upload_mb: int = 500,
     loopback_only: bool = True,
+    login_throttle: LoginThrottle | None = None,
 ) -> Flask:
     """`data_dir` holds uploads, their analyses and the browser video cache."""
     app = Flask(__name__)
-    with Store(db_path) as store:
-        app.secret_key = secret_key(store)
-        login_needed = has_password(store)
+    with Store(db_path) as s:
+        secret_key(s)  # made now, not by two first requests at once
+    app.session_interface = _StoreSecretSessions(lambda: secret_key(store()))
+    throttle = login_throttle or LoginThrottle()
+    app.extensions["formcheck_login_throttle"] = throttle
     app.config.update(
         MAX_CONTENT_LENGTH=max_upload_mb * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         DB_PATH=db_path,
         DATA_DIR=data_dir,
-        LOGIN_NEEDED=login_needed,
     )
     if loopback_only:  # a page on another site cannot reach us through DNS rebinding
         app.config["TRUSTED_HOSTS"] = ["127.0.0.1", "localhost", "[::1]", "::1"]
@@ -66,9 +108,15 @@ def create_app(
         if s is not None:
             s.close()
 
+    def login_needed() -> bool:
+        """Read per request: a password set by another process holds at once."""
+        if "login_needed" not in g:
+            g.login_needed = has_password(store())
+        return g.login_needed
+
     @app.before_request
     def _guard() -> Any:
-        if app.config["LOGIN_NEEDED"] and not session.get("therapist") and request.endpoint not in ("login", "static"):
+        if request.endpoint not in ("login", "static") and login_needed() and not login_is_valid(store(), session):
             return redirect(url_for("login", next=request.path))
         if request.method == "POST":
             token = request.form.get("csrf") or request.headers.get("X-CSRF-Token")
@@ -80,7 +128,13 @@ def create_app(
     def _globals() -> dict[str, Any]:
         if "csrf" not in session:
             session["csrf"] = secrets.token_urlsafe(24)
-        return {"csrf": session["csrf"], "login_needed": app.config["LOGIN_NEEDED"]}
+        return {"csrf": session["csrf"], "login_needed": login_needed()}
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     @app.errorhandler(InputError)
     def _input_error(exc: InputError) -> Any:
@@ -94,16 +148,24 @@ def create_app(
     def login() -> Any:
         error = None
         if request.method == "POST":
+            client = request.remote_addr or "?"
+            wait = throttle.retry_after(client)
+            if wait > 0:  # refused unchecked, right password or not: guessing stays slow
+                message = f"too many wrong passwords: try again in {retry_after_header(wait)} s"
+                return render_template("login.html", error=message), 429, {"Retry-After": retry_after_header(wait)}
             if check_password(store(), request.form.get("password", "")):
+                throttle.succeeded(client)
                 session.clear()
-                session["therapist"] = True
+                session.update(start_login(store()))
                 target = request.args.get("next", "/")
                 return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+            throttle.failed(client)
             error = "wrong password"
         return render_template("login.html", error=error)
 
     @app.post("/logout")
     def logout() -> Any:
+        end_login(store(), session)
         session.clear()
         return redirect(url_for("login"))
 

@@ -1,0 +1,18 @@
+"""The console entry point, kept free of heavy imports so that a Ctrl-C or SIGTERM while the
+command line and its libraries load (about a second) still ends with the contract's one line and
+exit code (130 or 143)."""
+
+import sys
+
+
+def main() -> None:
+    from formcheck import stop_signals
+
+    stop_signals.install()
+    try:
+        from formcheck.cli import main as run
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, stop_signals.Terminated)
+        sys.stderr.write(f"formcheck: {'terminated' if terminated else 'interrupted'} before anything was measured\n")
+        sys.exit(stop_signals.EXIT_TERMINATED if terminated else 130)
+    run()
