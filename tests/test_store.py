@@ -262,7 +262,7 @@ def test_patient_thresholds_command_sets_the_knee_toe_change_settings(tmp_path: 
     proc = run_cli(["patient", "thresholds", "P1", "--knee-toe-from-standing"], None, env_extra=env)
     assert "knee_toe_from_standing = True" in proc.stdout and "valgus_knee_toe_change = 0.05" in proc.stdout
     proc = run_cli(["patient", "thresholds", "P1", "--valgus-knee-toe-change", "-1"], None, env_extra=env)
-    assert proc.returncode == 2 and "valgus_knee_toe_change must be a positive number" in proc.stderr
+    assert proc.returncode == 2 and "valgus_knee_toe_change must be a finite number, more than zero" in proc.stderr
     with Store(tmp_path / "cli.db") as s:
         assert s.thresholds("P1") == {"valgus_knee_toe_change": 0.05, "knee_toe_from_standing": True}
 
