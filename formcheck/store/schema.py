@@ -152,6 +152,32 @@ MIGRATIONS: tuple[Migration, ...] = (
         WHERE json_valid(extra_json) AND json_type(extra_json, '$.peak_knee_toe_change') = 'object';
         """,
     ),
+    Migration(
+        4,
+        "dashboard analysis jobs: each accepted upload, its video and where its analysis goes",
+        # One row per accepted upload, written before the upload is answered: the queue survives
+        # a restart. `running` rows found at start were cut off by a stopped server.
+        """
+        CREATE TABLE jobs (
+            id           TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64),
+            patient_id   TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            exercise     TEXT NOT NULL,
+            video_path   TEXT NOT NULL UNIQUE,
+            out_dir      TEXT NOT NULL UNIQUE,
+            recorded_at  TEXT,
+            pain_before  INTEGER CHECK (pain_before BETWEEN 0 AND 10),
+            pain_after   INTEGER CHECK (pain_after BETWEEN 0 AND 10),
+            status       TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'running', 'done', 'failed')),
+            message      TEXT NOT NULL DEFAULT '',
+            session_id   INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
+            attempts     INTEGER NOT NULL DEFAULT 0,
+            created_at   TEXT NOT NULL,
+            started_at   TEXT,
+            finished_at  TEXT
+        );
+        CREATE INDEX jobs_by_status ON jobs(status);
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

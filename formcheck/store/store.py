@@ -228,12 +228,15 @@ class Store:
         pain_after: int | None = None,
         safety: Mapping[str, bool] | None = None,
         extra_files: Mapping[str, Path] | None = None,
+        job_id: str | None = None,
     ) -> Recorded:
         """Record the session that `formcheck analyze`/`live` wrote into `out_dir` for a patient.
 
         Idempotent: the same summary.json for the same patient is one session (a second call
         only fills in pain, safety answers or date when given). A folder that was re-analysed
-        since it was recorded has its session's contents replaced, keeping its id.
+        since it was recorded has its session's contents replaced, keeping its id. With `job_id`
+        that dashboard job is marked done in the same transaction: a job is never done without
+        its session, nor its session recorded while the job could still run again.
         """
         out_dir = Path(out_dir).resolve()
         summary_path = out_dir / "summary.json"
@@ -264,6 +267,7 @@ class Store:
                 self._update_details(sid, when, pain_before, pain_after, out_dir)
                 self._insert_files(sid, files)
                 self._insert_safety(patient_id, sid, safety)
+                self._finish_job(job_id, sid)
                 return Recorded(sid, created=False)
             old = self.conn.execute(
                 "SELECT id, recorded_at, pain_before, pain_after FROM sessions WHERE patient_id = ? AND out_dir = ?",
@@ -291,6 +295,7 @@ class Store:
                 raise InputError(f"{summary_path} is not a complete formcheck summary ({type(exc).__name__}: {exc})") from None
             self._insert_files(sid, files)
             self._insert_safety(patient_id, sid, safety)
+            self._finish_job(job_id, sid)
         log.info("recorded session %d for patient %s from %s", sid, patient_id, out_dir)
         return Recorded(sid, created=old is None, replaced=old is not None)
 
@@ -423,6 +428,101 @@ class Store:
                 raise InputError(f"unknown safety question {key!r}: known are {', '.join(SAFETY_QUESTIONS)}")
         with transaction(self.conn):
             self._insert_safety(patient_id, None, answers)
+
+    # -- dashboard jobs ---------------------------------------------------------------------
+    def add_job(
+        self,
+        job_id: str,
+        patient_id: str,
+        exercise: str,
+        video: Path,
+        out_dir: Path,
+        *,
+        recorded_at: str | None = None,
+        pain_before: int | None = None,
+        pain_after: int | None = None,
+    ) -> dict[str, Any]:
+        """Queue the analysis of an uploaded video (the video must already be in place)."""
+        check_pain(pain_before, "pain before")
+        check_pain(pain_after, "pain after")
+        with transaction(self.conn):
+            self.require_patient(patient_id)
+            self.conn.execute(
+                """INSERT INTO jobs (id, patient_id, exercise, video_path, out_dir, recorded_at, pain_before,
+                   pain_after, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)""",
+                (job_id, patient_id, exercise, str(Path(video).resolve()), str(Path(out_dir).resolve()),
+                 parse_when(recorded_at), pain_before, pain_after, now_iso()),
+            )  # fmt: skip
+        return self.require_job(job_id)
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return dict(row) if row else None
+
+    def require_job(self, job_id: str) -> dict[str, Any]:
+        job = self.job(job_id)
+        if job is None:
+            raise InputError(f"no analysis job {job_id!r}")
+        return job
+
+    def jobs(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Jobs in the order they were accepted, optionally only those with `status`."""
+        if status is None:
+            rows = self.conn.execute("SELECT * FROM jobs ORDER BY rowid")
+        else:
+            rows = self.conn.execute("SELECT * FROM jobs WHERE status = ? ORDER BY rowid", (status,))
+        return [dict(r) for r in rows]
+
+    def requeue_interrupted_jobs(self) -> int:
+        """At server start: jobs left `running` by a server that stopped go back in the queue."""
+        with transaction(self.conn):
+            cur = self.conn.execute("UPDATE jobs SET status = 'queued', started_at = NULL WHERE status = 'running'")
+        return cur.rowcount
+
+    def requeue_job(self, job_id: str) -> None:
+        """A running job stopped before its session was recorded: it runs again later."""
+        with transaction(self.conn):
+            self.conn.execute(
+                "UPDATE jobs SET status = 'queued', started_at = NULL WHERE id = ? AND status = 'running'", (job_id,)
+            )
+
+    def claim_next_job(self) -> dict[str, Any] | None:
+        """The oldest queued job, marked running; None when the queue is empty.
+
+        A queued job whose folder is already a recorded session (recorded outside the job, e.g.
+        by `formcheck import`) is marked done with that session instead of being run again."""
+        while True:
+            with transaction(self.conn):
+                row = self.conn.execute("SELECT * FROM jobs WHERE status = 'queued' ORDER BY rowid LIMIT 1").fetchone()
+                if row is None:
+                    return None
+                same = self.conn.execute(
+                    "SELECT id FROM sessions WHERE patient_id = ? AND out_dir = ?", (row["patient_id"], row["out_dir"])
+                ).fetchone()
+                if same is not None:
+                    self._finish_job(row["id"], int(same["id"]))
+                    continue
+                self.conn.execute(
+                    "UPDATE jobs SET status = 'running', started_at = ?, attempts = attempts + 1 WHERE id = ?",
+                    (now_iso(), row["id"]),
+                )
+            return self.require_job(row["id"])
+
+    def fail_job(self, job_id: str, message: str) -> None:
+        with transaction(self.conn):
+            self.conn.execute(
+                "UPDATE jobs SET status = 'failed', message = ?, finished_at = ? WHERE id = ?", (message, now_iso(), job_id)
+            )
+
+    def _finish_job(self, job_id: str | None, sid: int) -> None:
+        if job_id is None:
+            return
+        row = self.conn.execute("SELECT rep_count, hold_count FROM sessions WHERE id = ?", (sid,)).fetchone()
+        message = f"{row['hold_count']} holds" if row["hold_count"] and not row["rep_count"] else f"{row['rep_count']} reps"
+        self.conn.execute(
+            "UPDATE jobs SET status = 'done', session_id = ?, message = ?, finished_at = ? WHERE id = ?",
+            (sid, message, now_iso(), job_id),
+        )
 
     # -- reading ----------------------------------------------------------------------------
     def sessions(self, patient_id: str, since: str | date | None = None) -> list[dict[str, Any]]:

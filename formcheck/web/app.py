@@ -8,6 +8,7 @@ name the server makes, checked for size (MAX_CONTENT_LENGTH) and for real video 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from werkzeug.utils import secure_filename
 
 from formcheck.errors import InputError
 from formcheck.store import SAFETY_QUESTIONS, Store, known_exercises, parse_when
-from formcheck.store.store import BOOL_THRESHOLDS, THRESHOLD_KEYS
+from formcheck.store.store import BOOL_THRESHOLDS, THRESHOLD_KEYS, check_pain
 from formcheck.web.auth import (
     LoginThrottle,
     check_password,
@@ -31,7 +32,7 @@ from formcheck.web.auth import (
     secret_key,
     start_login,
 )
-from formcheck.web.jobs import Job, JobRunner
+from formcheck.web.jobs import UPLOAD_TMP_PREFIX, JobRunner
 from formcheck.web.video import webm_copy
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def create_app(
     )
     if loopback_only:  # a page on another site cannot reach us through DNS rebinding
         app.config["TRUSTED_HOSTS"] = ["127.0.0.1", "localhost", "[::1]", "::1"]
-    runner = JobRunner(db_path, model)
+    runner = JobRunner(db_path, model, data_dir)
     app.extensions["formcheck_jobs"] = runner
 
     def store() -> Store:
@@ -231,12 +232,18 @@ def create_app(
 
     @app.post("/patients/<pid>/upload")
     def upload(pid: str) -> Any:
+        """The video and its job row are both in place before the answer: an accepted upload
+        survives a stopped server and is analysed at the next start."""
         from formcheck.sources import open_source
 
         store().require_patient(pid)
-        exercise = request.form.get("exercise", "")
+        form = request.form
+        exercise = form.get("exercise", "")
         if exercise not in _trackable():
             raise InputError(f"formcheck cannot analyse {exercise!r} yet: choose one of {', '.join(_trackable())}")
+        recorded_at = parse_when(form.get("date")) if (form.get("date") or "").strip() else None
+        pain_before = check_pain(_num(form.get("pain_before"), int), "pain before")
+        pain_after = check_pain(_num(form.get("pain_after"), int), "pain after")
         file = request.files.get("video")
         if file is None or not file.filename:
             raise InputError("choose a video file to upload")
@@ -245,37 +252,52 @@ def create_app(
             raise InputError(f"not a video file name: use one of {', '.join(sorted(VIDEO_SUFFIXES))}")
         job_id = runner.new_id()
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = data_dir / "uploads" / pid / f"{stamp}-{job_id}{suffix}"  # our name, never the client's
-        target.parent.mkdir(parents=True, exist_ok=True)
-        file.save(target)
-        try:  # real video content: it must open and give a first frame
-            src = open_source(target)
-            try:
-                next(iter(src))
-            finally:
-                src.close()
-        except (InputError, StopIteration):
+        name = f"{stamp}-{job_id}"  # our name, never the client's
+        folder = data_dir / "uploads" / pid
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{name}{suffix}"
+        partial = folder / f"{UPLOAD_TMP_PREFIX}{name}{suffix}"  # removed at the next start if we die
+        try:
+            with open(partial, "wb") as fh:
+                file.save(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:  # real video content: it must open and give a first frame
+                src = open_source(partial)
+                try:
+                    next(iter(src))
+                finally:
+                    src.close()
+            except (InputError, StopIteration):
+                raise InputError(f"{secure_filename(file.filename) or 'the upload'} is not a readable video") from None
+            os.replace(partial, target)
+            store().add_job(
+                job_id, pid, exercise, target, data_dir / "sessions" / pid / name,
+                recorded_at=recorded_at, pain_before=pain_before, pain_after=pain_after,
+            )  # fmt: skip
+        except BaseException:
+            partial.unlink(missing_ok=True)
             target.unlink(missing_ok=True)
-            raise InputError(f"{secure_filename(file.filename) or 'the upload'} is not a readable video") from None
-        job = Job(
-            id=job_id, patient_id=pid, exercise=exercise, video=target, out_dir=data_dir / "sessions" / pid / f"{stamp}-{job_id}",
-            recorded_at=parse_when(request.form.get("date")) if request.form.get("date") else None,
-            pain_before=_num(request.form.get("pain_before"), int), pain_after=_num(request.form.get("pain_after"), int),
-        )  # fmt: skip
-        runner.submit(job)
+            raise
+        runner.submit(job_id)
         return redirect(url_for("job_page", job_id=job_id))
 
     @app.get("/jobs/<job_id>")
     def job_page(job_id: str) -> Any:
-        job = runner.get(job_id) or abort(404)
+        job = store().job(job_id) or abort(404)
         return render_template("job.html", job=job)
 
     @app.get("/jobs/<job_id>.json")
     def job_json(job_id: str) -> Any:
-        job = runner.get(job_id) or abort(404)
-        d = job.as_json()
-        if job.session_id is not None:
-            d["session_url"] = url_for("session_page", sid=job.session_id)
+        job = store().job(job_id) or abort(404)
+        d = {
+            key: job[key]
+            for key in ("id", "patient_id", "exercise", "recorded_at", "pain_before", "pain_after", "status", "message", "session_id")
+        }
+        d["video"] = Path(job["video_path"]).name
+        d.update(runner.progress(job))
+        if job["session_id"] is not None:
+            d["session_url"] = url_for("session_page", sid=job["session_id"])
         return jsonify(d)
 
     @app.get("/sessions/<int:sid>")

@@ -1,0 +1,395 @@
+"""The dashboard's job queue survives stops and kills: every accepted upload is analysed exactly
+once, `serve` stops cleanly on SIGTERM, and the browser video is made safely by concurrent requests.
+
+Analyses run the real pose model on the smallest sample clip.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from formcheck.store import Store
+from formcheck.web.app import create_app
+from tests.conftest import SAMPLES
+from tests.test_store import make_out_dir
+
+CLIP = min(SAMPLES.glob("*.mp4"), key=lambda p: p.stat().st_size)  # the smallest sample clip
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "formcheck.db"
+    with Store(path) as s:
+        s.add_patient("P1", "Ann")
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_info(model_path: Path):
+    from formcheck.model_store import resolve_model
+
+    return resolve_model(model_path, allow_download=False)
+
+
+# -- in-process: the app as `serve` builds it, restarted by building it again ---------------------
+def _client(app):
+    client = app.test_client()
+    client.get("/")
+    with client.session_transaction() as s:
+        return client, s.get("csrf")
+
+
+def _stopped_app(db: Path, data: Path, model_info):
+    """An app whose server stops before its worker takes any job."""
+    app = create_app(db, data, model=model_info)
+    app.extensions["formcheck_jobs"].submit = lambda job_id: None
+    return app
+
+
+def _upload_in_process(app, pid: str = "P1") -> str:
+    client, token = _client(app)
+    with CLIP.open("rb") as fh:
+        r = client.post(f"/patients/{pid}/upload", data={"csrf": token, "exercise": "squat", "pain_before": "2", "video": (fh, CLIP.name)},
+                        content_type="multipart/form-data")  # fmt: skip
+    assert r.status_code == 302, r.data
+    return r.location.rsplit("/", 1)[-1]
+
+
+def _restart(db: Path, data: Path, model_info):
+    """What `serve` does at start: recover the queue, then run it."""
+    app = create_app(db, data, model=model_info)
+    runner = app.extensions["formcheck_jobs"]
+    runner.recover()
+    runner.start()
+    return app
+
+
+def _wait_done(app, job_id: str, timeout: float = 180) -> dict:
+    client, _ = _client(app)
+    deadline = time.monotonic() + timeout
+    while True:
+        d = client.get(f"/jobs/{job_id}.json").get_json()
+        if d["status"] in ("done", "failed"):
+            return d
+        assert time.monotonic() < deadline, d
+        time.sleep(0.2)
+
+
+def _stop(app) -> None:
+    assert app.extensions["formcheck_jobs"].stop(60)
+
+
+def test_upload_accepted_before_a_stop_is_analysed_after_restart(db: Path, tmp_path: Path, model_info) -> None:
+    data = tmp_path / "data"
+    job_id = _upload_in_process(_stopped_app(db, data, model_info))
+    with Store(db) as s:
+        job = s.job(job_id)
+        assert job is not None and job["status"] == "queued" and Path(job["video_path"]).is_file()
+    app = _restart(db, data, model_info)
+    d = _wait_done(app, job_id)
+    _stop(app)
+    assert d["status"] == "done" and d["session_url"] == f"/sessions/{d['session_id']}", d
+    client, _ = _client(app)
+    assert client.get(f"/jobs/{job_id}").status_code == 200
+    with Store(db) as s:
+        sessions = s.sessions("P1")
+        assert [x["id"] for x in sessions] == [d["session_id"]] and sessions[0]["pain_before"] == 2
+        assert s.job(job_id)["attempts"] == 1
+    app = _restart(db, data, model_info)  # another restart: nothing runs again
+    time.sleep(1.0)
+    _stop(app)
+    with Store(db) as s:
+        assert len(s.sessions("P1")) == 1 and s.job(job_id)["attempts"] == 1 and s.job(job_id)["status"] == "done"
+
+
+def test_job_left_running_runs_again_once(db: Path, tmp_path: Path, model_info) -> None:
+    data = tmp_path / "data"
+    job_id = _upload_in_process(_stopped_app(db, data, model_info))
+    with Store(db) as s:  # a server killed mid-analysis: the row says running, the folder holds debris
+        s.conn.execute("UPDATE jobs SET status = 'running', attempts = 1 WHERE id = ?", (job_id,))
+        out = Path(s.job(job_id)["out_dir"])
+    out.mkdir(parents=True)
+    (out / "annotated.mp4").write_bytes(b"half a video")
+    app = _restart(db, data, model_info)
+    d = _wait_done(app, job_id)
+    _stop(app)
+    assert d["status"] == "done", d
+    with Store(db) as s:
+        assert [x["id"] for x in s.sessions("P1")] == [d["session_id"]]
+        job = s.job(job_id)
+        assert job["attempts"] == 2 and s.integrity_problems() == []
+        assert not json.loads((out / "summary.json").read_text())["partial"]
+        # Its session recorded but the job found running (recorded by another path): not run or recorded again.
+        s.conn.execute("UPDATE jobs SET status = 'running', session_id = NULL WHERE id = ?", (job_id,))
+    app = _restart(db, data, model_info)
+    deadline = time.monotonic() + 30
+    with Store(db) as s:
+        while s.job(job_id)["status"] != "done":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        _stop(app)
+        job = s.job(job_id)
+        assert job["session_id"] == d["session_id"] and job["attempts"] == 2 and len(s.sessions("P1")) == 1
+
+
+def test_orphan_and_half_received_uploads_are_removed_at_start(db: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "data" / "uploads" / "P1"
+    folder.mkdir(parents=True)
+    orphan = folder / "20260101-000000-0123456789abcdef.mp4"  # renamed into place, row never committed
+    half = folder / ".upload-20260101-000000-fedcba9876543210.mp4"
+    orphan.write_bytes(b"x")
+    half.write_bytes(b"x")
+    app = create_app(db, tmp_path / "data", model=None)
+    assert app.extensions["formcheck_jobs"].recover()["removed_uploads"] == 2
+    assert list(folder.iterdir()) == []
+
+
+def test_bad_upload_fields_are_400_and_leave_nothing(db: Path, tmp_path: Path) -> None:
+    app = create_app(db, tmp_path / "data", model=None)
+    client, token = _client(app)
+    for bad in ({"pain_before": "11"}, {"pain_after": "-1"}, {"pain_before": "2.5"}, {"date": "notadate"},
+                {"pain_before": "99999999999999999999999"}):  # fmt: skip
+        with CLIP.open("rb") as fh:
+            r = client.post("/patients/P1/upload", data={"csrf": token, "exercise": "squat", "video": (fh, CLIP.name), **bad},
+                            content_type="multipart/form-data")  # fmt: skip
+        assert r.status_code == 400, (bad, r.status_code)
+    folder = tmp_path / "data" / "uploads" / "P1"
+    assert not folder.exists() or list(folder.iterdir()) == []
+    with Store(db) as s:
+        assert s.jobs() == []
+
+
+def test_concurrent_first_video_requests_all_succeed(db: Path, tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    out = make_out_dir(tmp_path / "s1")
+    writer = cv2.VideoWriter(str(out / "annotated.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 240))
+    for k in range(120):
+        writer.write(np.full((240, 320, 3), k * 2, np.uint8))
+    writer.release()
+    with Store(db) as s:
+        sid = s.record_session(out, "P1").session_id
+    app = create_app(db, tmp_path / "data", model=None)
+    barrier = threading.Barrier(8)
+    codes: list[int] = []
+    lengths: list[int] = []
+
+    def fetch() -> None:
+        client = app.test_client()
+        barrier.wait()
+        r = client.get(f"/sessions/{sid}/video.webm")
+        codes.append(r.status_code)
+        lengths.append(len(r.data))
+        r.close()
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert codes == [200] * 8
+    cache = tmp_path / "data" / "cache"
+    assert [p.name for p in cache.iterdir()] == [f"session-{sid}.webm"]  # no temporary left behind
+    assert set(lengths) == {(cache / f"session-{sid}.webm").stat().st_size}
+    cap = cv2.VideoCapture(str(cache / f"session-{sid}.webm"))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    assert frames == 120
+
+
+# -- a real `formcheck serve` process -------------------------------------------------------------
+class Dashboard:
+    """A `formcheck serve` subprocess and the few HTTP calls the tests make."""
+
+    def __init__(self, db: Path, model_path: Path, log: Path) -> None:
+        self.db, self.model_path, self.log = db, model_path, log
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+
+    def start(self, timeout: float = 60) -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        env = dict(os.environ, FORMCHECK_DB=str(self.db), FORMCHECK_MODEL=str(Path(self.model_path).resolve()))
+        env.pop("FORMCHECK_DEBUG", None)
+        self._err = self.log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "formcheck", "serve", "--port", str(self.port)], env=env,
+            stdout=subprocess.DEVNULL, stderr=self._err,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a Ctrl-C reaches it however pytest runs
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.request("GET", "/")
+                return
+            except OSError:
+                assert self.proc.poll() is None, self.stderr()
+                assert time.monotonic() < deadline, "the dashboard did not start"
+                time.sleep(0.05)
+
+    def stderr(self) -> str:
+        if not self._err.closed:
+            self._err.flush()
+        return self.log.read_text()
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 30):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, dict(r.getheaders()), r.read()
+        finally:
+            conn.close()
+
+    def upload(self, pid: str = "P1") -> str | None:
+        """A job id when the upload was accepted (302), else None."""
+        status, headers, page = self.request("GET", f"/patients/{pid}")
+        cookie = headers.get("Set-Cookie", "").split(";")[0]
+        token = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
+        boundary = uuid.uuid4().hex
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                 for k, v in (("csrf", token), ("exercise", "squat"))]  # fmt: skip
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="{CLIP.name}"\r\n'
+                     "Content-Type: video/mp4\r\n\r\n".encode() + CLIP.read_bytes() + b"\r\n")  # fmt: skip
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        status, headers, _ = self.request("POST", f"/patients/{pid}/upload", body,
+                                          {"Content-Type": f"multipart/form-data; boundary={boundary}", "Cookie": cookie})  # fmt: skip
+        return headers["Location"].rsplit("/", 1)[-1] if status == 302 else None
+
+    def job(self, job_id: str) -> dict:
+        status, _, body = self.request("GET", f"/jobs/{job_id}.json")
+        assert status == 200, status
+        return json.loads(body)
+
+    def signal(self, signum: int, timeout: float = 60) -> int:
+        self.proc.send_signal(signum)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._err.close()
+
+
+def _wait_for(check, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_serve_stops_cleanly_on_sigterm_and_resumes(db: Path, tmp_path: Path, model_path: Path) -> None:
+    dash = Dashboard(db, model_path, tmp_path / "serve-1.err")
+    dash.start()
+    first, second = dash.upload(), dash.upload()
+    assert first and second
+    _wait_for(lambda: dash.job(first)["done_frames"] > 0, 120, "the first analysis did not start")
+    env = dict(os.environ, FORMCHECK_DB=str(db), FORMCHECK_MODEL=str(model_path))
+    for port in (dash.port, 0):  # a second server on the same port, or on the same database: one line, exit 2
+        other = subprocess.run([sys.executable, "-m", "formcheck", "serve", "--port", str(port)], env=env,
+                               capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert other.returncode == 2 and len(other.stderr.splitlines()) == 1, other.stderr
+        assert ("cannot listen" if port else "another `formcheck serve` is using") in other.stderr
+    code = dash.signal(signal.SIGTERM)
+    err = dash.stderr()
+    assert code == 143 and "Traceback" not in err, err
+    assert [line for line in err.splitlines() if "stopped" in line] == [
+        "formcheck: dashboard stopped (SIGTERM); 2 uploaded videos will be analysed at the next start"
+    ], err
+    with Store(db) as s:  # the running analysis was stopped, not recorded half, and waits again
+        assert [j["status"] for j in s.jobs()] == ["queued", "queued"] and s.sessions("P1") == []
+
+    dash = Dashboard(db, model_path, tmp_path / "serve-2.err")
+    dash.start()
+    _wait_for(lambda: dash.job(second)["status"] == "done", 180, "the jobs did not finish after the restart")
+    assert dash.job(first)["status"] == "done"
+    code = dash.signal(signal.SIGINT)  # Ctrl-C: the contract's 130, one line, no traceback
+    err = dash.stderr()
+    assert code == 130 and "Traceback" not in err, err
+    assert "formcheck: dashboard stopped (Ctrl-C); no analysis was waiting" in err.splitlines(), err
+    with Store(db) as s:
+        assert sorted(j["session_id"] for j in s.jobs()) == sorted(x["id"] for x in s.sessions("P1"))
+        assert len(s.sessions("P1")) == 2 and all(j["attempts"] == (2 if j["id"] == first else 1) for j in s.jobs())
+
+
+def test_kill_soak_every_accepted_upload_is_analysed_exactly_once(db: Path, tmp_path: Path, model_path: Path) -> None:
+    """At least 30 random kill -9 of `serve` while uploads arrive and analyses run, then a run to
+    the end: the store is sound and every accepted upload has exactly one whole session."""
+    rng = random.Random(14)
+    accepted: list[str] = []
+    kills = 0
+    started = time.monotonic()
+    while kills < 30:
+        dash = Dashboard(db, model_path, tmp_path / f"soak-{kills}.err")
+        dash.start()
+        uploader = None
+        if kills < 8:  # uploads arrive during the first cycles; later cycles kill the queue's work
+            def upload_one(d: Dashboard = dash) -> None:
+                try:
+                    job_id = d.upload()
+                except OSError:  # killed mid-request: not accepted
+                    return
+                if job_id:
+                    accepted.append(job_id)
+
+            uploader = threading.Thread(target=upload_one)
+            uploader.start()
+        time.sleep(rng.choice([rng.uniform(0.0, 1.0), rng.uniform(0.5, 3.0), rng.uniform(2.0, 5.5)]))
+        os.kill(dash.proc.pid, signal.SIGKILL)
+        dash.proc.wait(30)
+        dash._err.close()
+        kills += 1
+        if uploader is not None:
+            uploader.join(30)
+    assert len(accepted) >= 4, accepted
+
+    dash = Dashboard(db, model_path, tmp_path / "soak-final.err")
+    dash.start()
+
+    def queue_empty() -> bool:
+        with Store(db) as s:
+            return not s.jobs("queued") and not s.jobs("running")
+
+    _wait_for(queue_empty, 240, "the queue did not drain")
+    assert dash.signal(signal.SIGTERM) == 143, dash.stderr()
+    soak_s = time.monotonic() - started
+
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    with Store(db) as s:
+        assert s.integrity_problems() == []
+        jobs = {j["id"]: j for j in s.jobs()}
+        sessions = {x["id"]: x for x in s.sessions("P1")}
+        assert set(accepted) <= set(jobs)
+        assert all(j["status"] == "done" for j in jobs.values()), [(j["id"], j["status"], j["message"]) for j in jobs.values()]
+        session_ids = [j["session_id"] for j in jobs.values()]
+        assert sorted(session_ids) == sorted(sessions)  # one session per job, none without a job, none twice
+        for j in jobs.values():
+            sess = s.session(j["session_id"])
+            assert sess["out_dir"] == j["out_dir"] and not sess["partial"]
+            summary = json.loads((Path(j["out_dir"]) / "summary.json").read_text())
+            assert summary == sess["summary"] and sess["rep_count"] == len(s.reps(sess["id"])) == 2
+            assert all(p.is_file() for p in sess["files"].values())
+        videos = {Path(j["video_path"]) for j in jobs.values()}
+        on_disk = set((db.parent / "formcheck-data" / "uploads" / "P1").iterdir())
+        assert on_disk == videos  # no upload without its job, no half-received file
+    print(f"soak: {kills} kills, {len(accepted)} accepted uploads ({len(jobs)} jobs), "
+          f"{sum(j['attempts'] for j in jobs.values())} analysis starts, {soak_s:.0f} s")  # fmt: skip
