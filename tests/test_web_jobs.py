@@ -288,6 +288,22 @@ class Dashboard:
             self._err.close()
 
 
+@pytest.fixture
+def dashboards():
+    """Makes `Dashboard`s and kills any still running when the test ends (a failed test included)."""
+    made: list[Dashboard] = []
+
+    def make(*args) -> Dashboard:
+        made.append(Dashboard(*args))
+        return made[-1]
+
+    yield make
+    for d in made:
+        if d.proc is not None and d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait(30)
+
+
 def _wait_for(check, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -295,8 +311,8 @@ def _wait_for(check, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def test_serve_stops_cleanly_on_sigterm_and_resumes(db: Path, tmp_path: Path, model_path: Path) -> None:
-    dash = Dashboard(db, model_path, tmp_path / "serve-1.err")
+def test_serve_stops_cleanly_on_sigterm_and_resumes(db: Path, tmp_path: Path, model_path: Path, dashboards) -> None:
+    dash = dashboards(db, model_path, tmp_path / "serve-1.err")
     dash.start()
     first, second = dash.upload(), dash.upload()
     assert first and second
@@ -316,7 +332,7 @@ def test_serve_stops_cleanly_on_sigterm_and_resumes(db: Path, tmp_path: Path, mo
     with Store(db) as s:  # the running analysis was stopped, not recorded half, and waits again
         assert [j["status"] for j in s.jobs()] == ["queued", "queued"] and s.sessions("P1") == []
 
-    dash = Dashboard(db, model_path, tmp_path / "serve-2.err")
+    dash = dashboards(db, model_path, tmp_path / "serve-2.err")
     dash.start()
     _wait_for(lambda: dash.job(second)["status"] == "done", 180, "the jobs did not finish after the restart")
     assert dash.job(first)["status"] == "done"
@@ -329,7 +345,7 @@ def test_serve_stops_cleanly_on_sigterm_and_resumes(db: Path, tmp_path: Path, mo
         assert len(s.sessions("P1")) == 2 and all(j["attempts"] == (2 if j["id"] == first else 1) for j in s.jobs())
 
 
-def test_kill_soak_every_accepted_upload_is_analysed_exactly_once(db: Path, tmp_path: Path, model_path: Path) -> None:
+def test_kill_soak_every_accepted_upload_is_analysed_exactly_once(db: Path, tmp_path: Path, model_path: Path, dashboards) -> None:
     """At least 30 random kill -9 of `serve` while uploads arrive and analyses run, then a run to
     the end: the store is sound and every accepted upload has exactly one whole session."""
     rng = random.Random(14)
@@ -337,7 +353,7 @@ def test_kill_soak_every_accepted_upload_is_analysed_exactly_once(db: Path, tmp_
     kills = 0
     started = time.monotonic()
     while kills < 30:
-        dash = Dashboard(db, model_path, tmp_path / f"soak-{kills}.err")
+        dash = dashboards(db, model_path, tmp_path / f"soak-{kills}.err")
         dash.start()
         uploader = None
         if kills < 8:  # uploads arrive during the first cycles; later cycles kill the queue's work
@@ -360,7 +376,7 @@ def test_kill_soak_every_accepted_upload_is_analysed_exactly_once(db: Path, tmp_
             uploader.join(30)
     assert len(accepted) >= 4, accepted
 
-    dash = Dashboard(db, model_path, tmp_path / "soak-final.err")
+    dash = dashboards(db, model_path, tmp_path / "soak-final.err")
     dash.start()
 
     def queue_empty() -> bool:
