@@ -12,15 +12,17 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import hashlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from formcheck import __version__
 from formcheck.annotate import annotate
 from formcheck.config import Config
 from formcheck.errors import SourceLostError
@@ -33,7 +35,7 @@ from formcheck.recording import Recording
 from formcheck.run_folder import RunFolder, settle
 from formcheck.session import SessionResult, summarize
 from formcheck.sinks import VideoSink
-from formcheck.sources import FrameSource, SourceInfo
+from formcheck.sources import FrameSource
 from formcheck.stop_signals import Terminated, deferred
 from formcheck.trackers import tracker_class
 
@@ -54,8 +56,8 @@ class Outcome:
     stopped_by: str | None = None  # "user", "interrupt", "terminated", "source lost"
 
 
-def other_video_in(out_dir: Path, source: SourceInfo) -> str | None:
-    """The video whose results `out_dir` already holds, if it is not `source`'s; else None.
+def other_video_in(out_dir: Path, sha256: str | None, name: str) -> str | None:
+    """The video whose results `out_dir` already holds, if it is not this one; else None.
 
     Results are told apart by the video's SHA-256 in summary.json (by file name for results
     written before it was recorded there, and for sources without one)."""
@@ -66,20 +68,35 @@ def other_video_in(out_dir: Path, source: SourceInfo) -> str | None:
         return None
     if not isinstance(held, dict):
         return None
-    if held.get("sha256") and source.sha256:
-        same = held["sha256"] == source.sha256
+    if held.get("sha256") and sha256:
+        same = held["sha256"] == sha256
     else:
-        same = Path(str(held.get("path", ""))).name == Path(source.name).name
+        same = Path(str(held.get("path", ""))).name == Path(name).name
     return None if same else str(held.get("path") or "another video")
 
 
-def free_out_dir(base: Path, source: SourceInfo) -> Path:
-    """`base`, or `base-2`, `base-3`, ...: the first that holds no other video's results."""
+def free_out_dir(base: Path, sha256: str | None, name: str, taken: Collection[Path] = ()) -> Path:
+    """`base`, or `base-2`, `base-3`, ...: the first that holds no other video's results (and is
+    not in `taken`, the folders already given to other videos of a batch)."""
     candidate, n = base, 1
-    while other_video_in(candidate, source) is not None:
+    while candidate in taken or other_video_in(candidate, sha256, name) is not None:
         n += 1
         candidate = base.with_name(f"{base.name}-{n}")
     return candidate
+
+
+def settings_sha256(exercise: str, side: Side | None, config: Config, model_sha256: str, write_video: bool) -> str:
+    """What a run's results depend on besides the video: a batch skips a video whose folder
+    holds a complete result with this key and the video's own SHA-256."""
+    settings = {
+        "formcheck": __version__,
+        "exercise": exercise,
+        "side": side.value if side is not None else None,
+        "config": dataclasses.asdict(config),
+        "model": model_sha256,
+        "video": write_video,
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _preload_report_libraries() -> None:
@@ -209,6 +226,7 @@ def _run(
         model_json = {"name": model.name, "sha256": model.sha256, "variant": model.variant}
         read_to_end = stopped_by not in ("interrupt", "terminated", "source lost")
         summary = summary_dict(result, config, model_json, partial_reason, read_to_end)
+        summary["settings_sha256"] = settings_sha256(exercise, side, config, model.sha256, write_video)
         write_summary(files["summary"], summary)
         write_frames_csv(files["frames"], result)
         from formcheck.report import write_report  # matplotlib: imported only when needed

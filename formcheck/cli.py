@@ -111,14 +111,14 @@ def _out_dir(video: Path, out: Optional[Path], info, overwrite: bool) -> Path:  
     from formcheck.analyze import free_out_dir, other_video_in
 
     if out is not None:
-        other = other_video_in(out, info)
+        other = other_video_in(out, info.sha256, info.name)
         if other is not None and not overwrite:
             raise InputError(f"{out} holds the results of another video ({other}): choose another --out, or add --overwrite")
         return out
     base = Path.cwd() / video.stem
     if base.resolve() == video.resolve():
         base = Path.cwd() / f"{video.stem}_formcheck"
-    return free_out_dir(base, info)
+    return free_out_dir(base, info.sha256, info.name)
 
 
 ModelOpt = Annotated[
@@ -276,6 +276,99 @@ def _exit_for_stop(stopped_by: Optional[str], what: str) -> None:
         raise _fail(f"terminated {what}", EXIT_TERMINATED)
     if stopped_by == "interrupt":
         raise _fail(f"interrupted {what}", EXIT_INTERRUPTED)
+
+
+@app.command()
+def batch(
+    inputs: Annotated[list[str], typer.Argument(help="Videos, folders of videos, glob patterns ('clips/*.mp4') or list files (.txt, one path per line).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for one output folder per video, batch.csv and batch.html.")],
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", help="Videos analysed at once on this machine (default: the cores available).")] = None,
+    exercise: Annotated[str, typer.Option("--exercise", "-e", help="Exercise of every video, or 'auto' to recognise each.")] = "auto",
+    side: Annotated[SideChoice, typer.Option("--side", help="Working leg for single-leg exercises.")] = SideChoice.auto,
+    patients: Annotated[Optional[Path], typer.Option("--patients", help="CSV with columns video,patient[,date]: record each video for its patient.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="A Dask scheduler (tcp://HOST:8786) to run the videos on a cluster (pip install 'formcheck[cluster]').")] = None,
+    model: ModelOpt = None,
+    model_variant: VariantOpt = Variant.full,
+    config_file: ConfigOpt = None,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help="FPPA valgus threshold, degrees.")] = None,
+    no_video: Annotated[bool, typer.Option("--no-video", help="Skip annotated.mp4.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Analyse many videos: one output folder each, an index (batch.csv, batch.html), videos already
+    done with the same settings skipped, a failed video recorded with its reason while the rest go on."""
+    _configure_logging(quiet, verbose)
+    from formcheck.batch import BatchOptions, find_videos, read_patient_map, run_batch
+    from formcheck.landmarks import Side
+    from formcheck.trackers import tracker_class
+
+    tracker_class(exercise)
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
+    config = _config(config_file, threshold, False)
+    mapping = read_patient_map(patients) if patients is not None else {}
+    videos = find_videos(inputs)
+    model_info = _resolve_model(model, model_variant, quiet)
+    opts = BatchOptions(
+        out=out, exercise=exercise, config=config, model=model_info,
+        side=None if side is SideChoice.auto else Side(side.value), write_video=not no_video,
+        workers=min(workers or _cores(), len(videos)),
+        scheduler=scheduler, patients=mapping,
+    )  # fmt: skip
+    progress = _BatchBar(quiet)
+    try:
+        outcome = run_batch(videos, opts, progress)
+    finally:
+        progress.stop()
+    if not quiet:
+        for r in outcome.results:
+            flagged = f", {r.flagged_reps} flagged" if r.flagged_reps else ""
+            detail = f"{r.rep_count} reps{flagged}" if r.status in ("done", "skipped") else r.reason
+            typer.echo(f"{r.status:<11} {Path(r.video).name}: {detail}")
+        typer.echo(f"index: {outcome.index_html}  ({outcome.index_csv.name} beside it)")
+    if outcome.interrupted:
+        raise _fail(f"batch interrupted: the index in {outcome.index_csv} says which videos were analysed", EXIT_INTERRUPTED)
+    if outcome.failed:
+        raise _fail(f"{len(outcome.failed)} of {len(outcome.results)} videos failed (see {outcome.index_csv})", 2)
+
+
+def _cores() -> int:
+    """Cores this process may use (a container's or taskset's limit, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class _BatchBar:
+    """Rich progress over videos and frames, on stderr when it is a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self._bar = None
+        if quiet or not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                             console=Console(stderr=True), transient=True)  # fmt: skip
+        self._videos = self._bar.add_task("videos", total=None)
+        self._frames = self._bar.add_task("frames", total=None)
+        self._bar.start()
+
+    def planned(self, videos: int, skipped: int, frames: int | None) -> None:
+        if self._bar is not None:
+            self._bar.update(self._videos, total=videos)
+            self._bar.update(self._frames, total=frames)
+
+    def frames(self, done: int) -> None:
+        if self._bar is not None and done:
+            self._bar.advance(self._frames, done)
+
+    def finished(self, result) -> None:  # noqa: ANN001 - batch.VideoResult
+        if self._bar is not None:
+            self._bar.advance(self._videos)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 @app.command()

@@ -5,7 +5,7 @@ Why a journal: several renames cannot be one atomic step. Before the first renam
 writes `.formcheck-commit` naming the staging folder; a process killed during the renames leaves
 the journal behind, and the next run or reader of the folder (`settle`) finishes the commit. A run
 that fails or is killed before committing leaves the earlier result whole; its staging folder is
-removed by the next run once its process is gone.
+removed by the next run on the same machine once its process is gone.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 from pathlib import Path
 
 from formcheck.errors import InputError
@@ -67,11 +68,10 @@ def settle(out_dir: Path) -> None:
     if not out_dir.is_dir():
         return
     for staged in out_dir.glob(f"{STAGING_PREFIX}*"):
-        try:
-            pid = int(staged.name[len(STAGING_PREFIX) :].split("-")[0])
-        except ValueError:
-            continue
-        if not _pid_alive(pid):
+        pid, _, rest = staged.name[len(STAGING_PREFIX) :].partition("-")
+        host = rest.partition(".")[2]
+        # Another machine's run (a cluster writing to shared storage) is not this host's to judge.
+        if pid.isdigit() and host == socket.gethostname() and not _pid_alive(int(pid)):
             shutil.rmtree(staged, ignore_errors=True)
 
 
@@ -94,7 +94,7 @@ class RunFolder:
         self._created = not out_dir.exists()
         prepare_out_dir(out_dir)
         settle(out_dir)
-        self.staging = out_dir / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        self.staging = out_dir / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.{socket.gethostname()}"
         self.staging.mkdir()
         self.committed = False
 

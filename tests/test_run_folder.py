@@ -61,11 +61,15 @@ def test_settle_finishes_a_commit_cut_short(tmp_path):
 def test_settle_removes_staging_of_ended_processes_only(tmp_path):
     out = tmp_path / "o"
     out.mkdir()
-    dead = out / ".formcheck-run-999999999-abcd"
+    import socket
+
+    dead = out / f".formcheck-run-999999999-abcd.{socket.gethostname()}"
     dead.mkdir()
+    elsewhere = out / ".formcheck-run-999999999-abcd.another-machine"
+    elsewhere.mkdir()
     live = RunFolder(out)  # this process: alive
     settle(out)
-    assert not dead.exists() and live.staging.exists()
+    assert not dead.exists() and live.staging.exists() and elsewhere.exists()
 
 
 def test_an_unwritable_folder_is_one_line(tmp_path):
