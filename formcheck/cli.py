@@ -204,6 +204,7 @@ def analyze(
     date: DateOpt = None,
     pain_before: PainBeforeOpt = None,
     pain_after: PainAfterOpt = None,
+    export: Annotated[Optional[str], typer.Option("--export", help="Also write exports into the output folder, e.g. trc,mot (trc, mot, c3d, csv, fhir; see `formcheck export`).")] = None,
 ) -> None:
     """Analyse a recorded video: writes annotated.mp4, summary.json, frames.csv and report.html."""
     _configure_logging(quiet, verbose)
@@ -215,6 +216,7 @@ def analyze(
     tracker_class(exercise)
     config = _config(config_file, threshold, baseline_relative, patient)
     _check_patient_options(patient, date)
+    exports = _export_formats(export, patient)
     if not video.exists():
         raise InputError(f"no such file: {video}")
     model_info = _resolve_model(model, model_variant, quiet)
@@ -253,7 +255,50 @@ def analyze(
     _print_outcome(outcome, quiet)
     if patient is not None:
         _record_for_patient(out_dir, patient, date, pain_before, pain_after, [], quiet)
+    if outcome.stopped_by is None:
+        _write_exports(out_dir, exports, patient, quiet)
     _exit_for_stop(outcome.stopped_by, f"after {outcome.frames} frames: partial results written to {out_dir}")
+
+
+def _export_formats(export: Optional[str], patient: Optional[str]) -> list[str]:
+    """analyze --export's formats, checked before the analysis."""
+    if export is None:
+        return []
+    from formcheck.exports import parse_formats
+
+    formats = parse_formats(export)
+    if "fhir" in formats and patient is None:
+        raise InputError("--export fhir needs --patient ID (the FHIR Observations name their patient)")
+    return formats
+
+
+def _write_exports(out_dir: Path, formats: list[str], patient: Optional[str], quiet: bool) -> None:
+    from formcheck.exports import default_name, export_folder
+
+    for name in formats:
+        path = export_folder(out_dir, name, out_dir / default_name(name), patient)
+        if not quiet:
+            typer.echo(f"  {name:<9} {path}")
+
+
+@app.command()
+def export(
+    folder: Annotated[Path, typer.Argument(help="An output folder of `formcheck analyze` or `live`.")],
+    to: Annotated[str, typer.Option("--to", help="trc (OpenSim markers), mot (OpenSim joint angles), c3d (markers), csv (one row per frame: landmarks and angles) or fhir (FHIR R4 Bundle of Observations).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The file to write.")],
+    patient: Annotated[Optional[str], typer.Option("--patient", help="fhir: the patient (default: the one the folder is recorded for in the session store).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when done.")] = False,
+) -> None:
+    """Export an output folder for other tools: OpenSim .trc/.mot, C3D, a wide CSV, or FHIR R4."""
+    _configure_logging(quiet, False)
+    from formcheck.exports import export_folder, parse_formats
+
+    formats = parse_formats(to)
+    if len(formats) != 1:
+        raise InputError(f"--to takes one format, got {to}: run export once per format")
+    path = export_folder(folder, formats[0], out, patient)
+    if not quiet:
+        typer.echo(f"{formats[0]}: {path}")
 
 
 def _check_patient_options(patient: Optional[str], date: Optional[str]) -> None:
@@ -526,13 +571,18 @@ def import_(
 @app.command()
 def report(
     patient: Annotated[str, typer.Option("--patient", help="Patient ID.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Report file: .html (self-contained), .pdf or .csv.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report file: .html (self-contained), .pdf, .csv or .fhir.json (FHIR R4 Bundle).")],
     since: Annotated[Optional[str], typer.Option("--since", help="Only sessions from this date (YYYY-MM-DD).")] = None,
     no_blur: Annotated[bool, typer.Option("--no-blur", help="Do not blur faces in the flagged-rep stills.")] = False,
     model: ModelOpt = None,
 ) -> None:
     """Therapist report over a patient's sessions: valgus trend with its error, asymmetry, adherence, pain, flagged reps."""
     _configure_logging(False, False)
+    if out.name.lower().endswith(".fhir.json"):
+        from formcheck.exports import export_patient_fhir
+
+        typer.echo(f"{out}  ({export_patient_fhir(patient, out, since)} sessions, FHIR R4 Bundle)")
+        return
     from formcheck.store import Store
     from formcheck.therapist_report import build_report, write_report_file
 

@@ -56,6 +56,17 @@ def leg_swaps(rec: Recording) -> np.ndarray:
     return labeller.finish()
 
 
+def smooth_landmarks(t_s: np.ndarray, points: np.ndarray, unseen: np.ndarray, swap: np.ndarray, fs: float) -> np.ndarray:
+    """The report pass's cleaning of one landmark array ((N, 33, k), a new float64 array): legs
+    exchanged on the `swap` frames, `unseen` joints (after the exchange) dropped, short gaps
+    bridged, spikes removed, zero-phase Butterworth. The exports use it too, so their markers are
+    the ones the report's numbers come from."""
+    out = swap_legs_where(points.astype(np.float64), swap)
+    out[unseen] = np.nan  # MediaPipe places unseen joints anyway
+    bridged = bridge_gaps(t_s, out, MAX_GAP_S, copy=False)
+    return zero_phase_lowpass(t_s, despike(bridged, fs), copy=False, fs=fs)
+
+
 def person_height_px(xy: np.ndarray) -> np.ndarray:
     """Per frame, the landmarks' vertical extent in pixels (NaN without landmarks)."""
     y = xy[..., 1]
@@ -107,11 +118,7 @@ class ReportFrames:
         unseen = swap_legs_where(r["visibility"], swap) < VISIBILITY_GATE
 
         def smoothed(name: str) -> np.ndarray:
-            points = swap_legs_where(r[name].astype(np.float64), swap)
-            points[unseen] = np.nan  # MediaPipe places unseen joints anyway
-            bridged = bridge_gaps(t, points, MAX_GAP_S, copy=False)
-            out = zero_phase_lowpass(t, despike(bridged, self.fs), copy=False, fs=self.fs)
-            return out[lo - a : hi - a]
+            return smooth_landmarks(t, r[name], unseen, swap, self.fs)[lo - a : hi - a]
 
         xy = smoothed("image_xy")
         own = r[lo - a : hi - a]

@@ -26,7 +26,9 @@ JOURNAL = ".formcheck-commit"
 STAGING_PREFIX = ".formcheck-run-"
 # Every file a run of analyze or live writes: a commit removes the ones the new run did not write,
 # so an earlier run's annotated.mp4 never sits beside a --no-video run's summary.
-RUN_FILES = ("annotated.mp4", "raw.mp4", "landmarks.npy", "frames.csv", "report.html", "live.json", "summary.json")
+RUN_FILES = ("annotated.mp4", "raw.mp4", "landmarks.npy", "frames.csv", "report.html", "live.json", "summary.json",
+             # analyze --export's files (exports.default_name), written after the commit
+             "markers.trc", "angles.mot", "markers.c3d", "keypoints.csv", "session.fhir.json")
 
 
 def _pid_alive(pid: int) -> bool:
