@@ -35,7 +35,8 @@ from formcheck.recording import Recording
 from formcheck.run_folder import RunFolder, settle
 from formcheck.session import SessionResult, summarize
 from formcheck.sinks import VideoSink
-from formcheck.sources import FrameSource
+from formcheck.pose_chunks import ChunkedPose, plan_chunks
+from formcheck.sources import FrameSource, VideoFileSource
 from formcheck.stop_signals import Terminated, deferred
 from formcheck.trackers import tracker_class
 
@@ -128,6 +129,7 @@ def run_session(
     write_video: bool = True,
     side: Side | None = None,
     folder: RunFolder | None = None,
+    workers: int = 1,
 ) -> Outcome:
     """Stream `source` through the pipeline into `out_dir`; returns once the files are written.
 
@@ -142,7 +144,7 @@ def run_session(
     if folder is None:
         folder = RunFolder(out_dir)
     try:
-        outcome = _run(source, exercise, folder, model, config, progress, on_frame, write_video, side)
+        outcome = _run(source, exercise, folder, model, config, progress, on_frame, write_video, side, workers)
     except BaseException as exc:
         if own_folder or not isinstance(exc, KeyboardInterrupt):
             folder.discard()
@@ -152,6 +154,16 @@ def run_session(
             outcome.files = {key: folder.final(path.name) for key, path in outcome.files.items()}
             folder.commit()
     return outcome
+
+
+def _estimator(source: FrameSource, model: ModelInfo, workers: int, folder: RunFolder) -> PoseEstimator | ChunkedPose:
+    """The pose model in this process, or on `workers` processes for a long enough video file."""
+    if workers > 1 and isinstance(source, VideoFileSource) and source.info.frame_count:
+        chunks = plan_chunks(source.info.frame_count, workers, source.info.fps)
+        if len(chunks) > 1:
+            log.info("pose model on %d processes (frames %s)", len(chunks), ", ".join(str(c.start) for c in chunks))
+            return ChunkedPose(source.path, model.path, chunks, folder.staging)
+    return PoseEstimator(model.path)
 
 
 def _run(
@@ -164,6 +176,7 @@ def _run(
     on_frame: Callable[[FrameResult], bool | None] | None,
     write_video: bool,
     side: Side | None,
+    workers: int = 1,
 ) -> Outcome:
     info = source.info
     files = {
@@ -176,7 +189,7 @@ def _run(
     started = time.perf_counter()
     stopped_by: str | None = None
     warnings: list[str] = []
-    with PoseEstimator(model.path) as estimator:
+    with _estimator(source, model, workers, folder) as estimator:
         _preload_report_libraries()
         recording = Recording(files["landmarks"])
         pipeline = Pipeline(estimator, tracker_class(exercise)(side, config.trackers), config, recording)

@@ -198,6 +198,7 @@ def analyze(
     baseline_relative: Annotated[bool, typer.Option("--baseline-relative", help="Judge FPPA against the standing baseline.")] = False,
     no_video: Annotated[bool, typer.Option("--no-video", help="Skip annotated.mp4.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Let --out replace the results of another video.")] = False,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", help="Processes running the pose model on time chunks of the video (default: the cores available; short videos use fewer).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     patient: PatientOpt = None,
@@ -214,6 +215,8 @@ def analyze(
     from formcheck.trackers import tracker_class
 
     tracker_class(exercise)
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
     config = _config(config_file, threshold, baseline_relative, patient)
     _check_patient_options(patient, date)
     exports = _export_formats(export, patient)
@@ -247,7 +250,7 @@ def analyze(
         outcome = run_session(
             source, exercise=exercise, out_dir=out_dir, model=model_info,
             config=config, progress=progress_fn, write_video=not no_video,
-            side=None if side is SideChoice.auto else Side(side.value),
+            side=None if side is SideChoice.auto else Side(side.value), workers=workers or _cores(),
         )
     finally:
         if progress_ctx is not None:

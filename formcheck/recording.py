@@ -37,6 +37,17 @@ def _npy_header(dtype: np.dtype, frames: int) -> bytes:
     return _MAGIC + struct.pack("<H", _HEADER_BYTES - len(_MAGIC) - 2) + body + b" " * room + b"\n"
 
 
+def read_npy_length(path: Path) -> int:
+    """Frames in a landmarks file, read from its header (which counts only rows already written)."""
+    with open(path, "rb") as fh:
+        try:
+            np.lib.format.read_magic(fh)
+            shape, _, _ = np.lib.format.read_array_header_1_0(fh)
+        except ValueError:  # not yet a whole header
+            return 0
+    return int(shape[0])
+
+
 class Recording:
     """Per-frame raw landmarks of one session, in frame order; see the module docstring."""
 
@@ -137,6 +148,11 @@ class Recording:
                 parts.append(block[lo - at : hi - at])
             at += len(block)
         return np.concatenate(parts)
+
+    @classmethod
+    def read_one(cls, path: Path, index: int) -> np.void:
+        """One frame's record straight from a landmarks file (another process may be writing it)."""
+        return np.fromfile(path, cls.DTYPE, count=1, offset=_HEADER_BYTES + index * cls.DTYPE.itemsize)[0]
 
     def column(self, name: str) -> np.ndarray:
         """One field over the whole session, in its stored dtype (read in blocks: no full copy of

@@ -245,9 +245,13 @@ class VideoFileSource(_PrefetchSource):
         fps: float | None = None,
         queue_size: int = QUEUE_SIZE,
         capture_factory: Callable[[str], Capture] = _default_file_capture,
+        start_frame: int = 0,
     ) -> None:
+        """`start_frame`: the first frame to deliver (earlier ones are decoded and dropped, which
+        keeps frame indices and timestamps exact where a seek might land on a keyframe)."""
         super().__init__(queue_size)
         self.path = Path(path)
+        self._start = start_frame
         self.decoded = 0  # frames decoded so far
         self.truncated: bool | None = None  # known once the end is reached
         _check_file(self.path)
@@ -304,6 +308,14 @@ class VideoFileSource(_PrefetchSource):
         if image is None:
             return
         index = 0
+        while index < self._start:
+            if not self._cap.grab():
+                return
+            index += 1
+        if self._start:
+            ok, image = self._cap.retrieve()
+            if not ok or image is None:
+                return
         while True:
             self.decoded = index + 1
             yield Frame(index=index, t_s=self._timestamp(index), image=image)
