@@ -41,6 +41,7 @@ from formcheck.errors import InputError, SourceLostError
 from formcheck.feedback import Action, Coach, CoachStatus, Controls
 from formcheck.landmarks import Side
 from formcheck.latency import LatencyStats
+from formcheck.newest_slot import NewestSlot
 from formcheck.model_store import ModelInfo
 from formcheck.pipeline import FrameResult
 from formcheck.run_folder import RunFolder
@@ -120,10 +121,7 @@ class PoseFeed(FrameSource):
         self.info = upstream.info
         self._upstream = upstream
         self._stats = stats
-        self._cond = threading.Condition()
-        self._slot: Frame | None = None
-        self._ended = False
-        self._error: BaseException | None = None
+        self._slot: NewestSlot[Frame] = NewestSlot()
         self.ready = threading.Event()  # set once the worker has loaded the model and waits for frames
 
     @property
@@ -134,35 +132,16 @@ class PoseFeed(FrameSource):
         return self._upstream.truncation()
 
     def offer(self, frame: Frame) -> None:
-        with self._cond:
-            if self._ended:
-                return
-            if self._slot is not None:
-                self._stats.skip()
-            self._slot = frame
-            self._cond.notify_all()
+        if self._slot.put(frame):
+            self._stats.skip()
 
     def end(self, error: BaseException | None = None) -> None:
         """No more frames; `error` (Ctrl-C, camera lost) is raised in the worker after the pending frame."""
-        with self._cond:
-            if not self._ended:
-                self._ended = True
-                self._error = error
-            self._cond.notify_all()
+        self._slot.end(error)
 
     def __iter__(self) -> Iterator[Frame]:
         self.ready.set()
-        while True:
-            with self._cond:
-                while self._slot is None and not self._ended:
-                    self._cond.wait(0.1)
-                if isinstance(self._error, KeyboardInterrupt):
-                    raise self._error
-                frame, self._slot = self._slot, None
-                if frame is None:
-                    if self._error is not None:
-                        raise self._error
-                    return
+        while (frame := self._slot.take()) is not None:
             yield frame
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from formcheck.errors import InputError, SourceLostError
+from formcheck.newest_slot import NewestSlot
 
 logger = logging.getLogger(__name__)
 
@@ -550,10 +551,8 @@ class RealtimeSource(FrameSource):
         self.pace = pace
         self.dropped = 0
         self.delivered = 0
-        self._cond = threading.Condition()
-        self._slot: Frame | None = None
-        self._done = False
-        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._slot: NewestSlot[Frame] = NewestSlot()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._iterated = False
@@ -562,7 +561,7 @@ class RealtimeSource(FrameSource):
         return self.inner.truncation()
 
     def __iter__(self) -> Iterator[Frame]:
-        with self._cond:
+        with self._lock:
             if self._iterated:
                 raise RuntimeError(f"{self.info.name}: a source can be iterated only once")
             self._iterated = True
@@ -582,41 +581,24 @@ class RealtimeSource(FrameSource):
                         return
                 if self._stop.is_set():
                     return
-                with self._cond:
-                    if self._slot is not None:
-                        self.dropped += 1
-                    self._slot = frame
-                    self._cond.notify_all()
+                self.dropped += self._slot.put(frame)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer to re-raise
-            with self._cond:
-                self._error = exc
+            self._slot.end(exc)
         finally:
             close = getattr(frames, "close", None)
             if close is not None:
                 close()
-            with self._cond:
-                self._done = True
-                self._cond.notify_all()
+            self._slot.end()
 
     def _consume(self) -> Iterator[Frame]:
-        with self._cond:
+        with self._lock:
             if self._stop.is_set():
                 return
             # Started by the first next(): the media clock starts when the consumer is ready.
             self._thread = threading.Thread(target=self._grab, name=self._thread_name, daemon=True)
             self._thread.start()
         try:
-            while True:
-                with self._cond:
-                    while self._slot is None and not self._done and not self._stop.is_set():
-                        self._cond.wait(_POLL_S)
-                    if self._stop.is_set():
-                        return
-                    frame, self._slot = self._slot, None
-                    if frame is None:
-                        if self._error is not None:
-                            raise self._error
-                        return
+            while (frame := self._slot.take()) is not None and not self._stop.is_set():
                 self.delivered += 1
                 yield frame
         finally:
@@ -624,8 +606,7 @@ class RealtimeSource(FrameSource):
 
     def close(self) -> None:
         self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
+        self._slot.end()
         # Closing the inner source unblocks a grabber waiting on it (decoder queue or camera read).
         self.inner.close()
         _join(self._thread, self.info.name)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from formcheck import validate
 from formcheck.errors import InputError
+from formcheck.sources import VIDEO_SUFFIXES
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v"})
 LIST_SUFFIXES = frozenset({".txt", ".lst", ".list"})
 
 
