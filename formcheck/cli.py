@@ -501,9 +501,9 @@ def _safety_gate(yes: bool, quiet: bool) -> None:
         return
     typer.echo(safety.DISCLAIMER)
     if yes:
-        safety.record({q.key: False for q in safety.QUESTIONS}, "--yes")
+        safety.record(safety.all_clear(), "--yes")
         if not quiet:
-            typer.echo("--yes: you confirm that none of these apply: " + " ".join(q.text for q in safety.QUESTIONS))
+            typer.echo("--yes: you confirm that " + "; ".join(q.safe for q in safety.BEFORE) + ".")
             typer.echo(safety.STOP_RULE)
         return
     if not sys.stdin.isatty():
@@ -512,7 +512,7 @@ def _safety_gate(yes: bool, quiet: bool) -> None:
             "to answer them, or pass --yes to confirm that none apply"
         )
     typer.echo("Before your first session, please answer (y/n):")
-    answers = {q.key: typer.confirm(f"  {q.text}", default=None) for q in safety.QUESTIONS}
+    answers = {q.key: typer.confirm(f"  {q.text}", default=None) for q in safety.BEFORE}
     if safety.any_apply(answers):
         typer.echo(safety.ADVICE)
         typer.echo(safety.STOP_RULE)

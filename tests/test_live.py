@@ -249,10 +249,12 @@ def test_controls(keys, actions, paused, quit):
 def test_safety_answers_are_kept_per_user_only_when_none_apply(tmp_path, monkeypatch):
     monkeypatch.setenv(safety.ENV_HOME, str(tmp_path / "home"))
     assert not safety.cleared()
-    yes_to_one = {q.key: False for q in safety.QUESTIONS} | {"swelling": True}
+    yes_to_one = safety.all_clear() | {"swelling": True}
     assert safety.any_apply(yes_to_one)
     assert safety.record(yes_to_one, "asked") is None and not safety.cleared()
-    path = safety.record({q.key: False for q in safety.QUESTIONS}, "asked")
+    assert safety.any_apply(safety.all_clear() | {"full_weight": False}), "cannot put full weight on the leg"
+    assert safety.any_apply({}), "an unanswered question counts as one that applies"
+    path = safety.record(safety.all_clear(), "asked")
     assert path == tmp_path / "home" / "safety.json" and safety.cleared()
     data = json.loads(path.read_text())
     data["version"] = 0  # the questions changed since: ask again

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from formcheck import validate
+from formcheck import safety, validate
 from formcheck.config import Thresholds
 from formcheck.errors import InputError
 from formcheck.store.db import connect, default_db_path, migrate, transaction
@@ -32,16 +32,9 @@ log = logging.getLogger(__name__)
 SET_BREAK_S = 8.0
 # Exercises a therapist may prescribe: the contract's names (some may not be tracked yet).
 CONTRACT_EXERCISES = ("squat", "lunge", "step-down", "step-up", "single-leg-squat", "side-lunge", "balance")
-# Safety questions asked before a first session (DOMAIN.md "Safety"): key -> (question, the
-# answer that means "seek medical advice first").
-SAFETY_QUESTIONS: dict[str, tuple[str, bool]] = {
-    "full_weight": ("Can you put your full weight on the leg?", False),
-    "severe_pain": ("Is the pain severe?", True),
-    "swelling": ("Is the knee very swollen?", True),
-    "gives_way": ("Does the knee give way or lock?", True),
-    "full_range": ("Can you bend and straighten the knee through its full range?", False),
-    "pain_worse": ("Did the pain get worse during the exercise?", True),
-}
+# The safety questions (formcheck.safety, the one list): key -> (question, the answer that means
+# "seek medical advice first").
+SAFETY_QUESTIONS: dict[str, tuple[str, bool]] = {q.key: (q.text, q.concern) for q in safety.QUESTIONS}
 THRESHOLD_KEYS = (
     "valgus_fppa_deg", "valgus_shank_deg", "valgus_knee_toe", "valgus_knee_toe_change", "knee_toe_from_standing",
     "baseline_relative",
