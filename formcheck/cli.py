@@ -35,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 EXIT_INTERRUPTED = 130
@@ -45,7 +46,7 @@ USER_FIXABLE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.ENOSPC, errno.
 def _exercise_help() -> str:
     from formcheck.trackers import tracker_class, tracker_names
 
-    return "Exercise: " + "; ".join(f"{n} ({tracker_class(n).description})" for n in tracker_names()) + "."
+    return "The exercise, one of:\n\n\b\n" + "\n".join(f"{n}: {tracker_class(n).description}" for n in tracker_names())
 
 
 class SideChoice(str, Enum):
