@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 _STOP = object()
 # H.264 (High profile, yuv420p) in MP4 with the index at the front ("faststart"): what browsers,
 # phones and every desktop player decode, and a browser can start playing before the whole file
-# arrives. x264's "superfast" preset on one thread costs about 2 ms a frame at 640x360 on this
-# machine's cores (mp4v: 0.9, "veryfast": 2.7, benchmarks/RESULTS.md Speed).
+# arrives. CPU per 640x360 frame on one thread (300 frames of squat_front_10, process time, two
+# runs, session 7): mp4v through OpenCV 0.8 ms, x264 "ultrafast" 1.2, "superfast" 2.0,
+# "veryfast" 2.5; "superfast" keeps most of the compression for about 1 ms more than mp4v.
 CODEC = "libx264"
 X264_OPTIONS = {"preset": "superfast", "crf": "23", "profile": "high"}
 
