@@ -11,17 +11,14 @@ import csv
 import json
 import math
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from formcheck import __version__
 from formcheck.config import Config
 from formcheck.landmarks import SIDES, Side
 from formcheck.metrics import VIEW_CODES
-from formcheck.scoring import Baseline, HoldScore, RepScore, knee_toe_change
+from formcheck.scoring import HoldScore, RepScore
 from formcheck.session import PHASES, SessionResult
 
 SCHEMA_VERSION = 2
@@ -170,49 +167,27 @@ def _cell(x: float, nd: int) -> str:
 
 
 def write_frames_csv(path: Path, result: SessionResult) -> None:
-    """frames.csv, written chunk by chunk as the report pass recomputes each chunk's metrics."""
+    """frames.csv, written chunk by chunk as the report pass hands over each chunk's rows."""
     tmp = path.with_name(f".{path.name}.tmp")
     texts = result.frames.cue_texts
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(FRAME_COLUMNS)
-        for chunk in result.chunks():
-            m = chunk.metrics
+        for rows in result.rows():
+            m = rows.metrics
             L, R = m.left, m.right
-            usable = result.fppa_usable(m)
-            reps = result.rep_of_frame(chunk.lo, chunk.hi)
-            phases = result.phase_of_frame[chunk.lo : chunk.hi]
-            for i in range(chunk.hi - chunk.lo):
-                rep = int(reps[i])
+            for i in range(rows.hi - rows.lo):
+                rep = int(rows.rep[i])
                 w.writerow([
-                    int(chunk.frame_index[i]), f"{m.t_s[i]:.4f}", int(bool(m.pose[i])),
+                    int(rows.frame_index[i]), f"{m.t_s[i]:.4f}", int(bool(m.pose[i])),
                     _cell(L.fppa_deg[i], 2), _cell(R.fppa_deg[i], 2),
                     _cell(L.shank_deg[i], 2), _cell(R.shank_deg[i], 2),
                     _cell(L.knee_toe[i], 3), _cell(R.knee_toe[i], 3),
                     _cell(L.flexion_deg[i], 1), _cell(R.flexion_deg[i], 1),
                     VIEW_CODES[int(m.view[i])].value, rep if rep else "",
-                    PHASES[phases[i]].value, texts[chunk.cue[i]],
-                    int(usable[SIDES[0]][i]), int(usable[SIDES[1]][i]),
+                    PHASES[rows.phase[i]].value, texts[rows.cue[i]],
+                    int(rows.usable[SIDES[0]][i]), int(rows.usable[SIDES[1]][i]),
                     _cell(m.separation_ratio[i], 3), _cell(m.pelvic_tilt_deg[i], 1),
                     _cell(m.trunk_lean_deg[i], 1), _cell(m.yaw_deg[i], 1),
                 ])  # fmt: skip
     os.replace(tmp, path)
-
-
-def per_frame_series(result: SessionResult, knee_toe_change_from: Baseline | None = None) -> Iterator[dict[str, np.ndarray]]:
-    """The columns the report plots, chunk by chunk: each measure only where it is read (FPPA
-    where usable, knee-to-toe in the loaded half of reps), so a plot never shows a number the
-    flags ignore. With `knee_toe_change_from`, the knee-to-toe columns are the change from that
-    standing baseline instead of the offset."""
-    for chunk in result.chunks():
-        m = chunk.metrics
-        usable = result.fppa_usable(m)
-        loaded = result.loaded(chunk.lo, chunk.hi)
-        cols = {"t_s": m.t_s}
-        for side in SIDES:
-            leg = m.leg(side)
-            toe = leg.knee_toe if knee_toe_change_from is None else knee_toe_change(m, side, knee_toe_change_from)
-            cols[f"fppa_{side.value}_deg"] = np.where(usable[side], leg.fppa_deg, np.nan)
-            cols[f"knee_toe_{side.value}"] = np.where(loaded, toe, np.nan)
-            cols[f"knee_flexion_{side.value}_deg"] = leg.flexion_deg
-        yield cols

@@ -18,8 +18,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from formcheck.landmarks import SIDES
-from formcheck.outputs import per_frame_series
-from formcheck.session import SessionResult
+from formcheck.session import FrameRows, SessionResult
 from formcheck.verdict import Measure
 
 LEFT_COLOUR = "#1f77b4"
@@ -133,6 +132,19 @@ def knee_toe_judged_by_change(summary: dict[str, Any]) -> bool:
     return any(v["measure"] == Measure.KNEE_TOE_CHANGE.value for r in summary["reps"] for v in r["verdict"].values())
 
 
+def plotted(rows: FrameRows, knee_toe_by_change: bool) -> dict[str, np.ndarray]:
+    """The columns the report plots: each measure only where it is read (FPPA where usable,
+    knee-to-toe in the loaded half of reps), so a plot never shows a number the flags ignore."""
+    cols = {}
+    for side in SIDES:
+        leg = rows.metrics.leg(side)
+        toe = rows.knee_toe_change[side] if knee_toe_by_change else leg.knee_toe
+        cols[f"fppa_{side.value}_deg"] = np.where(rows.usable[side], leg.fppa_deg, np.nan)
+        cols[f"knee_toe_{side.value}"] = np.where(rows.loaded, toe, np.nan)
+        cols[f"knee_flexion_{side.value}_deg"] = leg.flexion_deg
+    return cols
+
+
 def time_series_svg(result: SessionResult, summary: dict[str, Any]) -> str:
     th = summary["thresholds"]
     by_change = knee_toe_judged_by_change(summary)
@@ -150,11 +162,9 @@ def time_series_svg(result: SessionResult, summary: dict[str, Any]) -> str:
         return f"{key}_{side}" + ("" if key == "knee_toe" else "_deg")
 
     envelopes = {column(key, s.value): MinMaxEnvelope(result.frame_count) for key, _, _ in panels for s in SIDES}
-    start = 0
-    for cols in per_frame_series(result, result.baseline if by_change else None):
-        for name, env in envelopes.items():
-            env.add(start, cols["t_s"], cols[name])
-        start += len(cols["t_s"])
+    for rows in result.rows():
+        for name, values in plotted(rows, by_change).items():
+            envelopes[name].add(rows.lo, rows.metrics.t_s, values)
     fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
     for ax, (key, label, limit) in zip(axes, panels):
         _shade_reps(ax, summary, numbers=ax is axes[0])

@@ -30,6 +30,7 @@ from formcheck.scoring import (
     StandingInputs,
     compute_baseline,
     fppa_usable,
+    knee_toe_change,
     loaded_mask,
     score_hold,
     score_rep,
@@ -43,6 +44,23 @@ MIN_PERSON_HEIGHT_FRACTION = 0.4
 
 PHASES = tuple(Phase)
 _PHASE_CODE = {p: i for i, p in enumerate(PHASES)}
+
+
+@dataclass(frozen=True)
+class FrameRows:
+    """Everything the writers show of frames [lo, hi), already decided by the report pass:
+    frames.csv and the report's plots only read these, they compute nothing."""
+
+    lo: int
+    hi: int
+    frame_index: np.ndarray
+    metrics: Metrics  # zero-phase metrics of these frames
+    usable: dict[Side, np.ndarray]  # FPPA can be trusted here (scoring.fppa_usable)
+    knee_toe_change: dict[Side, np.ndarray]  # knee-to-toe change from the standing baseline
+    rep: np.ndarray  # rep index (0: none)
+    phase: np.ndarray  # index into PHASES
+    loaded: np.ndarray  # in the loaded half of a rep, or in a hold
+    cue: np.ndarray  # index into the recording's cue texts
 
 
 @dataclass
@@ -72,6 +90,15 @@ class SessionResult:
 
     def chunks(self) -> Iterator[FrameWindow]:
         return self.frames.chunks()
+
+    def rows(self) -> Iterator[FrameRows]:
+        """The session's frames chunk by chunk, with what each writer shows of them."""
+        for chunk in self.frames.chunks():
+            m, lo, hi = chunk.metrics, chunk.lo, chunk.hi
+            yield FrameRows(
+                lo, hi, chunk.frame_index, m, self.fppa_usable(m), {s: knee_toe_change(m, s, self.baseline) for s in SIDES},
+                self.rep_of_frame(lo, hi), self.phase_of_frame[lo:hi], self.loaded(lo, hi), chunk.cue,
+            )  # fmt: skip
 
     def rep_of_frame(self, lo: int, hi: int) -> np.ndarray:
         """The rep each frame of [lo, hi) belongs to (0: none; balance holds are not reps)."""
