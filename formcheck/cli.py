@@ -612,6 +612,8 @@ def serve(
     set_password: Annotated[bool, typer.Option("--set-password", help="Set the therapist password (asked twice, stored hashed) and exit.")] = False,
     max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest video upload accepted.")] = 500,
     model: ModelOpt = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", help="Uploaded videos analysed at once on this machine (default: the cores available).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="A Dask scheduler (tcp://HOST:8786) to analyse uploads on a cluster (pip install 'formcheck[cluster]').")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Local web dashboard: patients, trends, sessions with the annotated video, uploads, prescriptions."""
@@ -623,6 +625,8 @@ def serve(
     validate.port(port)
     if max_upload_mb < 1:
         raise InputError(f"--max-upload-mb must be at least 1, got {max_upload_mb}")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
 
     if set_password:
         password = typer.prompt("therapist password", hide_input=True, confirmation_prompt=True)
@@ -632,7 +636,7 @@ def serve(
         return
     from formcheck.web.server import run_server
 
-    run_server(host=host, port=port, max_upload_mb=max_upload_mb, model=model, announce=typer.echo)
+    run_server(host=host, port=port, max_upload_mb=max_upload_mb, model=model, workers=workers, scheduler=scheduler, announce=typer.echo)
 
 
 patient_app = typer.Typer(help="Patients: add, list, prescribe exercises, set thresholds, safety answers.", no_args_is_help=True)

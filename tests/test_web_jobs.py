@@ -69,9 +69,9 @@ def _upload_in_process(app, pid: str = "P1") -> str:
     return r.location.rsplit("/", 1)[-1]
 
 
-def _restart(db: Path, data: Path, model_info):
+def _restart(db: Path, data: Path, model_info, **options):
     """What `serve` does at start: recover the queue, then run it."""
-    app = create_app(db, data, model=model_info)
+    app = create_app(db, data, model=model_info, **options)
     runner = app.extensions["formcheck_jobs"]
     runner.recover()
     runner.start()
@@ -146,6 +146,67 @@ def test_job_left_running_runs_again_once(db: Path, tmp_path: Path, model_info) 
         assert job["session_id"] == d["session_id"] and job["attempts"] == 2 and len(s.sessions("P1")) == 1
 
 
+def test_two_uploads_are_analysed_at_once_by_two_worker_processes(db: Path, tmp_path: Path, model_info) -> None:
+    data = tmp_path / "data"
+    stopped = _stopped_app(db, data, model_info)
+    first, second = _upload_in_process(stopped), _upload_in_process(stopped)
+    app = _restart(db, data, model_info, workers=2)
+    client, _ = _client(app)
+    both_running = False
+    deadline = time.monotonic() + 180
+    while not both_running:
+        states = [client.get(f"/jobs/{j}.json").get_json() for j in (first, second)]
+        both_running = all(d["status"] == "running" and d["done_frames"] > 0 for d in states)
+        if any(d["status"] in ("done", "failed") for d in states) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    done = [_wait_done(app, j) for j in (first, second)]
+    _stop(app)
+    assert [d["status"] for d in done] == ["done", "done"], done
+    assert both_running, "the two analyses were never running at the same time"
+    with Store(db) as s:
+        jobs = [s.job(j) for j in (first, second)]
+        # second-resolution times, so a strict overlap cannot come from one analysis after the other
+        assert max(j["started_at"] for j in jobs) < min(j["finished_at"] for j in jobs), jobs
+        assert [j["attempts"] for j in jobs] == [1, 1]
+        assert sorted(x["id"] for x in s.sessions("P1")) == sorted(j["session_id"] for j in jobs)
+
+
+def test_uploads_are_analysed_on_a_dask_cluster(db: Path, tmp_path: Path, model_info) -> None:
+    distributed = pytest.importorskip("distributed")
+    data = tmp_path / "data"
+    job_id = _upload_in_process(_stopped_app(db, data, model_info))
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        workers = set(client.run(os.getpid).values())
+        app = _restart(db, data, model_info, scheduler=client)
+        d = _wait_done(app, job_id, timeout=240)
+        _stop(app)
+        assert client.status == "running"  # the runner leaves a client it was given open
+    finally:
+        client.close()
+        cluster.close()
+    assert d["status"] == "done", d
+    assert os.getpid() not in workers and len(workers) == 2
+    with Store(db) as s:
+        assert [x["id"] for x in s.sessions("P1")] == [d["session_id"]] and s.job(job_id)["attempts"] == 1
+        sess = s.session(d["session_id"])
+        assert not sess["partial"] and sess["rep_count"] == 2 and all(p.is_file() for p in sess["files"].values())
+
+
+def test_scheduler_without_dask_is_one_line(db: Path, tmp_path: Path, model_path: Path) -> None:
+    code = ("import sys; sys.modules['distributed'] = None; sys.argv = ['formcheck', 'serve', '--port', '0', "
+            "'--scheduler', 'tcp://127.0.0.1:8786']; from formcheck.entry import main; main()")  # fmt: skip
+    env = dict(os.environ, FORMCHECK_DB=str(db), FORMCHECK_MODEL=str(Path(model_path).resolve()))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert "pip install 'formcheck[cluster]'" in lines[0]
+    bad = subprocess.run([sys.executable, "-m", "formcheck", "serve", "--workers", "0"], env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--workers must be at least 1" in bad.stderr and len(bad.stderr.splitlines()) == 1, bad.stderr
+
+
 def test_orphan_and_half_received_uploads_are_removed_at_start(db: Path, tmp_path: Path) -> None:
     folder = tmp_path / "data" / "uploads" / "P1"
     folder.mkdir(parents=True)
@@ -217,8 +278,8 @@ def test_concurrent_first_video_requests_all_succeed(db: Path, tmp_path: Path) -
 class Dashboard:
     """A `formcheck serve` subprocess and the few HTTP calls the tests make."""
 
-    def __init__(self, db: Path, model_path: Path, log: Path) -> None:
-        self.db, self.model_path, self.log = db, model_path, log
+    def __init__(self, db: Path, model_path: Path, log: Path, *serve_args: str) -> None:
+        self.db, self.model_path, self.log, self.serve_args = db, model_path, log, serve_args
         self.proc: subprocess.Popen | None = None
         self.port = 0
 
@@ -232,7 +293,7 @@ class Dashboard:
         env.pop("FORMCHECK_DEBUG", None)
         self._err = self.log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "formcheck", "serve", "--port", str(self.port)], env=env,
+            [sys.executable, "-m", "formcheck", "serve", "--port", str(self.port), *self.serve_args], env=env,
             stdout=subprocess.DEVNULL, stderr=self._err,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a Ctrl-C reaches it however pytest runs
         )  # fmt: skip
@@ -311,12 +372,34 @@ def _wait_for(check, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def _children(parent: int) -> set[int]:
+    """The processes whose parent is `parent` (serve's pool workers)."""
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            if f"\nPPid:\t{parent}\n" in status.read_text():
+                found.add(int(status.parent.name))
+        except OSError:
+            pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def test_serve_stops_cleanly_on_sigterm_and_resumes(db: Path, tmp_path: Path, model_path: Path, dashboards) -> None:
-    dash = dashboards(db, model_path, tmp_path / "serve-1.err")
+    dash = dashboards(db, model_path, tmp_path / "serve-1.err", "--workers", "2")
     dash.start()
     first, second = dash.upload(), dash.upload()
     assert first and second
-    _wait_for(lambda: dash.job(first)["done_frames"] > 0, 120, "the first analysis did not start")
+    _wait_for(lambda: dash.job(first)["done_frames"] > 0 and dash.job(second)["done_frames"] > 0, 120,
+              "the two analyses did not start")  # fmt: skip
+    workers = _children(dash.proc.pid)
+    assert len(workers) >= 2, workers
     env = dict(os.environ, FORMCHECK_DB=str(db), FORMCHECK_MODEL=str(model_path))
     for port in (dash.port, 0):  # a second server on the same port, or on the same database: one line, exit 2
         other = subprocess.run([sys.executable, "-m", "formcheck", "serve", "--port", str(port)], env=env,
@@ -329,8 +412,9 @@ def test_serve_stops_cleanly_on_sigterm_and_resumes(db: Path, tmp_path: Path, mo
     assert [line for line in err.splitlines() if "stopped" in line] == [
         "formcheck: dashboard stopped (SIGTERM); 2 uploaded videos will be analysed at the next start"
     ], err
-    with Store(db) as s:  # the running analysis was stopped, not recorded half, and waits again
+    with Store(db) as s:  # the running analyses were stopped, not recorded half, and wait again
         assert [j["status"] for j in s.jobs()] == ["queued", "queued"] and s.sessions("P1") == []
+    _wait_for(lambda: not any(_alive(p) for p in workers), 10, "a worker outlived serve")
 
     dash = dashboards(db, model_path, tmp_path / "serve-2.err")
     dash.start()
@@ -342,7 +426,7 @@ def test_serve_stops_cleanly_on_sigterm_and_resumes(db: Path, tmp_path: Path, mo
     assert "formcheck: dashboard stopped (Ctrl-C); no analysis was waiting" in err.splitlines(), err
     with Store(db) as s:
         assert sorted(j["session_id"] for j in s.jobs()) == sorted(x["id"] for x in s.sessions("P1"))
-        assert len(s.sessions("P1")) == 2 and all(j["attempts"] == (2 if j["id"] == first else 1) for j in s.jobs())
+        assert len(s.sessions("P1")) == 2 and [j["attempts"] for j in s.jobs()] == [2, 2]
 
 
 def test_kill_soak_every_accepted_upload_is_analysed_exactly_once(db: Path, tmp_path: Path, model_path: Path, dashboards) -> None:
@@ -368,9 +452,11 @@ def test_kill_soak_every_accepted_upload_is_analysed_exactly_once(db: Path, tmp_
             uploader = threading.Thread(target=upload_one)
             uploader.start()
         time.sleep(rng.choice([rng.uniform(0.0, 1.0), rng.uniform(0.5, 3.0), rng.uniform(2.0, 5.5)]))
+        workers = _children(dash.proc.pid)
         os.kill(dash.proc.pid, signal.SIGKILL)
         dash.proc.wait(30)
         dash._err.close()
+        _wait_for(lambda: not any(_alive(p) for p in workers), 10, "a worker outlived the killed serve")
         kills += 1
         if uploader is not None:
             uploader.join(30)

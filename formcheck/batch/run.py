@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import queue
-import signal
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +16,8 @@ from pathlib import Path
 from formcheck.analyze import free_out_dir, settings_sha256
 from formcheck.batch.index import write_index
 from formcheck.batch.inputs import patient_for
-from formcheck.batch.work import VideoResult, VideoTask, analyze_one, init_worker
+from formcheck.batch.pool import DaskPool, LocalPool
+from formcheck.batch.work import VideoResult, VideoTask
 from formcheck.config import Config
 from formcheck.errors import InputError
 from formcheck.landmarks import Side
@@ -114,37 +112,15 @@ def _frame_count(video: str) -> int | None:
 
 
 def _run_local(tasks: list[VideoTask], workers: int, progress: BatchProgress) -> Iterator[VideoResult]:
-    """A process pool on this machine; each worker loads its own pose model. Ctrl-C: queued videos
-    are dropped, the ones being analysed are stopped with SIGTERM and keep what they measured."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")  # MediaPipe and threads do not survive fork
-    messages = context.Queue()
-    running: dict[int, int] = {}  # task index -> worker pid
-    done_frames: dict[int, int] = {}
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker, initargs=(messages,))
-    futures: dict[Future, VideoTask] = {pool.submit(analyze_one, t): t for t in tasks}
-
-    def drain() -> None:
-        while True:
-            try:
-                kind, index, value = messages.get_nowait()
-            except (queue.Empty, OSError, ValueError):
-                return
-            if kind == "start":
-                running[index] = value
-            elif kind == "end":
-                running.pop(index, None)
-            elif kind == "frames":
-                before = done_frames.get(index, 0)
-                done_frames[index] = value
-                progress.frames(value - before)
-
+    """A process pool on this machine. Ctrl-C: queued videos are dropped, the ones being analysed
+    are stopped with SIGTERM and keep what they measured."""
+    pool = LocalPool(workers)
+    futures: dict[Future, VideoTask] = {pool.submit(t): t for t in tasks}
     try:
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            drain()
+            progress.frames(pool.drain())
             for fut in finished:
                 task = futures[fut]
                 try:
@@ -153,17 +129,10 @@ def _run_local(tasks: list[VideoTask], workers: int, progress: BatchProgress) ->
                     result = VideoResult(task.index, task.video, task.out_dir, "failed", "its worker process died (out of memory, or killed)")
                 except Exception as exc:  # noqa: BLE001 - reported per video
                     result = VideoResult(task.index, task.video, task.out_dir, "failed", f"unexpected error: {type(exc).__name__}: {exc}")
-                progress.frames(max(0, result.frames - done_frames.get(task.index, 0)))
+                progress.frames(max(0, result.frames - pool.frames_done.get(task.index, 0)))
                 yield result
     except KeyboardInterrupt:
-        for fut in futures:
-            fut.cancel()
-        drain()
-        for pid in running.values():
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        pool.stop()
         for fut, task in futures.items():
             if fut.cancelled():
                 continue
@@ -173,26 +142,16 @@ def _run_local(tasks: list[VideoTask], workers: int, progress: BatchProgress) ->
                 yield VideoResult(task.index, task.video, task.out_dir, "interrupted", "stopped")
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        messages.close()
+        pool.close()
 
 
 def _run_dask(tasks: list[VideoTask], scheduler: str | object, retries: int) -> Iterator[VideoResult]:
     """The same tasks on a Dask cluster; a video whose worker is lost is run again elsewhere."""
+    pool = DaskPool(scheduler, retries)
+    from distributed import as_completed
+
     try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise InputError("--scheduler needs Dask: pip install 'formcheck[cluster]'") from None
-    own = not isinstance(scheduler, Client)
-    try:
-        client = Client(scheduler, timeout="20s") if own else scheduler
-    except (OSError, TimeoutError) as exc:
-        raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    try:
-        futures = {
-            client.submit(analyze_one, t, key=f"formcheck-{t.sha256[:16]}-{t.settings[:8]}-{t.index}", retries=retries, pure=False): t
-            for t in tasks
-        }
+        futures = {pool.submit(t, key=f"formcheck-{t.sha256[:16]}-{t.settings[:8]}-{t.index}"): t for t in tasks}
         for fut in as_completed(futures):
             task = futures[fut]
             try:
@@ -200,8 +159,7 @@ def _run_dask(tasks: list[VideoTask], scheduler: str | object, retries: int) -> 
             except Exception as exc:  # noqa: BLE001 - e.g. every retry's worker was lost
                 yield VideoResult(task.index, task.video, task.out_dir, "failed", f"{type(exc).__name__}: {exc}")
     finally:
-        if own:
-            client.close()
+        pool.close()
 
 
 def _record(result: VideoResult, opts: BatchOptions) -> None:

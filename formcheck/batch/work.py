@@ -59,9 +59,10 @@ class VideoResult:
         )  # fmt: skip
 
 
-def init_worker(progress_queue: Any) -> None:
+def init_worker(progress_queue: Any, parent_pid: int | None = None) -> None:
     """Local pool worker start-up: Ctrl-C is the parent's to handle (it sends SIGTERM to the
-    workers that are analysing, so they write what they measured); SIGTERM stops an analysis."""
+    workers that are analysing, so they write what they measured); SIGTERM stops an analysis.
+    With `parent_pid` (Linux), the worker is killed when the thread that started it ends."""
     import logging
     import signal
 
@@ -69,9 +70,24 @@ def init_worker(progress_queue: Any) -> None:
 
     global _progress
     _progress = progress_queue
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     logging.basicConfig(level=logging.ERROR)  # a video's warnings go into its summary and the index
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop_signals.install()
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker ends when its task queue closes
+        return
+    if os.getppid() != parent_pid:  # the parent died before the call above
+        os._exit(1)
 
 
 def _tell(*message: Any) -> None:
@@ -91,8 +107,8 @@ def analyze_one(task: VideoTask) -> VideoResult:
 
     started = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    _tell("start", task.index, os.getpid())
     try:
+        _tell("start", task.index, os.getpid())
         model = resolve_model(Path(task.model), allow_download=False)
         source = open_source(Path(task.video))
         _tell("frames_total", task.index, source.info.frame_count)

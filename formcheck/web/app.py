@@ -78,8 +78,12 @@ def create_app(
     max_upload_mb: int = 500,
     loopback_only: bool = True,
     login_throttle: LoginThrottle | None = None,
+    workers: int | None = None,
+    scheduler: Any = None,
 ) -> Flask:
-    """`data_dir` holds uploads, their analyses and the browser video cache."""
+    """`data_dir` holds uploads, their analyses and the browser video cache. Uploads are analysed
+    by `workers` local processes (default: the cores available), or on the Dask `scheduler`
+    (an address or a `distributed.Client`) when given."""
     app = Flask(__name__)
     with Store(db_path) as s:
         secret_key(s)  # made now, not by two first requests at once
@@ -95,7 +99,7 @@ def create_app(
     )
     if loopback_only:  # a page on another site cannot reach us through DNS rebinding
         app.config["TRUSTED_HOSTS"] = ["127.0.0.1", "localhost", "[::1]", "::1"]
-    runner = JobRunner(db_path, model, data_dir)
+    runner = JobRunner(db_path, model, data_dir, workers=workers, scheduler=scheduler)
     app.extensions["formcheck_jobs"] = runner
 
     def store() -> Store:

@@ -2,8 +2,9 @@
 the server, and a clean stop on Ctrl-C or SIGTERM.
 
 Why the HTTP server runs on a thread: the main thread only waits for a stop signal, so a signal
-never lands inside a request or the analysis as an exception. On a stop the running analysis is ended without being recorded and
-its job goes back in the queue; queued jobs stay in the store and run at the next start.
+never lands inside a request as an exception. On a stop the running analyses (in worker processes)
+are ended with SIGTERM without being recorded and their jobs go back in the queue; queued jobs stay
+in the store and run at the next start.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from formcheck.web.auth import has_password, is_loopback
 log = logging.getLogger(__name__)
 
 EXIT_INTERRUPTED = 130  # Ctrl-C (CONTRACT.md); SIGTERM: EXIT_TERMINATED, 143
-JOB_STOP_TIMEOUT_S = 30.0  # the longest wait for the running analysis to end (one frame, or its report pass)
+JOB_STOP_TIMEOUT_S = 30.0  # the longest wait for the running analyses to end (writing what they measured)
 
 
 class ServerStopped(FormcheckError):
@@ -115,10 +116,13 @@ def run_server(
     *,
     max_upload_mb: int = 500,
     model: Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
     """Serve until Ctrl-C or SIGTERM, then raise `ServerStopped` (exit 130 or 143). Refuses a
-    non-loopback address unless a therapist password is set."""
+    non-loopback address unless a therapist password is set. Uploads are analysed by `workers`
+    local processes (default: the cores available) or on the Dask `scheduler`."""
     from formcheck.model_store import resolve_model
     from formcheck.web.app import create_app
     from formcheck.web.video import remove_stale_temporaries
@@ -139,7 +143,8 @@ def run_server(
             log.warning("uploads are off: %s", exc)
             model_info = None
         data_dir = data_dir_for(db_path)
-        app = create_app(db_path, data_dir, model=model_info, max_upload_mb=max_upload_mb, loopback_only=loopback)
+        app = create_app(db_path, data_dir, model=model_info, max_upload_mb=max_upload_mb, loopback_only=loopback,
+                         workers=workers, scheduler=scheduler)  # fmt: skip
         fd = _listening_socket(host, port)
         try:
             server = make_server(host, port, app, threaded=True, fd=fd)
@@ -153,10 +158,16 @@ def run_server(
         runner = app.extensions["formcheck_jobs"]
         waiting = runner.recover()["queued"]  # before serving: no upload is in flight yet
         remove_stale_temporaries(data_dir / "cache")
-        announce(f"formcheck dashboard on http://{host}:{server.port}/  (database {db_path}; Ctrl-C stops)")
+        try:
+            runner.start()  # reaches the Dask scheduler, if any
+        except FormcheckError:
+            server.server_close()
+            lock.close()
+            raise
+        where = f"on the Dask cluster at {scheduler}" if scheduler else f"{runner.workers} at a time"
+        announce(f"formcheck dashboard on http://{host}:{server.port}/  (database {db_path}; videos analysed {where}; Ctrl-C stops)")
         if waiting:
             announce(f"{_videos(waiting)} from before {'is' if waiting == 1 else 'are'} waiting for analysis")
-        runner.start()
         serving = threading.Thread(target=server.serve_forever, name="formcheck-http", daemon=True)
         serving.start()
         while not stop.event.wait(0.5) and serving.is_alive():
