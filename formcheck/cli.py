@@ -382,8 +382,9 @@ def batch(
 
 
 def _cores() -> int:
-    """Cores this process may use (a container's or taskset's limit, not the machine's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    from formcheck.batch.pool import available_cores
+
+    return available_cores()
 
 
 class _BatchBar:
