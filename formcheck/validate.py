@@ -17,6 +17,9 @@ from numbers import Real
 from formcheck.errors import InputError
 
 PATIENT_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
+# ISO date, optionally with a time and a UTC offset; fromisoformat alone also takes other forms,
+# down to a run of 400 digits read as 1111-11-11T11:11:11.
+ISO_WHEN = re.compile(r"\A\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?\Z", re.ASCII)
 MAX_SETS = 20
 MAX_REPS = 500
 MAX_HOLD_S = 600.0  # ten minutes: longer than any hold a rehab programme prescribes
@@ -40,8 +43,11 @@ def when(value: str | date | datetime | None) -> str | None:
         return value.replace(microsecond=0).isoformat()
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day).isoformat()
+    text = str(value).strip()
     try:
-        return datetime.fromisoformat(str(value).strip()).replace(microsecond=0).isoformat()
+        if not ISO_WHEN.match(text):
+            raise ValueError(text)
+        return datetime.fromisoformat(text).replace(microsecond=0).isoformat()
     except ValueError:
         raise InputError(f"not a date: {value!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
 

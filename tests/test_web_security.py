@@ -342,6 +342,25 @@ def test_database_files_are_private(tmp_path: Path, caplog: pytest.LogCaptureFix
         os.umask(old_umask)
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_dashboard_data_folder_is_private(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Uploads, their analyses and the video cache live beside the database, as private as it."""
+    old_umask = os.umask(0o022)
+    try:
+        db = make_db(tmp_path)
+        create_app(db, tmp_path / "data")
+        assert _mode(tmp_path / "data") == 0o700
+        loose = tmp_path / "loose-data"
+        loose.mkdir(mode=0o755)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="formcheck.store.db"):
+            create_app(db, loose)
+        assert _mode(loose) == 0o700
+        assert any(str(loose) in r.getMessage() and "tightened to 0700" in r.getMessage() for r in caplog.records)
+    finally:
+        os.umask(old_umask)
+
+
 def test_default_db_path_is_the_user_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FORMCHECK_DB", raising=False)
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)

@@ -78,12 +78,7 @@ def _private_files(path: Path) -> None:
     others (not ours, sticky like /tmp) or the home folder is left as it is: 0600 files suffice."""
     if os.name != "posix":
         return
-    folder = path.parent
-    if not folder.exists():
-        folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
-        os.chmod(folder, FOLDER_MODE)  # mkdir's mode is cut by the umask
-    elif folder.resolve() != Path.home().resolve():
-        _tighten(folder, FOLDER_MODE)
+    private_folder(path.parent)
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
         os.chmod(path, FILE_MODE)
@@ -91,6 +86,17 @@ def _private_files(path: Path) -> None:
         _tighten(path, FILE_MODE)
     for suffix in SIBLINGS:
         _tighten(path.with_name(path.name + suffix), FILE_MODE)
+
+
+def private_folder(folder: Path) -> None:
+    """Create `folder` (and its parents) 0700, or tighten a looser existing one with a warning;
+    the home folder and shared sticky folders are left as they are."""
+    if not folder.exists():
+        folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+        if os.name == "posix":
+            os.chmod(folder, FOLDER_MODE)  # mkdir's mode is cut by the umask
+    elif folder.resolve() != Path.home().resolve():
+        _tighten(folder, FOLDER_MODE)
 
 
 def _tighten(path: Path, mode: int) -> None:

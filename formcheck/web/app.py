@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from werkzeug.utils import secure_filename
 
 from formcheck.errors import InputError
 from formcheck.store import SAFETY_QUESTIONS, Store, known_exercises, parse_when
+from formcheck.store.db import private_folder
 from formcheck.store.store import BOOL_THRESHOLDS, THRESHOLD_KEYS, check_pain
 from formcheck.web.auth import (
     LoginThrottle,
@@ -39,6 +41,10 @@ log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v"}
 STATUS_ORDER = {"red": 0, "amber": 1, "green": 2}
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest INTEGER: a longer session number in a URL is no session
+# Where a login may send the browser on: a path of this site made of the characters its own paths
+# use (a tab, backslash or newline could turn "/" into another site or a broken header).
+LOCAL_PATH = re.compile(r"\A/(?!/)[A-Za-z0-9_.\-/]*\Z")
 # Charts are inline SVG with presentation attributes and the report stills are data: JPEGs;
 # everything else (app.css, app.js, fetches, video) comes from this server.
 CONTENT_SECURITY_POLICY = (
@@ -85,6 +91,7 @@ def create_app(
     by `workers` local processes (default: the cores available), or on the Dask `scheduler`
     (an address or a `distributed.Client`) when given."""
     app = Flask(__name__)
+    private_folder(data_dir)  # uploads, their analyses and the video cache: as private as the store
     with Store(db_path) as s:
         secret_key(s)  # made now, not by two first requests at once
     app.session_interface = _StoreSecretSessions(lambda: secret_key(store()))
@@ -125,7 +132,9 @@ def create_app(
             return redirect(url_for("login", next=request.path))
         if request.method == "POST":
             token = request.form.get("csrf") or request.headers.get("X-CSRF-Token")
-            if not token or not secrets.compare_digest(token, session.get("csrf", "")):
+            expected = session.get("csrf")
+            # bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500)
+            if not token or not isinstance(expected, str) or not secrets.compare_digest(token.encode(), expected.encode()):
                 abort(400, "missing or wrong form token: reload the page")
         return None
 
@@ -163,7 +172,7 @@ def create_app(
                 session.clear()
                 session.update(start_login(store()))
                 target = request.args.get("next", "/")
-                return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+                return redirect(target if LOCAL_PATH.match(target) else "/")
             throttle.failed(client)
             error = "wrong password"
         return render_template("login.html", error=error)
@@ -209,15 +218,18 @@ def create_app(
     def prescription(pid: str) -> Any:
         f = request.form
         exercise = f.get("exercise", "")
+        store().require_patient(pid)
         if f.get("remove"):
             store().remove_prescription(pid, exercise)
+            flash(f"prescription for {exercise} removed")
         else:
             hold = _num(f.get("hold_s"), float)
+            per_week = _num(f.get("per_week"), int)
             store().set_prescription(
                 pid, exercise, _num(f.get("sets"), int) or 0, None if hold else _num(f.get("reps"), int), hold,
-                _num(f.get("per_week"), int) or 3, f.get("side") or None,
+                3 if per_week is None else per_week, f.get("side") or None,
             )  # fmt: skip
-        flash(f"prescription for {exercise} saved")
+            flash(f"prescription for {exercise} saved")
         return redirect(url_for("patient", pid=pid) + "#prescription")
 
     @app.post("/patients/<pid>/thresholds")
@@ -304,7 +316,7 @@ def create_app(
             d["session_url"] = url_for("session_page", sid=job["session_id"])
         return jsonify(d)
 
-    @app.get("/sessions/<int:sid>")
+    @app.get(f"/sessions/<int(max={MAX_ROW_ID}):sid>")
     def session_page(sid: int) -> Any:
         s = store()
         sess = s.session(sid) or abort(404)
@@ -312,7 +324,7 @@ def create_app(
         has_video = "annotated" in sess["files"] and sess["files"]["annotated"].is_file()
         return render_template("session.html", sess=sess, p=p, reps=s.reps(sid), holds=s.holds(sid), has_video=has_video)
 
-    @app.get("/sessions/<int:sid>/video.webm")
+    @app.get(f"/sessions/<int(max={MAX_ROW_ID}):sid>/video.webm")
     def session_video(sid: int) -> Any:
         sess = store().session(sid) or abort(404)
         src = sess["files"].get("annotated")
