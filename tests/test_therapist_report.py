@@ -4,7 +4,10 @@ stills with blurred faces (real model on one frame), and the file formats."""
 from __future__ import annotations
 
 import csv
+import html
 import re
+import shutil
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from formcheck.errors import InputError
 from formcheck.store import Store
 from formcheck.therapist_report import (
     SDD_DEG,
+    SDD_KNEE_TOE,
     FlaggedRep,
     blur_region,
     build_report,
@@ -54,7 +58,9 @@ def test_judge_change_never_overclaims() -> None:
     assert judge_change(-7.9, "fppa").startswith("no real change")
     assert "improved" in judge_change(-SDD_DEG, "fppa")
     assert "worse" in judge_change(8.5, "shank")
-    assert "not judged" in judge_change(-0.3, "knee_toe")
+    assert judge_change(-0.09, "knee_toe").startswith("no real change")  # under 0.1 shank lengths
+    assert "improved" in judge_change(-0.3, "knee_toe") and "shank lengths" in judge_change(-0.3, "knee_toe")
+    assert judge_change(-0.04, "fppa") == "no real change (0 deg)"  # never -0.0
     assert "no trend" in judge_change(None, "fppa")
 
 
@@ -69,15 +75,15 @@ def test_trend_asymmetry_adherence_pain(store: Store) -> None:
     assert [round(a.right_minus_left, 1) for a in r.asymmetry] == [17.5, 12.5, 7.5]
     assert [a.flagged for a in r.asymmetry] == [True, True, False]  # 7.5 is within the error
     (adh,) = r.adherence
-    # 3 sessions in 16 days at 3 a week: 3 of about 6.9
-    assert adh.sessions_done == 3 and adh.sessions_expected == pytest.approx(3 * 16 / 7)
-    assert adh.pct == pytest.approx(100 * 3 / (3 * 16 / 7)) and adh.volume_pct == 50.0  # 3 of 6 reps
+    # 3 sessions in 16 days at 3 a week: 3 of 7 whole sessions (6.9 rounded)
+    assert adh.sessions_done == 3 and adh.sessions_expected == 7
+    assert adh.pct == pytest.approx(100 * 3 / 7) and adh.volume_pct == 50.0  # 3 of 6 reps
     assert r.flagged_total == 3 + 3 + 2 and r.flagged[0].when == datetime(2025, 3, 15)
     # Past the 10-degree limit by more than the 8-degree measurement error: marked; else mild.
     grades = {f.value: f.grade for f in r.flagged}
     assert grades == {22.0: "marked", 20.0: "marked", 18.0: "mild", 16.0: "mild", 15.0: "mild", 14.0: "mild", 11.0: "mild", 10.0: "mild"}
     assert r.status == "amber"  # flagged rep last session, adherence under 80 %
-    assert any("prescribed sessions" in x for x in r.reasons)
+    assert "squat: 3 of 7 prescribed sessions" in r.reasons
 
 
 def test_since_and_worsening_is_red(store: Store, tmp_path: Path) -> None:
@@ -182,8 +188,8 @@ def test_deep_reps_trend_and_flag_on_the_knee_toe_change_that_decided(tmp_path: 
         assert right.measure == "knee_toe_change" and right.info["threshold"] == "valgus_knee_toe_change"
         assert [p.value for p in right.points] == [0.01, 0.04] and [p.reps for p in right.points] == [3, 2]
         assert right.left_out == 1 and "1 session without this measure left out" in render_html(r)
-        assert right.change == pytest.approx(0.03) and "not judged" in right.verdict
-        assert r.status != "red"  # no error figure: a knee-to-toe trend never turns the light red
+        assert right.change == pytest.approx(0.03) and right.verdict == "no real change (+0.03 standing shank lengths)"
+        assert r.status != "red"  # within the 0.1 shank lengths the knee-to-toe measures are judged by
         flags = sorted((f.session_id, f.rep_index, f.basis, f.value) for f in r.flagged)
         assert flags == [(1, 3, "knee_toe_change", 0.05), (2, 1, "knee_toe_change", 0.06), (2, 3, "knee_toe", 0.33)]
         assert r.flagged_total == 3  # the old session's reps stayed under the offset threshold
@@ -237,3 +243,58 @@ def test_trend_table_aligns_each_leg_with_its_own_sessions(store: Store) -> None
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)[2:5]  # after leg and measure
     assert cells[0] == "&ndash;"
     assert cells[1].startswith("+15.0") and cells[2].startswith("+10.0")
+
+
+def _pdf_pages_and_text(pdf: Path) -> tuple[list[str], str]:
+    """Each page's size line (pdfinfo) and the text with whitespace collapsed (pdftotext)."""
+    if not (shutil.which("pdfinfo") and shutil.which("pdftotext")):
+        pytest.skip("poppler-utils (pdfinfo, pdftotext) not installed")
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "1000", str(pdf)], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return re.findall(r"^Page\s+\d+ size:\s*(.*)$", info, re.M), " ".join(text.split())
+
+
+def _html_text(page: str) -> str:
+    body = re.sub(r"<svg.*?</svg>|<style.*?</style>|<title.*?</title>", " ", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def test_pdf_is_the_html_report_printed(store: Store, tmp_path: Path) -> None:
+    """One template: the PDF's text holds the HTML's status line, numbers and verdicts; every
+    page is A4; zero prints as 0; adherence is in whole sessions; each measure's rule once."""
+    # right knee 0.01 deg less valgus than the left: a difference that must print as 0, not -0.0
+    store.record_session(_session(tmp_path, "d", [2.49]), "P1", recorded_at="2025-03-16", pain_before=2, pain_after=2)
+    r = build_report(store, "P1", as_of=AS_OF)
+    page = write_report_file(r, tmp_path / "r.html").read_text()
+    sizes, text = _pdf_pages_and_text(write_report_file(r, tmp_path / "r.pdf"))
+    assert len(sizes) >= 2 and set(sizes) == {"595.276 x 841.89 pts (A4)"}
+    html_text = _html_text(page)
+    status = f"Status: {r.status} {'; '.join(r.reasons)}"
+    assert status == "Status: amber squat: 4 of 7 prescribed sessions"
+    adherence = "4 of 7 sessions"
+    right = next(t for t in r.trends if t.leg == "right")
+    numbers = ["+20.0", "+15.0", "+10.0", "+2.5", "+17.5 deg", "+12.5 deg", "+7.5 deg", "0 deg"]
+    for key in [status, adherence, right.verdict, *numbers]:
+        assert key in html_text and key in text, key
+    assert right.verdict == "less valgus: -17.5 deg (improved)"
+    assert next(a for a in r.asymmetry if a.session_id == 4).right_minus_left == pytest.approx(-0.01)
+    for shown in (html_text, text):
+        assert not re.search(r"[+-]0\.0+(?![0-9])", shown)  # no -0.0, +0.00
+        assert not re.search(r"\d+\.\d+ (?:prescribed )?sessions", shown)  # never "9.4 sessions"
+        # the degrees and the 8-degree rule stated once, for the one measure shown
+        assert shown.count(f"A change of less than {SDD_DEG:g} deg is not called progress") == 1
+        assert "shank lengths" not in shown
+
+
+def test_knee_toe_rule_is_stated_in_shank_lengths(tmp_path: Path) -> None:
+    with Store(tmp_path / "k.db") as s:
+        s.add_patient("P1")
+        new = {"knee_toe_from_standing": True, "valgus_knee_toe_change": 0.04}
+        s.record_session(_kt_session(tmp_path, "a", [(0.35, 0.05)], **new), "P1", recorded_at="2025-03-01")
+        s.record_session(_kt_session(tmp_path, "b", [(0.35, 0.20)], **new), "P1", recorded_at="2025-03-08")
+        r = build_report(s, "P1", as_of=AS_OF)
+        right = next(t for t in r.trends if t.leg == "right")
+        assert right.verdict == "more valgus: +0.15 standing shank lengths (worse)" and r.status == "red"
+        text = _html_text(render_html(r))
+        assert text.count(f"A change of less than {SDD_KNEE_TOE:g} standing shank lengths is not called progress") == 1
+        assert f"less than {SDD_DEG:g} deg" not in text

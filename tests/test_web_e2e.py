@@ -91,8 +91,10 @@ def test_report_html_pdf_csv_show_the_trend(patient_db: dict) -> None:
     assert html.count("data:image/jpeg;base64,") == 4  # every flagged rep (3 + 1): annotated or source video
     rows = (root / "report.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * 3
-    pdf = (root / "report.pdf").read_bytes()
-    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 4
+    assert (root / "report.pdf").read_bytes().startswith(b"%PDF")
+    if shutil.which("pdftotext"):  # the PDF is the HTML page printed: the same verdicts
+        text = " ".join(subprocess.run(["pdftotext", "-raw", str(root / "report.pdf"), "-"], capture_output=True, text=True).stdout.split())
+        assert "improved" in text and "no real change" in text and text.count("faces blurred") == 1
     if shutil.which("pdftoppm"):
         out = Path(os.environ.get("FORMCHECK_SCREENSHOTS") or root)
         out.mkdir(parents=True, exist_ok=True)
