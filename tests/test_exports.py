@@ -224,3 +224,69 @@ def test_a_missing_extra_names_it(monkeypatch):
     with pytest.raises(InputError, match=r"formcheck\[export\]"):
         parse_formats("trc,c3d")
     assert FORMATS["c3d"].needs == "ezc3d"
+
+
+REFERENCE = Path(__file__).resolve().parent / "reference"
+
+
+def _reference(name: str) -> Path:
+    """A third-party reference file from the local cache (tests/reference/manifest.json says where
+    it comes from; `python benchmarks/real_clips/restore.py --manifest tests/reference/manifest.json
+    --cache <user cache>/formcheck/reference` puts it there from a fetched snapshot)."""
+    from platformdirs import user_cache_dir
+
+    path = Path(user_cache_dir("formcheck")) / "reference" / name
+    if not path.is_file():
+        pytest.skip(f"reference file {name} is not in the cache (see tests/reference/manifest.json)")
+    return path
+
+
+def _header(path: Path, lines: int) -> list[list[str]]:
+    with path.open(encoding="utf-8") as fh:
+        return [fh.readline().rstrip("\n").split("\t") for _ in range(lines)]
+
+
+def test_trc_is_laid_out_like_a_pose2sim_demo_file(folder: Path, tmp_path: Path):
+    """Pose2Sim's own demo markers and ours: the same header rows, keys, marker spelling and axes."""
+    osim = pytest.importorskip("opensim")
+    theirs = _reference("pose2sim_Balancing_for_IK.trc")
+    ours = _export(folder, "trc", tmp_path / "squat.trc")
+    t_head, o_head = _header(theirs, 5), _header(ours, 5)
+    assert o_head[0][:3] == t_head[0][:3] == ["PathFileType", "4", "(X/Y/Z)"]
+    assert o_head[1] == t_head[1]  # DataRate CameraRate NumFrames NumMarkers Units OrigDataRate ...
+    assert o_head[2][4] == t_head[2][4] == "m"
+    assert o_head[3][:2] == t_head[3][:2] == ["Frame#", "Time"]
+    assert o_head[4][2:5] == t_head[4][2:5] == ["X1", "Y1", "Z1"]
+    t_table, o_table = osim.TimeSeriesTableVec3(str(theirs)), osim.TimeSeriesTableVec3(str(ours))
+    shared = {"RHip", "RKnee", "RAnkle", "RBigToe", "RHeel", "LHip", "LKnee", "LAnkle", "LBigToe", "LHeel",
+              "Nose", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist"}  # fmt: skip
+    assert shared <= set(t_table.getColumnLabels()) and shared <= set(o_table.getColumnLabels())
+    for table in (t_table, o_table):  # Y up, metres: hips above knees above ankles, a leg's length apart
+        row = table.getRowAtIndex(0)
+        hip, knee, ankle = (np.array([row[table.getColumnIndex(n)][k] for k in range(3)]) for n in ("RHip", "RKnee", "RAnkle"))
+        assert hip[1] > knee[1] > ankle[1] and 0.5 < np.linalg.norm(hip - ankle) < 1.2
+
+
+def test_mot_is_laid_out_like_a_pose2sim_demo_file(folder: Path, tmp_path: Path):
+    """An OpenSim inverse-kinematics result from Pose2Sim's demo and our angles: the same header
+    keys, degrees, a `time` column first, both read by OpenSim's table reader."""
+    osim = pytest.importorskip("opensim")
+    theirs = _reference("pose2sim_BalancingTrial_body25b.mot")
+    ours = _export(folder, "mot", tmp_path / "squat.mot")
+
+    def header(path: Path) -> tuple[dict[str, str], list[str]]:
+        keys, lines = {}, path.read_text(encoding="utf-8").splitlines()
+        end = lines.index("endheader")
+        for line in lines[:end]:
+            if "=" in line:
+                k, v = line.split("=", 1)
+                keys[k.strip()] = v.strip()
+        return keys, lines[end + 1].split("\t")
+
+    (t_keys, t_cols), (o_keys, o_cols) = header(theirs), header(ours)
+    assert {"version", "nRows", "nColumns", "inDegrees"} <= set(t_keys) & set(o_keys)
+    assert t_keys["inDegrees"] == o_keys["inDegrees"] == "yes"
+    assert t_cols[0].strip() == o_cols[0].strip() == "time"
+    for path, keys in ((theirs, t_keys), (ours, o_keys)):
+        table = osim.TimeSeriesTable(str(path))
+        assert table.getNumRows() == int(keys["nRows"]) and table.getNumColumns() + 1 == int(keys["nColumns"])
