@@ -2,8 +2,8 @@
 400 with one line (404 for an unknown ID, 302 or 200 for an accepted value, 429 for a throttled
 login), never 500, never a traceback in the log, and whatever was accepted is valid in the store.
 
-Flask's test client, logged in as the therapist. The app has no pose model and its job runner is
-never woken, so an accepted upload stays queued; uploads send a 5-frame video.
+Flask's test client, logged in as the therapist. The app's pose model is a stand-in and its job
+runner is never woken, so an accepted upload stays queued; uploads send a 5-frame video.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ field = st.one_of(st.none(), text, text, text, st.lists(text, min_size=2, max_si
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
 
+class _NoAnalysis:  # uploads need a model; here the job runner is never woken
+    path = Path("/nonexistent.task")
+
+
 class Dashboard:
     """The app on a store with patient P1 and session 1, a logged-in client and the error log."""
 
@@ -56,7 +60,7 @@ class Dashboard:
             s.record_session(make_out_dir(root / "s1"), "P1", recorded_at="2025-03-01")
             set_password(s, PASSWORD)
         self.now = [0.0]
-        self.app = create_app(self.db, root / "data", model=None, login_throttle=LoginThrottle(clock=lambda: self.now[0]))
+        self.app = create_app(self.db, root / "data", model=_NoAnalysis(), login_throttle=LoginThrottle(clock=lambda: self.now[0]))
         self.app.extensions["formcheck_jobs"].submit = lambda job_id: None  # queued, never analysed
         self.errors: list[logging.LogRecord] = []
         handler = logging.Handler(logging.ERROR)

@@ -54,6 +54,21 @@ def test_pages_render(db: Path, tmp_path: Path) -> None:
     assert c.get("/sessions/1/video.webm").status_code == 404  # no annotated video in this session
 
 
+def test_uploads_without_a_pose_model_are_refused_up_front(db: Path, tmp_path: Path) -> None:
+    app = create_app(db, tmp_path / "data", model=None)
+    c = app.test_client()
+    c.get("/")
+    with c.session_transaction() as s:
+        token = s.get("csrf")
+    video = (SAMPLES / "squat_front_clean.mp4").read_bytes()
+    r = c.post("/patients/P1/upload", data={"csrf": token, "exercise": "squat", "video": (io.BytesIO(video), "clip.mp4")},
+               content_type="multipart/form-data")  # fmt: skip
+    assert r.status_code == 400 and b"uploads are off" in r.data
+    with Store(db) as s:
+        assert s.jobs() == []
+    assert not (tmp_path / "data" / "uploads").exists() or not any((tmp_path / "data" / "uploads").rglob("*.mp4"))
+
+
 def test_post_without_form_token_is_refused(db: Path, tmp_path: Path) -> None:
     _, c, token = _client(db, tmp_path)
     assert c.post("/patients", data={"id": "P2"}).status_code == 400

@@ -234,15 +234,22 @@ def test_bad_upload_fields_are_400_and_leave_nothing(db: Path, tmp_path: Path) -
         assert s.jobs() == []
 
 
-def test_concurrent_first_video_requests_all_succeed(db: Path, tmp_path: Path) -> None:
+def _mp4v_video(path: Path, frames: int) -> None:
+    """An annotated video as versions before H.264 wrote it (MPEG-4 Part 2), 320x240 at 30 fps."""
     import cv2
     import numpy as np
 
-    out = make_out_dir(tmp_path / "s1")
-    writer = cv2.VideoWriter(str(out / "annotated.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 240))
-    for k in range(120):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 240))
+    for k in range(frames):
         writer.write(np.full((240, 320, 3), k * 2, np.uint8))
     writer.release()
+
+
+def test_concurrent_first_video_requests_all_succeed(db: Path, tmp_path: Path) -> None:
+    import cv2
+
+    out = make_out_dir(tmp_path / "s1")
+    _mp4v_video(out / "annotated.mp4", 120)
     with Store(db) as s:
         sid = s.record_session(out, "P1").session_id
     app = create_app(db, tmp_path / "data", model=None)
@@ -272,6 +279,35 @@ def test_concurrent_first_video_requests_all_succeed(db: Path, tmp_path: Path) -
     while cap.read()[0]:
         frames += 1
     assert frames == 120
+
+
+def test_h264_sessions_are_served_as_written_with_ranges_and_older_ones_as_webm(db: Path, tmp_path: Path) -> None:
+    """The annotated video (H.264) goes to the browser as it is, seekable; an mp4v one from an
+    older version goes through the WebM copy."""
+    import numpy as np
+
+    from formcheck.sinks import VideoSink
+
+    out = make_out_dir(tmp_path / "s1")
+    with VideoSink(out / "annotated.mp4", 30.0, (320, 240)) as sink:
+        for k in range(60):
+            sink.write(np.full((240, 320, 3), k * 4, np.uint8))
+    with Store(db) as s:
+        sid = s.record_session(out, "P1").session_id
+    app = create_app(db, tmp_path / "data", model=None)
+    client = app.test_client()
+    whole = client.get(f"/sessions/{sid}/video")
+    assert whole.status_code == 200 and whole.mimetype == "video/mp4"
+    assert whole.data == (out / "annotated.mp4").read_bytes(), "served as written: no second encode"
+    part = client.get(f"/sessions/{sid}/video", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.data == whole.data[100:200]
+    assert not (tmp_path / "data" / "cache").exists() or not list((tmp_path / "data" / "cache").iterdir())
+    legacy = make_out_dir(tmp_path / "s2", tag="an older version")
+    _mp4v_video(legacy / "annotated.mp4", 30)
+    with Store(db) as s:
+        old = s.record_session(legacy, "P1").session_id
+    r = client.get(f"/sessions/{old}/video")
+    assert r.status_code == 200 and r.mimetype == "video/webm"
 
 
 # -- a real `formcheck serve` process -------------------------------------------------------------

@@ -35,7 +35,7 @@ from formcheck.web.auth import (
     start_login,
 )
 from formcheck.web.jobs import UPLOAD_TMP_PREFIX, JobRunner
-from formcheck.web.video import webm_copy
+from formcheck.web.video import browser_playable, webm_copy
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +253,8 @@ def create_app(
         from formcheck.sources import open_source
 
         store().require_patient(pid)
+        if model is None:
+            raise InputError("uploads are off: start the dashboard with --model PATH or set FORMCHECK_MODEL")
         form = request.form
         exercise = form.get("exercise", "")
         if exercise not in _trackable():
@@ -324,16 +326,27 @@ def create_app(
         has_video = "annotated" in sess["files"] and sess["files"]["annotated"].is_file()
         return render_template("session.html", sess=sess, p=p, reps=s.reps(sid), holds=s.holds(sid), has_video=has_video)
 
-    @app.get(f"/sessions/<int(max={MAX_ROW_ID}):sid>/video.webm")
-    def session_video(sid: int) -> Any:
+    def annotated_video(sid: int) -> Path:
         sess = store().session(sid) or abort(404)
         src = sess["files"].get("annotated")
         if src is None or not src.is_file():
             abort(404)
-        webm = webm_copy(src, data_dir / "cache" / f"session-{sid}.webm")
+        return src
+
+    @app.get(f"/sessions/<int(max={MAX_ROW_ID}):sid>/video")
+    def session_video(sid: int) -> Any:
+        """The annotated video as written (H.264), or older sessions' browser copy."""
+        src = annotated_video(sid)
+        if browser_playable(src):
+            return send_file(src, mimetype="video/mp4", conditional=True)  # Range requests: seeking works
+        return session_video_webm(sid)
+
+    @app.get(f"/sessions/<int(max={MAX_ROW_ID}):sid>/video.webm")
+    def session_video_webm(sid: int) -> Any:
+        webm = webm_copy(annotated_video(sid), data_dir / "cache" / f"session-{sid}.webm")
         if webm is None:
             abort(404)
-        return send_file(webm, mimetype="video/webm", conditional=True)  # Range requests: seeking works
+        return send_file(webm, mimetype="video/webm", conditional=True)
 
     return app
 

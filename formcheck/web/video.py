@@ -1,5 +1,7 @@
-"""Browser-playable copy of annotated.mp4: OpenCV writes MPEG-4 part 2 ('mp4v'), which browsers do
-not decode, so the dashboard transcodes once to WebM/VP8 with OpenCV's own writer and caches it.
+"""The annotated video in the browser. formcheck writes H.264 MP4 (sinks.VideoSink), which browsers
+play as it is: the dashboard serves that file itself. Sessions analysed by older versions have
+MPEG-4 Part 2 ('mp4v'), which browsers do not decode; for those the dashboard transcodes once to
+WebM/VP8 with OpenCV's own writer and caches it.
 
 The copy is written under a temporary name of its own in the cache folder and renamed into place,
 so concurrent first requests (and other processes) never see or move each other's half-written
@@ -32,6 +34,21 @@ def _fresh(src: Path, cache: Path) -> bool:
     try:
         return cache.stat().st_mtime >= src.stat().st_mtime
     except FileNotFoundError:
+        return False
+
+
+BROWSER_CODECS = frozenset({"h264", "vp8", "vp9", "av1"})
+
+
+def browser_playable(src: Path) -> bool:
+    """Whether browsers decode the video as it is (read from the file's own stream header)."""
+    import av
+
+    try:
+        with av.open(str(src)) as container:
+            streams = container.streams.video
+            return bool(streams) and streams[0].codec_context.name in BROWSER_CODECS
+    except (OSError, av.FFmpegError):
         return False
 
 
