@@ -25,7 +25,7 @@ from typing import Any
 from formcheck import __version__
 from formcheck.annotate import annotate
 from formcheck.config import Config
-from formcheck.errors import SourceLostError
+from formcheck.errors import InputError, SourceLostError
 from formcheck.landmarks import Side
 from formcheck.model_store import ModelInfo
 from formcheck.outputs import summary_dict, write_frames_csv, write_summary
@@ -152,7 +152,11 @@ def run_session(
     if own_folder:
         with deferred():
             outcome.files = {key: folder.final(path.name) for key, path in outcome.files.items()}
-            folder.commit()
+            try:
+                folder.commit()
+            except InputError:
+                folder.discard()
+                raise
     return outcome
 
 

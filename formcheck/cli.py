@@ -64,8 +64,13 @@ class Variant(str, Enum):
 _said: list[str] = []  # what _fail printed: main must not print a second line
 
 
+def _one_line(message: str) -> str:
+    """A message naming something a person typed stays one line: control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+
+
 def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"formcheck: {message}", err=True)
+    typer.echo(f"formcheck: {_one_line(message)}", err=True)
     _said.append(message)
     return typer.Exit(code)
 
@@ -743,7 +748,7 @@ def main() -> None:
             _interrupted_early(stop_signals.Terminated() if stop_signals.terminated() else KeyboardInterrupt())
         sys.exit(code if isinstance(code, int) else 0)
     except FormcheckError as exc:
-        typer.echo(f"formcheck: {exc}", err=True)
+        typer.echo(f"formcheck: {_one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -752,7 +757,7 @@ def main() -> None:
     except OSError as exc:
         if exc.errno not in USER_FIXABLE_ERRNOS:
             _unexpected(exc, debug)
-        where = f" {exc.filename}" if exc.filename else ""
+        where = f" {_asked_for(exc.filename)}" if exc.filename else ""
         typer.echo(f"formcheck: cannot use{where}: {exc.strerror or exc}", err=True)
         sys.exit(2)
     except typer.Abort:
@@ -766,6 +771,14 @@ def main() -> None:
         sys.exit(getattr(exc, "exit_code", 2))
     except Exception as exc:  # noqa: BLE001 - the unexpected: one line, details on request
         _unexpected(exc, debug)
+
+
+def _asked_for(filename: str | os.PathLike) -> str:
+    """The file a person asked for, not the temporary (`.NAME.tmp`) it is written as first."""
+    path = Path(os.fsdecode(filename))
+    if path.name.startswith(".") and path.name.endswith(".tmp") and len(path.name) > 5:
+        return str(path.with_name(path.name[1:-4]))
+    return str(path)
 
 
 def _interrupted_early(exc: KeyboardInterrupt) -> None:

@@ -395,7 +395,11 @@ def run_live(
     live = LiveOutcome(outcome, stopped_by, latency, records, worker.setup.status, worker.coach.status(), speaker.warning, list(speaker.spoken))
     outcome.files["live"] = write_live_json(folder.path("live.json"), live, opts)
     with deferred():
-        folder.commit()
+        try:
+            folder.commit()
+        except InputError:
+            folder.discard()
+            raise
     outcome.files = {key: folder.final(path.name) for key, path in outcome.files.items()}
     return live
 

@@ -114,7 +114,9 @@ def summary_dict(
         "formcheck_version": __version__,
         "exercise": result.exercise,
         "partial": result.partial,
-        **({"partial_reason": partial_reason} if partial_reason else {}),
+        # Why it is partial; `stopped_early`: the run ended before the video did (a truncated
+        # file is partial too, but was read to its end: analysing it again gives the same).
+        **({"partial_reason": partial_reason, "stopped_early": not read_to_end} if partial_reason else {}),
         "frames_analysed": result.frame_count,
         "source": {
             "path": src.name,

@@ -109,6 +109,10 @@ class RunFolder:
     def commit(self) -> dict[str, Path]:
         """Move every staged file into the folder together; returns their final paths by name."""
         names = sorted(p.name for p in self.staging.iterdir() if not p.name.startswith("."))
+        # Everything that could stop a rename is checked before the first one.
+        blocked = [n for n in (*names, *RUN_FILES) if (self.out_dir / n).is_dir()]
+        if blocked:
+            raise InputError(f"cannot write {self.out_dir / blocked[0]}: a folder of that name is in the way")
         journal = {"staging": self.staging.name, "files": names}
         tmp = self.out_dir / f"{JOURNAL}.{self.staging.name}"
         tmp.write_text(json.dumps(journal), encoding="utf-8")

@@ -109,7 +109,7 @@ def test_truncated_video_is_analysed_with_a_warning(tmp_path, model_path, clip_f
     s = load_summary(out)
     assert 30 < s["source"]["frame_count"] == s["frames_analysed"] < 120
     assert any("truncated" in w for w in s["warnings"])
-    assert s["partial"] is True and "truncated" in s["partial_reason"]
+    assert s["partial"] is True and "truncated" in s["partial_reason"] and s["stopped_early"] is False
 
 
 def test_person_leaving_the_frame_is_a_warning_not_an_error(tmp_path, model_path, clip_frames):
@@ -187,7 +187,7 @@ def test_ctrl_c_and_sigterm_keep_what_was_measured(tmp_path, model_path, media_d
     assert said in stderr and "Traceback" not in stderr
     video = out / "annotated.mp4"
     s = json.loads((out / "summary.json").read_text())
-    assert s["partial"] is True and said in s["partial_reason"]
+    assert s["partial"] is True and said in s["partial_reason"] and s["stopped_early"] is True
     assert not list(out.glob(".formcheck-*")), "the staging folder is committed away"
     with (out / "frames.csv").open() as fh:
         rows = list(csv.DictReader(fh))

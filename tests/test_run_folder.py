@@ -78,3 +78,20 @@ def test_an_unwritable_folder_is_one_line(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="cannot create output folder"):
         RunFolder(tmp_path / "file" / "o")
+
+
+def test_a_folder_in_the_way_stops_the_commit_before_any_rename(tmp_path):
+    from formcheck.errors import InputError
+
+    out = tmp_path / "o"
+    first = RunFolder(out)
+    _write(first.staging, ["frames.csv", "report.html"], "one")
+    first.commit()
+    (out / "summary.json").mkdir()  # something odd the person put there
+    second = RunFolder(out)
+    _write(second.staging, ["frames.csv", "report.html", "summary.json"], "two")
+    with pytest.raises(InputError, match="summary.json"):
+        second.commit()
+    second.discard()
+    assert (out / "frames.csv").read_text() == "one frames.csv" and (out / "report.html").read_text() == "one report.html"
+    assert not (out / JOURNAL).exists()

@@ -69,7 +69,9 @@ def _complete(out_dir: Path, sha: str, settings: str, write_video: bool) -> dict
         summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(summary, dict) or summary.get("partial") or summary.get("settings_sha256") != settings:
+    if not isinstance(summary, dict) or summary.get("settings_sha256") != settings:
+        return None
+    if summary.get("partial") and summary.get("stopped_early", True):  # a truncated file's result is whole
         return None
     if (summary.get("source") or {}).get("sha256") != sha:
         return None

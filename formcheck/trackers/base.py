@@ -147,4 +147,4 @@ def tracker_class(name: str) -> type[Tracker]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise InputError(f"unknown exercise '{name}': choose one of {', '.join(tracker_names())}") from None
+        raise InputError(f"unknown exercise {name!r}: choose one of {', '.join(tracker_names())}") from None
