@@ -364,7 +364,11 @@ def test_under_load_live_on_real_clips_flags_what_analyze_flags(clip, tmp_path, 
     # rep that live saw from its start must carry analyze's flags.
     seen_whole = [(a, b) for a in live_summary["reps"] for b in ref["reps"] if abs(a["start_s"] - b["start_s"]) <= 0.3]
     assert len(seen_whole) >= ref["rep_count"] - 1
-    assert [a["valgus"] for a, _ in seen_whole] == [b["valgus"] for _, b in seen_whole]
+    # Flagged means caving in: a knee live could not judge (None: no standing reference yet, on
+    # the first rep after a slow model load) is not flagged, and only the first rep may be one.
+    flags = lambda rep: {leg: bool(v) for leg, v in rep["valgus"].items()}  # noqa: E731
+    assert [flags(a) for a, _ in seen_whole] == [flags(b) for _, b in seen_whole]
+    assert all(v is not None for a, _ in seen_whole[1:] for v in a["valgus"].values())
     caving = clip == "squat_front_21.mp4"
     assert all(v is caving for r in ref["reps"] for v in r["valgus"].values())
     flagged = {(r["index"], leg) for r in ref["reps"] for leg, v in r["valgus"].items() if v}
