@@ -21,6 +21,7 @@ from itsdangerous import URLSafeTimedSerializer
 from werkzeug.utils import secure_filename
 
 from formcheck.errors import InputError
+from formcheck.sources import VIDEO_SUFFIXES
 from formcheck.store import SAFETY_QUESTIONS, Store, known_exercises, parse_when
 from formcheck.store.db import private_folder
 from formcheck.store.store import BOOL_THRESHOLDS, THRESHOLD_KEYS, check_pain
@@ -39,7 +40,6 @@ from formcheck.web.video import browser_playable, webm_copy
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v"}
 STATUS_ORDER = {"red": 0, "amber": 1, "green": 2}
 MAX_ROW_ID = 2**63 - 1  # SQLite's largest INTEGER: a longer session number in a URL is no session
 # Where a login may send the browser on: a path of this site made of the characters its own paths
