@@ -43,6 +43,12 @@ from formcheck.trackers import tracker_class
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, float], None]  # (frames done, media seconds reached)
+# Ways a run ends before the video does, and the partial_reason each gives summary.json.
+STOPPED_EARLY = {
+    "interrupt": "interrupted (Ctrl-C)",
+    "terminated": "terminated (SIGTERM)",
+    "source lost": "the source stopped delivering frames",
+}
 
 
 @dataclass
@@ -229,7 +235,7 @@ def _run(
                 recording.close()
                 if sink is not None:
                     sink.close()
-    partial_reason = {"interrupt": "interrupted (Ctrl-C)", "terminated": "terminated (SIGTERM)", "source lost": "the source stopped delivering frames"}.get(stopped_by or "")
+    partial_reason = STOPPED_EARLY.get(stopped_by or "")
     cut = source.truncation()
     if cut is not None:
         warnings.append(cut)
@@ -241,8 +247,7 @@ def _run(
     with deferred():
         result = summarize(recording, exercise, config, info, partial=partial, extra_warnings=warnings, side=side)
         model_json = {"name": model.name, "sha256": model.sha256, "variant": model.variant}
-        read_to_end = stopped_by not in ("interrupt", "terminated", "source lost")
-        summary = summary_dict(result, config, model_json, partial_reason, read_to_end)
+        summary = summary_dict(result, config, model_json, partial_reason, read_to_end=stopped_by not in STOPPED_EARLY)
         summary["settings_sha256"] = settings_sha256(exercise, side, config, model.sha256, write_video)
         write_summary(files["summary"], summary)
         write_frames_csv(files["frames"], result)

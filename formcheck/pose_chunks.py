@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from formcheck.errors import FormcheckError
+from formcheck.landmarks import NUM_LANDMARKS
 from formcheck.pose_frame import PoseFrame
 from formcheck.recording import Recording, read_npy_length
 
@@ -74,7 +75,7 @@ def _pose_worker(video: str, model: str, chunk: Chunk, path: str) -> None:
 
     source = VideoFileSource(video, start_frame=chunk.warm)
     record = _ChunkRecording(Path(path))
-    nan_xy, nan_xyz, zero = np.full((33, 2), np.nan), np.full((33, 3), np.nan), np.zeros(33)
+    nan_xy, nan_xyz, zero = np.full((NUM_LANDMARKS, 2), np.nan), np.full((NUM_LANDMARKS, 3), np.nan), np.zeros(NUM_LANDMARKS)
     try:
         with PoseEstimator(model) as estimator:
             for frame in source:
