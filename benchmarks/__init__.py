@@ -1,1 +1,1 @@
-"""Benchmarks (speed, memory, accuracy); the accuracy evaluation is shared with tests/test_accuracy_baseline.py."""
+"""Benchmarks (speed, memory, accuracy); the accuracy evaluation is shared with tests/e2e/test_accuracy_baseline.py."""

@@ -6,7 +6,7 @@ One command runs it all:
 
 1. Every clip of the synthetic standard set (rendered with `formcheck samples --out /tmp/std`
    when the folder is missing or incomplete) goes through the real pipeline in-process
-   (`formcheck.analyze.run_session`, default Config, no annotated video). The raw model
+   (`formcheck.runs.analyze.run_session`, default Config, no annotated video). The raw model
    landmarks of every frame are kept beside the run's summary.json and frames.csv.
 2. FPPA error against the truth's FPPA, per leg, over all frames and at rep bottoms, broken down
    by camera yaw, camera height, valgus level, tempo and exercise, and for the yaw-0 squat seen by
@@ -26,7 +26,7 @@ One command runs it all:
 
 `--write` puts the tables into benchmarks/RESULTS.md (sections "accuracy-synthetic" and
 "accuracy-real"). `--reuse` recomputes the tables from the runs already in the work folder.
-The evaluation functions are shared with tests/test_accuracy_baseline.py.
+The evaluation functions are shared with tests/e2e/test_accuracy_baseline.py.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import MEDIA, MODEL, WORK, load, machine, md_table, stamp, update_results, write_json
-from formcheck.geometry import fppa_deg, leg_points
-from formcheck.landmarks import SIDES, Side
+from formcheck.core.geometry import fppa_deg, leg_points
+from formcheck.core.landmarks import SIDES, Side
 
 log = logging.getLogger("benchmarks.accuracy")
 
@@ -72,10 +72,10 @@ def analyze_clip(video: Path, exercise: str, out_dir: Path, model: Path = MODEL)
     raw_xy.npy holds the pose model's own image landmarks per frame (NaN without a pose), taken
     from the per-frame results before any leg-swap guard or smoothing.
     """
-    from formcheck.analyze import run_session
+    from formcheck.runs.analyze import run_session
     from formcheck.config import Config
-    from formcheck.model_store import resolve_model
-    from formcheck.sources import open_source
+    from formcheck.pose.model_store import resolve_model
+    from formcheck.media.sources import open_source
 
     raw: list[np.ndarray] = []
     nan = np.full((33, 2), np.nan)

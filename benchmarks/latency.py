@@ -6,7 +6,7 @@ Each clip stands in for a camera at its own frame rate (`formcheck live --source
 the real CLI in its own process) and the figures come from the run's live.json:
 
 - capture -> display: from a frame's capture time (its timestamp on the monotonic clock, see
-  formcheck/latency.py) to the moment the frame, with the newest pose overlay, was rendered and
+  formcheck/runs/latency.py) to the moment the frame, with the newest pose overlay, was rendered and
   handed to the screen (headless: to the annotated video);
 - capture -> pose done: to the moment the pipeline (pose, filters, metrics, tracker, cues) finished it;
 - capture -> cue: from the capture of the frame a cue fired on to its first display;
@@ -139,7 +139,7 @@ video (with a window, `cv2.imshow` + `waitKey(1)` add about 1-2 ms).
 
 When the model is slower than the camera (the 60 fps clip, the 1080x1920 clip) the loop drops
 frames instead of queueing them: the display keeps the camera's pace, and capture->pose done
-stays bounded instead of growing through the session (tests/test_live_clips.py checks this with
+stays bounded instead of growing through the session (tests/e2e/test_live_clips.py checks this with
 a model slowed to 8 frames/s).
 
 Cue timing on the sample squat (media time; the right knee caves on reps 2, 4 and 5). The

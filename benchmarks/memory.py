@@ -10,7 +10,7 @@ show whether it climbs while frames stream or jumps in the report pass at the en
 
 What is kept per frame, by design: nothing the size of a frame's landmarks. The Recording
 appends each block of 1,024 frames to landmarks.npy in the output folder (one block in memory)
-and the report pass reads it back in chunks of 2,048 frames (formcheck/report_frames.py),
+and the report pass reads it back in chunks of 2,048 frames (formcheck/pipeline/report_frames.py),
 keeping for the whole session only small arrays (time, phase, the standing baseline's
 inputs, yaw, person height: about 100 bytes a frame at most) and one result per rep. The
 report's plots use at most 2,000 points a line and, past 60 reps, no artist per rep. The frame queues (4 decoded

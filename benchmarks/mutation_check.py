@@ -1,4 +1,4 @@
-"""Shows that tests/test_accuracy_baseline.py is not a smoke test: it fails on real regressions.
+"""Shows that tests/e2e/test_accuracy_baseline.py is not a smoke test: it fails on real regressions.
 
     python benchmarks/mutation_check.py [no-smoothing|fppa-sign|none]
 
@@ -6,7 +6,7 @@ Patches one deliberate regression into the running process, then runs the golden
 in-process (the clips go through the pipeline in this same process, so the patch applies):
 
 - `no-smoothing`: the report pass's zero-phase filter becomes the identity;
-- `fppa-sign`: formcheck.geometry.fppa_deg returns the opposite sign;
+- `fppa-sign`: formcheck.core.geometry.fppa_deg returns the opposite sign;
 - `none`: no patch (the test should pass).
 
 Exit code: pytest's (0 = passed, 1 = some test failed). A mutation that leaves the test passing
@@ -25,11 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 def patch(which: str) -> None:
     if which == "no-smoothing":
-        import formcheck.report_frames as report_frames
+        import formcheck.pipeline.report_frames as report_frames
 
         report_frames.zero_phase_lowpass = lambda t, x, *a, **k: x
     elif which == "fppa-sign":
-        import formcheck.geometry as geometry
+        import formcheck.core.geometry as geometry
 
         original = geometry.fppa_deg
         geometry.fppa_deg = lambda *a, **k: -original(*a, **k)

@@ -26,9 +26,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import MEDIA, MODEL, REPO
-from formcheck.landmarks import PoseLandmark as P
-from formcheck.pose import PoseEstimator
-from formcheck.sources import open_source
+from formcheck.core.landmarks import PoseLandmark as P
+from formcheck.media.sources import open_source
+from formcheck.pose.landmarker import PoseEstimator
 
 SETTINGS = {"1 pose": 1, "2 poses": 2, "watch": None}
 GLITCH_LEG_FRACTION = 0.05

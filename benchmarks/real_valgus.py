@@ -37,17 +37,17 @@ import numpy as np
 
 from benchmarks.common import md_table, stamp, update_results
 from benchmarks.trackers import BLANK, landmarks
-from formcheck import geometry as g
 from formcheck.config import Config
-from formcheck.frame_judge import STANDING_FRAMES, STANDING_MAX_FLEXION_DEG
-from formcheck.landmarks import LEG, SIDES, Side
-from formcheck.metrics import Metrics
-from formcheck.pipeline import Pipeline
-from formcheck.pose_frame import PoseFrame
-from formcheck.report_frames import ReportFrames
-from formcheck.scoring import Baseline, StandingInputs, compute_baseline, fppa_usable, held_max, knee_toe_change
-from formcheck.session import summarize
-from formcheck.sources import Frame, SourceInfo
+from formcheck.core import geometry as g
+from formcheck.core.landmarks import LEG, SIDES, Side
+from formcheck.core.metrics import Metrics
+from formcheck.core.pose_frame import PoseFrame
+from formcheck.judging.frame_judge import STANDING_FRAMES, STANDING_MAX_FLEXION_DEG
+from formcheck.judging.scoring import Baseline, StandingInputs, compute_baseline, fppa_usable, held_max, knee_toe_change
+from formcheck.media.sources import Frame, SourceInfo
+from formcheck.pipeline.report_frames import ReportFrames
+from formcheck.pipeline.session import summarize
+from formcheck.pipeline.stages import Pipeline
 from formcheck.trackers import tracker_class
 from formcheck.trackers.base import RepWindow
 
@@ -242,7 +242,7 @@ def measure_clip(entry: dict, video: pathlib.Path, cache: pathlib.Path, config: 
 
 def _smoothed(frames: ReportFrames, name: str) -> np.ndarray:
     """The report pass's smoothed landmarks of a whole (short) clip."""
-    from formcheck.report_frames import (
+    from formcheck.pipeline.report_frames import (
         MAX_GAP_S,
         VISIBILITY_GATE,
         bridge_gaps,

@@ -14,7 +14,7 @@ back to back and in rotating order:
   naive user would;
 - `bare-640`: the same with frames shrunk to 640 px on the long side first, as formcheck does;
 - `bare-640-2p`: bare-640 with num_poses=2, what formcheck asks for while someone else is in
-  view (formcheck/people_watch.py; alone, it tracks one pose and looks for others every 2 s):
+  view (formcheck/pose/people_watch.py; alone, it tracks one pose and looks for others every 2 s):
   the cost of following one person among several.
 
 Bare throughput is frames over the decode+inference loop alone (start-up excluded: the strict

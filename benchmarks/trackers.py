@@ -27,10 +27,10 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import machine, stamp, update_results  # noqa: E402
 from formcheck.config import Config, load_config  # noqa: E402
-from formcheck.pipeline import Pipeline  # noqa: E402
-from formcheck.pose_frame import PoseFrame  # noqa: E402
-from formcheck.session import summarize  # noqa: E402
-from formcheck.sources import Frame, SourceInfo, open_source  # noqa: E402
+from formcheck.core.pose_frame import PoseFrame  # noqa: E402
+from formcheck.media.sources import Frame, SourceInfo, open_source  # noqa: E402
+from formcheck.pipeline.session import summarize  # noqa: E402
+from formcheck.pipeline.stages import Pipeline  # noqa: E402
 from formcheck.trackers import tracker_class  # noqa: E402
 
 BLANK = np.zeros((2, 2, 3), np.uint8)
@@ -40,7 +40,7 @@ REAL_EXERCISE = {"squat": "squat", "lunge": "lunge", "lateral_lunge": "side-lung
 def landmarks(video: pathlib.Path, cache: pathlib.Path) -> dict:
     out = cache / (video.name + ".npz")
     if not out.exists():
-        from formcheck.pose import PoseEstimator
+        from formcheck.pose.landmarker import PoseEstimator
 
         xs, ws, vs, ts, ps = [], [], [], [], []
         with PoseEstimator(os.environ["FORMCHECK_MODEL"]) as est:

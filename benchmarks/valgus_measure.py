@@ -26,10 +26,10 @@ import numpy as np
 from benchmarks.common import md_table, stamp, update_results
 from benchmarks.trackers import BLANK, REAL_EXERCISE, landmarks
 from formcheck.config import Config
-from formcheck.pipeline import Pipeline
-from formcheck.pose_frame import PoseFrame
-from formcheck.session import summarize
-from formcheck.sources import Frame, SourceInfo
+from formcheck.core.pose_frame import PoseFrame
+from formcheck.media.sources import Frame, SourceInfo
+from formcheck.pipeline.session import summarize
+from formcheck.pipeline.stages import Pipeline
 from formcheck.trackers import tracker_class
 
 BEFORE = Config(thresholds=dataclasses.replace(Config().thresholds, knee_toe_from_standing=False))

@@ -37,11 +37,11 @@ import numpy as np
 
 from benchmarks.real_valgus import TRACKER, _recording, _smoothed, family_of, person_of, working_legs
 from benchmarks.trackers import landmarks
-from formcheck import geometry as g
 from formcheck.config import Config
-from formcheck.landmarks import Side
-from formcheck.report_frames import ReportFrames
-from formcheck.sources import open_source
+from formcheck.core import geometry as g
+from formcheck.core.landmarks import Side
+from formcheck.media.sources import open_source
+from formcheck.pipeline.report_frames import ReportFrames
 
 MAX_SIDE = 640  # warped clips are written at the size formcheck's pose model sees (pose.MAX_INFERENCE_SIDE)
 SIGMA_SHANKS = 0.4  # across-leg falloff of the warp, standing shank lengths

@@ -82,7 +82,7 @@ def _configure_logging(quiet: bool, verbose: bool) -> None:
 
 def _resolve_model(model: Optional[Path], variant: Variant, quiet: bool):
     """Find the pose model; a progress bar appears only if a download actually starts."""
-    from formcheck.model_store import resolve_model
+    from formcheck.pose.model_store import resolve_model
 
     if quiet:
         return resolve_model(model, variant.value)
@@ -114,7 +114,7 @@ def _out_dir(video: Path, out: Optional[Path], info, overwrite: bool) -> Path:  
     """--out, unless it holds another video's results (refused without --overwrite); by default
     a folder named after the video in the working folder, numbered on when that name holds
     another video's results: two clips called squat.mp4 never share one."""
-    from formcheck.analyze import free_out_dir, other_video_in
+    from formcheck.runs.analyze import free_out_dir, other_video_in
 
     if out is not None:
         other = other_video_in(out, info.sha256, info.name)
@@ -146,7 +146,7 @@ def _config(config_file: Optional[Path], threshold: Optional[float], baseline_re
         command_line["baseline_relative"] = True
     own = None
     if patient is not None:
-        from formcheck.store import thresholds_for
+        from formcheck.clinic.store import thresholds_for
 
         own = thresholds_for(patient)
     return effective_config(config_file, own, command_line)
@@ -180,7 +180,7 @@ def _record_for_patient(out_dir: Path, patient: str, date: Optional[str], pain_b
     imported folder by when its summary.json was written."""
     from datetime import datetime
 
-    from formcheck.store import default_db_path, parse_safety, record_session
+    from formcheck.clinic.store import default_db_path, parse_safety, record_session
 
     rec = record_session(
         out_dir, patient, recorded_at=date or (datetime.now() if default_now else None),
@@ -215,9 +215,9 @@ def analyze(
 ) -> None:
     """Analyse a recorded video: writes annotated.mp4, summary.json, frames.csv and report.html."""
     _configure_logging(quiet, verbose)
-    from formcheck.analyze import run_session
-    from formcheck.landmarks import Side
-    from formcheck.sources import open_source
+    from formcheck.runs.analyze import run_session
+    from formcheck.core.landmarks import Side
+    from formcheck.media.sources import open_source
     from formcheck.trackers import tracker_class
 
     tracker_class(exercise)
@@ -316,7 +316,7 @@ def _check_patient_options(patient: Optional[str], date: Optional[str]) -> None:
 
     validate.when(date)
     if patient is not None:
-        from formcheck.store import Store
+        from formcheck.clinic.store import Store
 
         with Store() as store:
             store.require_patient(validate.patient_id(patient))
@@ -324,7 +324,7 @@ def _check_patient_options(patient: Optional[str], date: Optional[str]) -> None:
 
 def _exit_for_stop(stopped_by: Optional[str], what: str) -> None:
     """Ctrl-C exits 130 and SIGTERM 143, after the partial results are written."""
-    from formcheck.stop_signals import EXIT_TERMINATED, terminated
+    from formcheck.runs.stop_signals import EXIT_TERMINATED, terminated
 
     if stopped_by == "terminated" or terminated():
         raise _fail(f"terminated {what}", EXIT_TERMINATED)
@@ -353,7 +353,7 @@ def batch(
     done with the same settings skipped, a failed video recorded with its reason while the rest go on."""
     _configure_logging(quiet, verbose)
     from formcheck.batch import BatchOptions, find_videos, read_patient_map, run_batch
-    from formcheck.landmarks import Side
+    from formcheck.core.landmarks import Side
     from formcheck.trackers import tracker_class
 
     tracker_class(exercise)
@@ -458,9 +458,9 @@ def live(
     _configure_logging(quiet, verbose)
     import time
 
-    from formcheck.landmarks import Side
-    from formcheck.live import LiveOptions, check_display, run_live
-    from formcheck.sources import open_source
+    from formcheck.core.landmarks import Side
+    from formcheck.runs.live import LiveOptions, check_display, run_live
+    from formcheck.media.sources import open_source
     from formcheck.trackers import tracker_class
 
     tracker_class(exercise)
@@ -502,7 +502,7 @@ def live(
 
 def _safety_gate(yes: bool, quiet: bool) -> None:
     """DOMAIN.md's safety questions, once per user, before a first live session."""
-    from formcheck import safety
+    from formcheck.clinic import safety
 
     if safety.cleared():
         return
@@ -535,7 +535,7 @@ def samples(
 ) -> None:
     """(Re)make the synthetic sample clips and their ground truth."""
     _configure_logging(False, False)
-    from formcheck.run_folder import prepare_out_dir
+    from formcheck.runs.run_folder import prepare_out_dir
     from formcheck.synth.samples import make_samples
 
     prepare_out_dir(out)
@@ -547,7 +547,7 @@ def samples(
 @app.command()
 def models() -> None:
     """List pose models: where each is, its variant and checksum."""
-    from formcheck.model_store import describe_models
+    from formcheck.pose.model_store import describe_models
 
     for row in describe_models():
         state = "present" if row.get("present") else "absent"
@@ -572,7 +572,7 @@ def import_(
 ) -> None:
     """Record an existing output folder in the session store (re-importing does not duplicate it)."""
     _configure_logging(False, False)
-    from formcheck.run_folder import settle
+    from formcheck.runs.run_folder import settle
 
     settle(folder)
     _record_for_patient(folder, patient, date, pain_before, pain_after, safety or [], False, default_now=False)
@@ -593,13 +593,13 @@ def report(
 
         typer.echo(f"{out}  ({export_patient_fhir(patient, out, since)} sessions, FHIR R4 Bundle)")
         return
-    from formcheck.store import Store
-    from formcheck.therapist_report import build_report, write_report_file
+    from formcheck.clinic.store import Store
+    from formcheck.clinic.therapist_report import build_report, write_report_file
 
     model_path = None
     if not no_blur and out.suffix.lower() != ".csv":
         from formcheck.errors import ModelError
-        from formcheck.model_store import resolve_model
+        from formcheck.pose.model_store import resolve_model
 
         try:
             model_path = resolve_model(model, allow_download=False).path
@@ -625,7 +625,7 @@ def serve(
     """Local web dashboard: patients, trends, sessions with the annotated video, uploads, prescriptions."""
     _configure_logging(False, verbose)
     from formcheck import validate
-    from formcheck.store import Store
+    from formcheck.clinic.store import Store
     from formcheck.web.auth import set_password as store_password
 
     validate.port(port)
@@ -656,7 +656,7 @@ def patient_add(
     notes: Annotated[str, typer.Option("--notes")] = "",
 ) -> None:
     """Add a patient."""
-    from formcheck.store import Store, default_db_path
+    from formcheck.clinic.store import Store, default_db_path
 
     with Store() as store:
         store.add_patient(patient_id, name, notes)
@@ -666,7 +666,7 @@ def patient_add(
 @patient_app.command("list")
 def patient_list() -> None:
     """List patients with their prescriptions and number of sessions."""
-    from formcheck.store import Store
+    from formcheck.clinic.store import Store
 
     with Store() as store:
         for p in store.patients():
@@ -689,7 +689,7 @@ def patient_prescribe(
     remove: Annotated[bool, typer.Option("--remove", help="Remove this exercise from the prescription.")] = False,
 ) -> None:
     """Prescribe an exercise (sets x reps, or sets x hold time), or change or remove it."""
-    from formcheck.store import Store
+    from formcheck.clinic.store import Store
 
     with Store() as store:
         if remove:
@@ -713,7 +713,7 @@ def patient_thresholds(
         "--knee-toe-from-standing/--knee-toe-offset", help="Judge deep reps by the change from standing, or by the absolute offset.")] = None,
 ) -> None:
     """Set the patient's own valgus thresholds (used by analyze/live --patient); shows them."""
-    from formcheck.store import Store
+    from formcheck.clinic.store import Store
 
     values = {k: v for k, v in (("valgus_fppa_deg", valgus_fppa_deg), ("valgus_shank_deg", valgus_shank_deg),
                                 ("valgus_knee_toe", valgus_knee_toe), ("valgus_knee_toe_change", valgus_knee_toe_change),
@@ -737,7 +737,7 @@ def _root(
 
 def main() -> None:
     """Console entry point: turns errors into one line and the contract's exit codes."""
-    from formcheck import stop_signals
+    from formcheck.runs import stop_signals
 
     debug = bool(os.environ.get("FORMCHECK_DEBUG"))
     stop_signals.install()
@@ -782,7 +782,7 @@ def _asked_for(filename: str | os.PathLike) -> str:
 
 
 def _interrupted_early(exc: KeyboardInterrupt) -> None:
-    from formcheck import stop_signals
+    from formcheck.runs import stop_signals
 
     if isinstance(exc, stop_signals.Terminated):
         typer.echo("formcheck: terminated before anything was measured", err=True)

@@ -6,7 +6,7 @@ import sys
 
 
 def main() -> None:
-    from formcheck import stop_signals
+    from formcheck.runs import stop_signals
 
     stop_signals.install()
     try:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck.landmarks import NUM_LANDMARKS, PoseLandmark as P
-from formcheck.pose_frame import PoseFrame
+from formcheck.core.landmarks import NUM_LANDMARKS, PoseLandmark as P
+from formcheck.core.pose_frame import PoseFrame
 
 THIGH = 0.45
 SHANK = 0.43

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from formcheck import validate
 from formcheck.errors import InputError
-from formcheck.sources import VIDEO_SUFFIXES
+from formcheck.media.sources import VIDEO_SUFFIXES
 
 LIST_SUFFIXES = frozenset({".txt", ".lst", ".list"})
 

@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from formcheck.analyze import free_out_dir, settings_sha256
 from formcheck.batch.index import write_index
 from formcheck.batch.inputs import patient_for
 from formcheck.batch.pool import DaskPool, LocalPool
 from formcheck.batch.work import VideoResult, VideoTask
 from formcheck.config import Config
+from formcheck.core.landmarks import Side
 from formcheck.errors import InputError
-from formcheck.landmarks import Side
-from formcheck.model_store import ModelInfo
-from formcheck.sources import file_sha256
+from formcheck.media.sources import file_sha256
+from formcheck.pose.model_store import ModelInfo
+from formcheck.runs.analyze import free_out_dir, settings_sha256
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def _record(result: VideoResult, opts: BatchOptions) -> None:
     owner = patient_for(Path(result.video), opts.patients)
     if owner is None or result.status not in ("done", "skipped"):
         return
-    from formcheck.store import record_session
+    from formcheck.clinic.store import record_session
 
     patient, date = owner
     try:
@@ -185,7 +185,7 @@ def run_batch(videos: list[Path], opts: BatchOptions, progress: BatchProgress | 
     progress = progress or BatchProgress()
     opts.out.mkdir(parents=True, exist_ok=True)
     if opts.patients:
-        from formcheck.store import Store
+        from formcheck.clinic.store import Store
 
         with Store() as store:
             for patient, _ in set(opts.patients.values()):

@@ -66,7 +66,7 @@ def init_worker(progress_queue: Any, parent_pid: int | None = None) -> None:
     import logging
     import signal
 
-    from formcheck import stop_signals
+    from formcheck.runs import stop_signals
 
     global _progress
     _progress = progress_queue
@@ -100,10 +100,10 @@ def _tell(*message: Any) -> None:
 
 def analyze_one(task: VideoTask) -> VideoResult:
     """Analyse one video into its folder; every failure becomes a result with its one-line reason."""
-    from formcheck.analyze import run_session
-    from formcheck.landmarks import Side
-    from formcheck.model_store import resolve_model
-    from formcheck.sources import open_source
+    from formcheck.runs.analyze import run_session
+    from formcheck.core.landmarks import Side
+    from formcheck.pose.model_store import resolve_model
+    from formcheck.media.sources import open_source
 
     started = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"

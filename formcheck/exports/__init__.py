@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from formcheck.core.landmarks import PoseLandmark
 from formcheck.errors import InputError
-from formcheck.landmarks import PoseLandmark
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def check_destination(dest: Path) -> None:
 
 def _recorded(folder: Path, patient: str | None) -> tuple[str | None, str | None, int | None, int | None]:
     """(patient, recorded_at, pain before, pain after) of the session store's record of `folder`."""
-    from formcheck.store import Store, default_db_path
+    from formcheck.clinic.store import Store, default_db_path
 
     if not default_db_path().exists():
         return patient, None, None, None
@@ -79,7 +79,7 @@ def _recorded(folder: Path, patient: str | None) -> tuple[str | None, str | None
 
 def _fhir(folder: Path, dest: Path, patient: str | None) -> None:
     from formcheck.exports.fhir import session_bundle, write_json
-    from formcheck.run_folder import settle
+    from formcheck.runs.run_folder import settle
 
     settle(folder)
     summary_path = folder / "summary.json"
@@ -143,7 +143,7 @@ def export_folder(folder: Path, name: str, dest: Path, patient: str | None = Non
 def export_patient_fhir(patient: str, dest: Path, since: str | None = None) -> int:
     """A patient's sessions in the session store as one FHIR Bundle; returns how many sessions."""
     from formcheck.exports.fhir import history_bundle, write_json
-    from formcheck.store import Store
+    from formcheck.clinic.store import Store
 
     dest = Path(dest)
     check_destination(dest)

@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from formcheck import geometry as g
+from formcheck.core import geometry as g
+from formcheck.core.landmarks import LEG, NUM_LANDMARKS, SIDES, PoseLandmark
+from formcheck.core.metrics import compute_metrics
+from formcheck.core.smoothing import VISIBILITY_GATE, sample_rate, swap_legs_where, whole_clip_leg_swaps
 from formcheck.errors import InputError
-from formcheck.landmarks import LEG, NUM_LANDMARKS, SIDES, PoseLandmark
-from formcheck.metrics import compute_metrics
-from formcheck.report_frames import smooth_landmarks
-from formcheck.run_folder import settle
-from formcheck.smoothing import VISIBILITY_GATE, sample_rate, swap_legs_where, whole_clip_leg_swaps
+from formcheck.pipeline.report_frames import smooth_landmarks
+from formcheck.runs.run_folder import settle
 
 # Marker names as the OpenSim marker sets of Pose2Sim and Sports2D spell the BlazePose landmarks
 # (the foot index is the big-toe marker there).

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from formcheck.landmarks import NUM_LANDMARKS, PoseLandmark, Side
+from formcheck.core.landmarks import NUM_LANDMARKS, PoseLandmark, Side
 
 UP = np.array([0.0, 1.0, 0.0])
 FORWARD = np.array([0.0, 0.0, 1.0])

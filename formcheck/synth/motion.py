@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formcheck.landmarks import SIDES, Side
+from formcheck.core.geometry import knee_flexion_deg
+from formcheck.core.landmarks import SIDES, Side
 from formcheck.synth.body import LEFT, NUM_JOINTS, UP, BodyShape, J, lateral_sign, side_joint
 from formcheck.synth.kinematics import (
     apply_medial_shift,
@@ -34,7 +35,6 @@ from formcheck.synth.kinematics import (
     two_bone,
     unit,
 )
-from formcheck.geometry import knee_flexion_deg
 
 EXERCISES: tuple[str, ...] = ("squat", "lunge", "step-down", "step-up", "single-leg-squat", "side-lunge", "balance")
 

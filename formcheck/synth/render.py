@@ -15,8 +15,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from formcheck.landmarks import PoseLandmark as P
-from formcheck.landmarks import SIDES, Side
+from formcheck.core.landmarks import PoseLandmark as P
+from formcheck.core.landmarks import SIDES, Side
 from formcheck.synth.appearance import HAIR, SHIRTS, SHOES, SKIN_TONES, TROUSERS, Appearance, SensorNoise, background
 from formcheck.synth.body import BodyShape, J, blazepose_points, body_frame, side_joint
 from formcheck.synth.camera import Camera

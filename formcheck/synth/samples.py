@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from formcheck.landmarks import Side
+from formcheck.core.landmarks import Side
 from formcheck.synth.appearance import Appearance
 from formcheck.synth.body import BodyShape
 from formcheck.synth.camera import Camera

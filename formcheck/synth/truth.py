@@ -6,12 +6,12 @@ How the truth is defined:
   BlazePose landmark (joints for limbs and trunk, drawn eyes/mouth/ears/fingers for the rest),
   in pixels of the clip, OpenCV convention (integer = pixel centre). Occluded points are still
   given: the truth is the geometry, not what is visible.
-- `legs.<side>.fppa_deg`, `shank_deg`, `knee_toe`: formcheck.geometry's `fppa_deg`,
+- `legs.<side>.fppa_deg`, `shank_deg`, `knee_toe`: formcheck.core.geometry's `fppa_deg`,
   `shank_angle_deg` and `knee_toe_offset` applied to those projected points, so the truth uses
   exactly the sign conventions the analysis uses (positive = knee medial). They are image
   measures: at camera yaw 15-30 degrees they differ from the frontal value, as they do for a
   real camera.
-- `legs.<side>.knee_flexion_deg`: from the 3D skeleton (formcheck.geometry.knee_flexion_deg).
+- `legs.<side>.knee_flexion_deg`: from the 3D skeleton (formcheck.core.geometry.knee_flexion_deg).
 - `reps[]`: windows from the script: start = first frame of the rep's motion, bottom = deepest
   knee flexion of the working legs (in the loaded part of the rep), end = back to standing.
   `medial_shift_m` is the knee's actual 3D displacement toward the midline at the bottom;
@@ -30,8 +30,8 @@ import pathlib
 
 import numpy as np
 
-from formcheck.geometry import fppa_deg, knee_toe_offset, leg_points, shank_angle_deg
-from formcheck.landmarks import SIDES, PoseLandmark
+from formcheck.core.geometry import fppa_deg, knee_toe_offset, leg_points, shank_angle_deg
+from formcheck.core.landmarks import SIDES, PoseLandmark
 from formcheck.synth.body import blazepose_points
 from formcheck.synth.camera import Camera
 from formcheck.synth.motion import Motion

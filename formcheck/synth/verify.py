@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from formcheck.landmarks import LEG, SIDES
+from formcheck.core.landmarks import LEG, SIDES
 from formcheck.synth.clip import truth_path
 from formcheck.synth.truth import leg_measures, load_truth, truth_landmarks
 

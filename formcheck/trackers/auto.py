@@ -1,9 +1,9 @@
 """`--exercise auto`: counts nothing while the clip plays; the report pass recognises the exercise
-(formcheck.exercise_detect) and counts with that exercise's tracker."""
+(formcheck.pipeline.exercise_detect) and counts with that exercise's tracker."""
 
 from __future__ import annotations
 
-from formcheck.metrics import Metrics
+from formcheck.core.metrics import Metrics
 from formcheck.trackers.base import Event, Tracker, register
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 
 from formcheck.config import TrackerConfig
-from formcheck.landmarks import Side
-from formcheck.metrics import Metrics
+from formcheck.core.landmarks import Side
+from formcheck.core.metrics import Metrics
 from formcheck.trackers.base import (
     Event,
     HoldEnded,

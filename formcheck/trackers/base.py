@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from formcheck.config import TrackerConfig
-from formcheck.landmarks import Side
-from formcheck.metrics import Metrics
+from formcheck.core.landmarks import Side
+from formcheck.core.metrics import Metrics
 
 
 class Phase(str, enum.Enum):

@@ -15,8 +15,8 @@ import math
 from collections import deque
 
 from formcheck.config import TrackerConfig
-from formcheck.landmarks import SIDES, Side
-from formcheck.metrics import Metrics
+from formcheck.core.landmarks import SIDES, Side
+from formcheck.core.metrics import Metrics
 from formcheck.trackers.base import Event, RepCompleted, RepWindow, Tracker
 from formcheck.trackers.rep_counter import CountedRep, RepCounter, RepParams
 from formcheck.trackers.signals import PerLegShortening

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 
-from formcheck.landmarks import SIDES, Side
-from formcheck.metrics import Metrics
+from formcheck.core.landmarks import SIDES, Side
+from formcheck.core.metrics import Metrics
 from formcheck.trackers.base import RepWindow, register
 from formcheck.trackers.counted import CountedTracker, Evidence, Trace
 

@@ -7,8 +7,8 @@ from collections import deque
 
 import numpy as np
 
-from formcheck.landmarks import SIDES, Side
-from formcheck.metrics import Metrics
+from formcheck.core.landmarks import SIDES, Side
+from formcheck.core.metrics import Metrics
 
 
 class LegShortening:

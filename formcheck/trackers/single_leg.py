@@ -12,8 +12,8 @@ import math
 from collections import deque
 
 from formcheck.config import TrackerConfig
-from formcheck.landmarks import SIDES, Side
-from formcheck.metrics import Metrics
+from formcheck.core.landmarks import SIDES, Side
+from formcheck.core.metrics import Metrics
 from formcheck.trackers.base import register
 from formcheck.trackers.counted import CountedTracker, Evidence
 from formcheck.trackers.signals import AnkleStillness, HipRise, PelvisDrop, ankle_drop, knee_height

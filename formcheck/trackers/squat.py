@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from formcheck.config import TrackerConfig
-from formcheck.landmarks import Side
-from formcheck.metrics import Metrics
+from formcheck.core.landmarks import Side
+from formcheck.core.metrics import Metrics
 from formcheck.trackers.base import register
 from formcheck.trackers.counted import CountedTracker
 from formcheck.trackers.signals import LegShortening, mean_hip_ankle_px

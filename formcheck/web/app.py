@@ -20,11 +20,11 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.utils import secure_filename
 
+from formcheck.clinic.store import SAFETY_QUESTIONS, Store, known_exercises, parse_when
+from formcheck.clinic.store.db import private_folder
+from formcheck.clinic.store.store import BOOL_THRESHOLDS, THRESHOLD_KEYS, check_pain
 from formcheck.errors import InputError
-from formcheck.sources import VIDEO_SUFFIXES
-from formcheck.store import SAFETY_QUESTIONS, Store, known_exercises, parse_when
-from formcheck.store.db import private_folder
-from formcheck.store.store import BOOL_THRESHOLDS, THRESHOLD_KEYS, check_pain
+from formcheck.media.sources import VIDEO_SUFFIXES
 from formcheck.web.auth import (
     LoginThrottle,
     check_password,
@@ -185,7 +185,7 @@ def create_app(
 
     @app.get("/")
     def patients() -> Any:
-        from formcheck.therapist_report import build_report
+        from formcheck.clinic.therapist_report import build_report
 
         rows = []
         for p in store().patients():
@@ -202,7 +202,7 @@ def create_app(
 
     @app.get("/patients/<pid>")
     def patient(pid: str) -> Any:
-        from formcheck.therapist_report import build_report, render_html
+        from formcheck.clinic.therapist_report import build_report, render_html
 
         s = store()
         p = s.require_patient(pid)
@@ -250,7 +250,7 @@ def create_app(
     def upload(pid: str) -> Any:
         """The video and its job row are both in place before the answer: an accepted upload
         survives a stopped server and is analysed at the next start."""
-        from formcheck.sources import open_source
+        from formcheck.media.sources import open_source
 
         store().require_patient(pid)
         if model is None:

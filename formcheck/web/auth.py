@@ -29,9 +29,9 @@ from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from formcheck.clinic.store import Store
+from formcheck.clinic.store.db import transaction
 from formcheck.errors import InputError
-from formcheck.store import Store
-from formcheck.store.db import transaction
 
 MIN_PASSWORD = 8
 PASSWORD_KEY = "dashboard_password_hash"

@@ -23,8 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from formcheck.clinic.store import Store
 from formcheck.errors import FormcheckError
-from formcheck.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from typing import IO, Any
 
 from werkzeug.serving import get_sockaddr, make_server, select_address_family
 
+from formcheck.clinic.store import Store, default_db_path
 from formcheck.errors import FormcheckError, InputError, ModelError
-from formcheck.stop_signals import EXIT_TERMINATED
-from formcheck.store import Store, default_db_path
+from formcheck.runs.stop_signals import EXIT_TERMINATED
 from formcheck.web.auth import has_password, is_loopback
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def run_server(
     """Serve until Ctrl-C or SIGTERM, then raise `ServerStopped` (exit 130 or 143). Refuses a
     non-loopback address unless a therapist password is set. Uploads are analysed by `workers`
     local processes (default: the cores available) or on the Dask `scheduler`."""
-    from formcheck.model_store import resolve_model
+    from formcheck.pose.model_store import resolve_model
     from formcheck.web.app import create_app
     from formcheck.web.video import remove_stale_temporaries
 

@@ -1,0 +1,247 @@
+"""Therapist reports over a patient's sessions: trend, asymmetry, adherence, pain, flagged reps.
+
+`build_report(store, patient_id, since=)` computes everything once (`PatientReport`, from
+`formcheck.clinic.therapist_stats`, with stills from `formcheck.clinic.therapist_stills`); this module renders
+it. The HTML page and the PDF come from one Jinja template (the PDF is that page printed by
+WeasyPrint with the template's print CSS), so they never disagree; the dashboard embeds the same
+page body; the CSV holds the numbers behind the trend chart. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import os
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
+
+from formcheck.errors import InputError  # noqa: E402
+from formcheck.clinic.store import Store  # noqa: E402
+from formcheck.clinic.therapist_stats import (  # noqa: E402, F401  (re-exported: the report's public names)
+    FPPA_SEM_DEG,
+    MEASURES,
+    SDD_DEG,
+    SDD_KNEE_TOE,
+    Adherence,
+    Asymmetry,
+    FlaggedRep,
+    PatientReport,
+    Trend,
+    TrendPoint,
+    compute_report,
+    judge_change,
+    measure_value,
+    signed,
+    traffic_light,
+    trend_columns,
+    when,
+)
+from formcheck.clinic.therapist_stills import attach_stills, blur_region, face_box, make_still, read_frame, worst_row  # noqa: E402, F401
+
+LEFT_COLOUR = "#1f77b4"
+RIGHT_COLOUR = "#d62728"
+# Charts are drawn at the width they print at (A4 less the template's 15 mm margins, 180 mm), so
+# their text prints at its point size; the browser scales them down to fit the page.
+CHART_WIDTH_IN = 7.0
+
+_env = Environment(loader=PackageLoader("formcheck", "templates"), autoescape=select_autoescape(["html", "j2"]))
+_env.filters["signed"] = signed
+_env.filters["measure_value"] = measure_value
+
+
+def build_report(
+    store: Store,
+    patient_id: str,
+    since: str | date | None = None,
+    as_of: datetime | None = None,
+    *,
+    stills: bool = False,
+    blur: bool = True,
+    model_path: Path | None = None,
+) -> PatientReport:
+    """Everything the report shows, computed once. `stills=True` extracts the worst frame of
+    each shown flagged rep (needs the session's video; faces are blurred unless `blur=False`)."""
+    report = compute_report(store, patient_id, since, as_of)
+    if stills and report.flagged:
+        attach_stills(store, report.flagged, blur=blur, model_path=model_path)
+    return report
+
+
+# -- figures -------------------------------------------------------------------------------
+def trend_figure(report: PatientReport, exercise: str, size: tuple[float, float] = (CHART_WIDTH_IN, 3.0)) -> plt.Figure | None:
+    """Per-leg session values with the +/- SEM band (angles), worst rep as a dot, threshold line."""
+    trends = [t for t in report.trends if t.exercise == exercise]
+    if not trends:
+        return None
+    fig, ax = plt.subplots(figsize=size)
+    info = trends[0].info
+    for t in trends:
+        colour = LEFT_COLOUR if t.leg == "left" else RIGHT_COLOUR
+        x = [p.when for p in t.points]
+        y = np.array([p.value for p in t.points])
+        ax.plot(x, y, "o-", color=colour, lw=1.6, label=f"{t.leg} knee (median rep)")
+        if info["sem"] is not None:
+            ax.errorbar(x, y, yerr=info["sem"], fmt="none", ecolor=colour, capsize=4, lw=1, alpha=0.8)
+        ax.plot(x, [p.worst for p in t.points], "^", color=colour, alpha=0.5, ms=6, label=f"{t.leg} worst rep")
+    ax.axhline(report.thresholds[info["threshold"]], color="black", ls="--", lw=0.8, label="threshold")
+    ax.axhline(0, color="#999", lw=0.5)
+    ax.set_ylabel(f"{info['unit']}\n(+ = valgus)", fontsize=8)  # the title names the measure
+    title = f"{exercise}: {info['label']} per session"
+    if info["sem"] is not None:
+        title += f" (bars: \u00b1{info['sem']:.0f} {info['unit']})"
+    ax.set_title(title, fontsize=9)
+    _date_axis(ax, [p.when for t in trends for p in t.points])
+    ax.legend(fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)  # off the data
+    return fig
+
+
+def pain_figure(report: PatientReport, size: tuple[float, float] = (CHART_WIDTH_IN, 2.3)) -> plt.Figure | None:
+    rows = [s for s in report.sessions if s["pain_before"] is not None or s["pain_after"] is not None]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=size)
+    x = [when(s["recorded_at"]) for s in rows]
+    for key, style, label in (("pain_before", "o--", "before"), ("pain_after", "s-", "after")):
+        ax.plot(x, [np.nan if s[key] is None else s[key] for s in rows], style, label=f"pain {label} session")
+    ax.set_ylim(-0.5, 10.5)
+    ax.set_ylabel("pain (0-10)", fontsize=8)
+    ax.set_title("Pain rating per session", fontsize=9)
+    _date_axis(ax, x)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _date_axis(ax: plt.Axes, dates: list[datetime]) -> None:
+    """A tick on each session's date while they fit, else evenly spaced dates."""
+    days = sorted({d.date() for d in dates})
+    if len(days) <= 8:
+        ax.set_xticks([datetime.combine(d, datetime.min.time()) for d in days])
+    else:
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+
+
+def figure_svg(fig: plt.Figure | None, prefix: str = "chart") -> str | None:
+    """The figure as inline SVG, its box grown to hold every label (`bbox_inches="tight"`), styled
+    by presentation attributes, not `style`: the dashboard's Content-Security-Policy allows no
+    inline styles, and these attributes are not styles. Its ids (matplotlib numbers them afresh
+    in every figure) get `prefix`, so two charts on one page do not share ids."""
+    if fig is None:
+        return None
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.05)
+    plt.close(fig)
+    text = buf.getvalue()
+    text = text[text.index("<svg") :]
+    root = " ".join(_attrs(rule) for rule in re.findall(r"<style[^>]*>\s*\*\s*\{([^}]*)\}\s*</style>", text))
+    text = re.sub(r"<style[^>]*>.*?</style>", "", text, flags=re.S)
+    text = re.sub(r' style="([^"]*)"', lambda m: " " + _attrs(m.group(1)), text)
+    text = re.sub(r'(\bid="|href="#|url\(#)', rf"\g<1>{prefix}-", text)
+    return text.replace("<svg ", f"<svg {root} ", 1) if root else text
+
+
+def _attrs(declarations: str) -> str:
+    """CSS declarations `fill: #fff; stroke-width: 0.8` as attributes `fill="#fff" stroke-width="0.8"`."""
+    pairs = (d.split(":", 1) for d in declarations.split(";") if ":" in d)
+    return " ".join(f'{k.strip()}="{html.escape(v.strip())}"' for k, v in pairs)
+
+
+# -- writers -------------------------------------------------------------------------------
+def render_html(report: PatientReport, *, standalone: bool = True) -> str:
+    """The report page (also the PDF's source); `standalone=False` gives the body fragment the
+    dashboard embeds."""
+    return _env.get_template("therapist_report.html.j2").render(
+        r=report,
+        standalone=standalone,
+        measures=MEASURES,
+        trend_columns={ex: trend_columns(report, ex) for ex in report.exercises},
+        trend_svgs={ex: figure_svg(trend_figure(report, ex), f"trend{i}") for i, ex in enumerate(report.exercises)},
+        pain_svg=figure_svg(pain_figure(report), "pain"),
+    )
+
+
+CSV_COLUMNS = [
+    "date", "session_id", "exercise", "leg", "measure", "unit", "reps_measured", "median_peak", "worst_peak",
+    "rep_sd", "sem", "smallest_real_change", "change_from_first", "verdict", "flagged_reps", "pain_before",
+    "pain_after", "partial",
+]  # fmt: skip
+
+
+def write_csv(report: PatientReport, path: Path) -> None:
+    """One row per session, exercise and leg: the numbers behind the trend chart."""
+    sessions = {s["id"]: s for s in report.sessions}
+    with _atomic(path, newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(CSV_COLUMNS)
+        for t in report.trends:
+            first = t.points[0].value
+            for p in t.points:
+                s = sessions[p.session_id]
+                w.writerow([
+                    p.when.date().isoformat(), p.session_id, t.exercise, t.leg, t.measure, t.info["unit"], p.reps,
+                    f"{p.value:.2f}", f"{p.worst:.2f}", f"{p.spread:.2f}", "" if t.info["sem"] is None else t.info["sem"],
+                    t.info["sdd"], f"{p.value - first:.2f}",
+                    "reference (first session)" if p is t.points[0] else judge_change(p.value - first, t.measure),
+                    s["flagged_reps"], s["pain_before"] if s["pain_before"] is not None else "",
+                    s["pain_after"] if s["pain_after"] is not None else "", s["partial"],
+                ])  # fmt: skip
+
+
+def write_pdf(report: PatientReport, path: Path) -> None:
+    """The HTML report printed to A4 by WeasyPrint (the template's print CSS lays out the pages)."""
+    from weasyprint import HTML
+
+    document = HTML(string=render_html(report)).render()
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        document.write_pdf(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class _atomic:
+    """Write to a temp file beside `path`, then rename: a failed write leaves no half report."""
+
+    def __init__(self, path: Path, newline: str | None = None) -> None:
+        self.path, self.tmp, self.newline = path, path.with_name(f".{path.name}.tmp"), newline
+
+    def __enter__(self) -> io.TextIOBase:
+        self.fh = self.tmp.open("w", encoding="utf-8", newline=self.newline)
+        return self.fh
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.fh.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def write_report_file(report: PatientReport, out: Path) -> Path:
+    """Write by the file's suffix: .html, .pdf or .csv."""
+    suffix = out.suffix.lower()
+    if suffix not in (".html", ".htm", ".pdf", ".csv"):
+        raise InputError(f"cannot write a report as {out.name}: use a .html, .pdf or .csv file name")
+    if not out.parent.is_dir():
+        raise InputError(f"folder {out.parent} does not exist")
+    if suffix == ".pdf":
+        write_pdf(report, out)
+    elif suffix == ".csv":
+        write_csv(report, out)
+    else:
+        with _atomic(out) as fh:
+            fh.write(render_html(report))
+    return out

@@ -1,0 +1,331 @@
+"""The numbers of the therapist report: trend, asymmetry, adherence, pain, flagged reps, status.
+
+`compute_report(store, patient_id, since=)` reads the store once and returns a `PatientReport`;
+`formcheck.clinic.therapist_report` adds stills and renders it. Nothing here draws or decodes video.
+
+Measurement error: 2D FPPA has a standard error of measurement of about 2-4 degrees and a
+smallest detectable difference of about 5-9 (Munro et al. 2012; Gwynne & Curran 2014), so every
+session value carries a +/- SEM band and a change under SDD_DEG is never called progress. The
+same figures are used for the frontal shank angle (the same kind of 2D angle from the same
+landmarks; no published figure of its own). The knee-to-toe offset and its change from standing
+have no published error figure: their smallest real change is SDD_KNEE_TOE, the margin the
+verdict's grade uses (`Thresholds.marked_margin_knee_toe`, about three standard deviations of one
+person's clean reps).
+
+Each rep and leg is read on the measure its verdict names (`verdict.Verdict`, as the store returns
+it: from summary.json, or for sessions from before verdicts were recorded, decided by the same
+rule from what their summary kept). Trends and flags use that same measure.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from formcheck.clinic.store import Store, parse_when
+from formcheck.config import Thresholds
+
+FPPA_SEM_DEG = 3.0  # standard error of measurement, middle of the published 2-4 degrees
+SDD_DEG = 8.0  # smallest change called real (published 5-9 degrees; DOMAIN.md: about 8)
+SDD_KNEE_TOE = Thresholds.marked_margin_knee_toe  # shank lengths; measured, not published
+MAX_STILLS = 12  # flagged reps shown with a still (the most valgus first)
+ADHERENCE_OK = 0.8
+STALE_DAYS = 7  # no session for longer than this: amber
+PAIN_HIGH = 7  # pain after a session at or above this: red
+PAIN_RISE = 2  # pain after minus before at or above this in the last session: red
+LEGS = ("left", "right")
+
+_ANGLE_SOURCE = "2D FPPA: SEM 2-4 deg, smallest detectable difference 5-9 deg; Munro et al. 2012"
+_KNEE_TOE_SOURCE = "no published figure; about three standard deviations of one person's clean reps"
+MEASURES: dict[str, dict[str, Any]] = {
+    "fppa": {"column": "peak_fppa_{leg}_deg", "label": "peak FPPA", "unit": "deg", "decimals": 1,
+             "sem": FPPA_SEM_DEG, "sdd": SDD_DEG, "source": _ANGLE_SOURCE, "threshold": "valgus_fppa_deg",
+             "sign": "+ = the knee inside the line from hip to ankle"},
+    "shank": {"column": "peak_shank_{leg}_deg", "label": "peak shank angle", "unit": "deg", "decimals": 1,
+              "sem": FPPA_SEM_DEG, "sdd": SDD_DEG, "source": _ANGLE_SOURCE + "; the same figures used for the shank",
+              "threshold": "valgus_shank_deg", "sign": "+ = the shin leaning inward"},
+    "knee_toe": {"column": "peak_knee_toe_{leg}", "label": "peak knee-to-toe offset", "unit": "shank lengths",
+                 "decimals": 2, "sem": None, "sdd": SDD_KNEE_TOE, "source": _KNEE_TOE_SOURCE,
+                 "threshold": "valgus_knee_toe", "sign": "+ = the knee inside its toes"},
+    "knee_toe_change": {"column": "peak_knee_toe_change_{leg}", "label": "peak knee-to-toe change from standing",
+                        "unit": "standing shank lengths", "decimals": 2, "sem": None, "sdd": SDD_KNEE_TOE,
+                        "source": _KNEE_TOE_SOURCE, "threshold": "valgus_knee_toe_change",
+                        "sign": "+ = the knee moved toward the midline relative to its toes since standing"},
+}  # fmt: skip
+# frames.csv has no per-frame change from standing: for a still, the frame with the knee furthest
+# inside the toes (the offset) stands in for it.
+FRAME_COLUMN = {"fppa": "fppa_{leg}_deg", "shank": "shank_{leg}_deg", "knee_toe": "knee_toe_{leg}", "knee_toe_change": "knee_toe_{leg}"}
+
+
+def signed(value: float | None, decimals: int = 1) -> str:
+    """`+1.5`, `-0.25`, and `0` for anything that rounds to zero (never `-0.0` or `+0.00`)."""
+    if value is None:
+        return "-"
+    text = f"{value:+.{decimals}f}"
+    return "0" if float(text) == 0 else text
+
+
+def measure_value(value: float | None, measure: str) -> str:
+    """A value with its measure's decimals and unit: `+12.5 deg`, `0 shank lengths`."""
+    info = MEASURES[measure]
+    return f"{signed(value, info['decimals'])} {info['unit']}"
+
+
+@dataclass
+class TrendPoint:
+    session_id: int
+    when: datetime
+    value: float  # median over the session's reps of each rep's peak
+    worst: float  # the most valgus rep
+    spread: float  # standard deviation over reps (0 with one rep)
+    reps: int
+
+
+@dataclass
+class Trend:
+    exercise: str
+    leg: str
+    measure: str
+    points: list[TrendPoint]
+    change: float | None = None  # last minus first session value
+    verdict: str = ""
+    left_out: int = 0  # sessions with reps of this leg but without this measure (older analyses)
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return MEASURES[self.measure]
+
+
+@dataclass
+class Asymmetry:
+    session_id: int
+    when: datetime
+    exercise: str
+    measure: str
+    right_minus_left: float
+    flagged: bool
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return MEASURES[self.measure]
+
+
+@dataclass
+class Adherence:
+    exercise: str
+    prescribed: str
+    per_week: int
+    sessions_done: int
+    sessions_expected: int  # whole sessions due over the period, rounded half up
+    volume_pct: float | None  # mean share of the prescribed reps (or hold time) done per session
+
+    @property
+    def pct(self) -> float:
+        return 100.0 * min(1.0, self.sessions_done / self.sessions_expected) if self.sessions_expected else 100.0
+
+
+@dataclass
+class FlaggedRep:
+    session_id: int
+    when: datetime
+    exercise: str
+    rep_index: int
+    leg: str
+    basis: str
+    value: float | None
+    start_s: float | None
+    start_frame: int | None = None
+    end_frame: int | None = None
+    frame: int | None = None
+    still_jpeg: bytes | None = None
+    still_note: str = ""
+    grade: str | None = None  # the verdict's grade: "mild" or "marked"
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return MEASURES[self.basis]
+
+    @property
+    def still_b64(self) -> str | None:
+        return base64.b64encode(self.still_jpeg).decode("ascii") if self.still_jpeg else None
+
+
+@dataclass
+class PatientReport:
+    patient: dict[str, Any]
+    since: datetime | None
+    as_of: datetime
+    sessions: list[dict[str, Any]]
+    prescriptions: list[dict[str, Any]]
+    thresholds: dict[str, Any]
+    trends: list[Trend]
+    asymmetry: list[Asymmetry]
+    adherence: list[Adherence]
+    flagged: list[FlaggedRep]
+    flagged_total: int
+    safety_concerns: list[str]
+    status: str = "green"
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def exercises(self) -> list[str]:
+        return sorted({t.exercise for t in self.trends} | {s["exercise"] for s in self.sessions})
+
+    @property
+    def measures(self) -> list[str]:
+        """Every measure the report shows a number of, in MEASURES order: each is explained once."""
+        used = {t.measure for t in self.trends} | {a.measure for a in self.asymmetry} | {f.basis for f in self.flagged}
+        return [m for m in MEASURES if m in used]
+
+
+def when(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)
+
+
+def _legs(rep: dict[str, Any]) -> list[str]:
+    return [leg for leg in (rep["legs"] or "").split(",") if leg in LEGS]
+
+
+def _values(reps: list[dict[str, Any]], measure: str, leg: str) -> list[float]:
+    col = MEASURES[measure]["column"].format(leg=leg)
+    return [r[col] for r in reps if leg in _legs(r) and r.get(col) is not None]
+
+
+def _measure_for(reps: list[dict[str, Any]]) -> str:
+    """The measure most of the exercise's reps were judged on (FPPA unless the thigh was
+    foreshortened), per leg of each rep's verdict."""
+    bases = [v.measure.value for r in reps for leg, v in r["verdict"].items() if leg in _legs(r)]
+    return statistics.mode(bases) if bases else "fppa"
+
+
+def is_real(change: float, measure: str) -> bool:
+    """At least the measure's smallest real change (a printed +8.0 counts, float noise aside)."""
+    return abs(change) >= MEASURES[measure]["sdd"] - 1e-9
+
+
+def judge_change(change: float | None, measure: str) -> str:
+    """Words for a change between sessions that never over-claim; the rule itself (the measure's
+    smallest real change) is stated once per measure beside the numbers."""
+    if change is None:
+        return "one session only: no trend yet"
+    if not is_real(change, measure):
+        return f"no real change ({measure_value(change, measure)})"
+    return f"{'less' if change < 0 else 'more'} valgus: {measure_value(change, measure)} ({'improved' if change < 0 else 'worse'})"
+
+
+def _adherence(rx: dict[str, Any], sessions: list[dict[str, Any]], start: datetime, as_of: datetime) -> Adherence:
+    mine = [s for s in sessions if s["exercise"] == rx["exercise"]]
+    days = {s["recorded_at"][:10] for s in mine}
+    weeks = max(1.0, ((as_of.date() - start.date()).days + 1) / 7.0)
+    if rx["reps"] is not None:
+        prescribed = f"{rx['sets']} x {rx['reps']} reps"
+        target = rx["sets"] * rx["reps"]
+        done = [min(1.0, s["rep_count"] / target) for s in mine]
+    else:
+        prescribed = f"{rx['sets']} x {rx['hold_s']:g} s hold"
+        target = rx["sets"] * rx["hold_s"]
+        done = [min(1.0, (s.get("hold_total_s") or 0.0) / target) for s in mine]
+    return Adherence(
+        exercise=rx["exercise"], prescribed=prescribed + (f" ({rx['side']} leg)" if rx["side"] else ""),
+        per_week=rx["per_week"], sessions_done=len(days), sessions_expected=math.floor(rx["per_week"] * weeks + 0.5),
+        volume_pct=100.0 * sum(done) / len(done) if done else None,
+    )  # fmt: skip
+
+
+def compute_report(store: Store, patient_id: str, since: str | date | None = None, as_of: datetime | None = None) -> PatientReport:
+    """Everything the report shows but the stills, computed once."""
+    patient = store.require_patient(patient_id)
+    since_dt = when(parse_when(since)) if since is not None else None
+    as_of = as_of or datetime.now().replace(microsecond=0)
+    sessions = store.sessions(patient_id, since)
+    reps_by_session = {s["id"]: store.reps(s["id"]) for s in sessions}
+    for s in sessions:
+        s["hold_total_s"] = sum(h["duration_s"] or 0.0 for h in store.holds(s["id"]))
+    trends: list[Trend] = []
+    asym: list[Asymmetry] = []
+    for exercise in sorted({s["exercise"] for s in sessions}):
+        ex_sessions = [s for s in sessions if s["exercise"] == exercise]
+        measure = _measure_for([r for s in ex_sessions for r in reps_by_session[s["id"]]])
+        per_leg: dict[str, dict[int, TrendPoint]] = {}
+        for leg in LEGS:
+            points = []
+            left_out = 0
+            for s in ex_sessions:
+                vals = _values(reps_by_session[s["id"]], measure, leg)
+                left_out += not vals and any(leg in _legs(r) for r in reps_by_session[s["id"]])
+                if vals:
+                    points.append(TrendPoint(
+                        s["id"], when(s["recorded_at"]), float(statistics.median(vals)), float(max(vals)),
+                        float(statistics.stdev(vals)) if len(vals) > 1 else 0.0, len(vals),
+                    ))  # fmt: skip
+            if points:
+                change = points[-1].value - points[0].value if len(points) > 1 else None
+                trends.append(Trend(exercise, leg, measure, points, change, judge_change(change, measure), left_out))
+                per_leg[leg] = {p.session_id: p for p in points}
+        if len(per_leg) == 2:
+            for sid in sorted(set(per_leg["left"]) & set(per_leg["right"]), key=lambda i: per_leg["left"][i].when):
+                d = per_leg["right"][sid].value - per_leg["left"][sid].value
+                asym.append(Asymmetry(sid, per_leg["left"][sid].when, exercise, measure, d, is_real(d, measure)))
+    rx = store.prescriptions(patient_id)
+    first = min([when(s["recorded_at"]) for s in sessions], default=None)
+    start = since_dt or first or as_of
+    adherence = [_adherence(p, sessions, start, as_of) for p in rx]
+    flagged: list[FlaggedRep] = []
+    for s in sessions:
+        for r in reps_by_session[s["id"]]:
+            for leg, v in r["verdict"].items():
+                if v.valgus:
+                    flagged.append(FlaggedRep(
+                        s["id"], when(s["recorded_at"]), s["exercise"], r["rep_index"], leg, v.measure.value,
+                        v.value, r["start_s"], r["start_frame"], r["end_frame"],
+                        grade=v.grade.value if v.grade else None,
+                    ))  # fmt: skip
+    total = len(flagged)
+    # newest first, then the most valgus: the reps a therapist should look at now
+    flagged.sort(key=lambda f: (f.when, f.value if f.value is not None else -math.inf), reverse=True)
+    report = PatientReport(
+        patient=patient, since=since_dt, as_of=as_of, sessions=sessions, prescriptions=rx,
+        thresholds=store.effective_thresholds(patient_id), trends=trends, asymmetry=asym, adherence=adherence,
+        flagged=flagged[:MAX_STILLS], flagged_total=total, safety_concerns=store.safety_concerns(patient_id),
+    )  # fmt: skip
+    report.status, report.reasons = traffic_light(report)
+    return report
+
+
+def traffic_light(r: PatientReport) -> tuple[str, list[str]]:
+    """red: seek-advice answers, high or rising pain, or valgus worse beyond the error;
+    amber: flagged reps last session, adherence under 80 %, no recent session; else green."""
+    red: list[str] = [f"safety: {q}" for q in r.safety_concerns]
+    amber: list[str] = []
+    if not r.sessions:
+        return "amber", ["no sessions recorded"]
+    last = r.sessions[-1]
+    if last["pain_after"] is not None and last["pain_after"] >= PAIN_HIGH:
+        red.append(f"pain {last['pain_after']}/10 after the last session")
+    if last["pain_after"] is not None and last["pain_before"] is not None and last["pain_after"] - last["pain_before"] >= PAIN_RISE:
+        red.append(f"pain rose from {last['pain_before']} to {last['pain_after']} during the last session")
+    for t in r.trends:
+        if t.change is not None and t.change > 0 and is_real(t.change, t.measure):
+            red.append(f"{t.exercise}, {t.leg} knee: {t.verdict}")
+    if last["flagged_reps"]:
+        amber.append(f"{last['flagged_reps']} rep(s) with the knee caving in last session")
+    for a in r.adherence:
+        if a.pct < 100 * ADHERENCE_OK:
+            amber.append(f"{a.exercise}: {a.sessions_done} of {a.sessions_expected} prescribed sessions")
+    days = (r.as_of - when(last["recorded_at"])).days
+    if days > STALE_DAYS:
+        amber.append(f"no session for {days} days")
+    if red:
+        return "red", red + amber
+    return ("amber", amber) if amber else ("green", ["on track"])
+
+
+def trend_columns(report: PatientReport, exercise: str) -> list[tuple[int, datetime]]:
+    """(session id, date) of every session in any of the exercise's trends, oldest first: the
+    legs (or measures) of one exercise need not have been measured in the same sessions."""
+    seen = {p.session_id: p.when for t in report.trends if t.exercise == exercise for p in t.points}
+    return sorted(seen.items(), key=lambda item: (item[1], item[0]))

@@ -1,0 +1,195 @@
+"""summary.json and frames.csv, as CONTRACT.md lays them out.
+
+schema_version 2 adds to schema 1, dropping nothing: each rep's `verdict`, per leg the measure that
+decided it, its value and limit and the outcome (`verdict.Verdict`); `valgus` and `valgus_basis`
+are the same verdicts in schema 1's words.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from formcheck import __version__
+from formcheck.config import Config
+from formcheck.core.landmarks import SIDES, Side
+from formcheck.core.metrics import VIEW_CODES
+from formcheck.judging.scoring import HoldScore, RepScore
+from formcheck.pipeline.session import PHASES, SessionResult
+
+SCHEMA_VERSION = 2
+
+FRAME_COLUMNS = [
+    "frame", "t_s", "pose",
+    "fppa_left_deg", "fppa_right_deg", "shank_left_deg", "shank_right_deg",
+    "knee_toe_left", "knee_toe_right", "knee_flexion_left_deg", "knee_flexion_right_deg",
+    "view", "rep", "phase", "cue",
+    # beyond the contract's minimum:
+    "fppa_usable_left", "fppa_usable_right", "separation_ratio", "pelvic_tilt_deg",
+    "trunk_lean_deg", "body_yaw_deg",
+]  # fmt: skip
+
+
+def _r(x: float | None, nd: int = 2) -> float | None:
+    if x is None or not math.isfinite(x):
+        return None
+    return round(float(x), nd)
+
+
+def _legs(d: dict[Side, Any], nd: int = 2) -> dict[str, Any]:
+    return {s.value: (_r(v, nd) if isinstance(v, float) or v is None else v) for s, v in d.items()}
+
+
+def rep_json(score: RepScore) -> dict[str, Any]:
+    r = score.rep
+    return {
+        "index": r.index,
+        "start_s": _r(r.start_s, 3),
+        "bottom_s": _r(r.bottom_s, 3),
+        "end_s": _r(r.end_s, 3),
+        "legs": [s.value for s in r.legs],
+        "fppa_deg": _legs(score.fppa_deg, 1),
+        "peak_fppa_deg": _legs(score.peak_fppa_deg, 1),
+        "peak_shank_deg": _legs(score.peak_shank_deg, 1),
+        "peak_knee_toe_offset": _legs(score.peak_knee_toe_offset, 3),
+        "peak_knee_toe_change": _legs(score.peak_knee_toe_change, 3),
+        "valgus": {s.value: v for s, v in score.valgus.items()},
+        "valgus_basis": score.basis.value if score.basis else None,
+        "verdict": {s.value: v.as_json() for s, v in score.verdict.items()},
+        "depth_deg": _r(score.depth_deg, 1),
+        "min_separation_ratio": _r(score.min_separation_ratio, 3),
+        "start_frame": r.start_i,
+        "bottom_frame": r.bottom_i,
+        "end_frame": r.end_i,
+        **({"hold_s": _r(r.hold_s, 2)} if r.hold_s is not None else {}),
+        **({"range_deg": _r(r.range_deg, 1)} if r.range_deg is not None else {}),
+    }
+
+
+def hold_json(score: HoldScore) -> dict[str, Any]:
+    """One balance hold; `sway`/`knee_sway` in body lengths (RMS, see scoring.HoldScore)."""
+    h = score.hold
+    return {
+        "leg": h.leg.value,
+        "start_s": _r(h.start_s, 3),
+        "end_s": _r(h.end_s, 3),
+        "duration_s": _r(h.end_s - h.start_s, 3),
+        "touchdowns": len(h.touchdowns),
+        "touchdown_s": [_r(t, 3) for t in h.touchdowns],
+        "peak_fppa_deg": _r(score.peak_fppa_deg, 1),
+        "valgus": score.valgus,
+        "verdict": score.verdict.as_json(),
+        "sway": _r(score.sway, 4),
+        "knee_sway": _r(score.knee_sway, 4),
+        "sway_unit": "body lengths, RMS about the hold's mean position (pelvis; knee for knee_sway)",
+        "start_frame": h.start_i,
+        "end_frame": h.end_i,
+    }
+
+
+def _clip_duration(result: SessionResult) -> float:
+    """Last frame's time plus one frame period: the span the frames cover."""
+    t = result.frames.t_s
+    if len(t) == 0:
+        return 0.0
+    period = 1.0 / result.frames.fs if len(t) > 1 else 1.0 / max(result.source.fps, 1e-9)
+    return float(t[-1] + period)
+
+
+def summary_dict(
+    result: SessionResult, config: Config, model: dict[str, Any], partial_reason: str | None = None, read_to_end: bool = True
+) -> dict[str, Any]:
+    """summary.json; `partial_reason` says why a partial run has less than the whole video.
+    A run stopped before the end (`read_to_end` False) reports the frames the container
+    announces; one that read to the end (a truncated file too) the frames that decoded."""
+    src = result.source
+    th = config.thresholds
+    cut_short = not read_to_end
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "formcheck_version": __version__,
+        "exercise": result.exercise,
+        "partial": result.partial,
+        # Why it is partial; `stopped_early`: the run ended before the video did (a truncated
+        # file is partial too, but was read to its end: analysing it again gives the same).
+        **({"partial_reason": partial_reason, "stopped_early": not read_to_end} if partial_reason else {}),
+        "frames_analysed": result.frame_count,
+        "source": {
+            "path": src.name,
+            "fps": _r(src.fps, 3),
+            # Frames in the video: all that decoded when the run reached the end, else what the
+            # container announces (a partial run has not seen them all).
+            "frame_count": int(src.frame_count if cut_short and src.frame_count else result.frame_count),
+            "width": src.width,
+            "height": src.height,
+            "duration_s": _r(src.duration_s if cut_short and src.duration_s else _clip_duration(result), 3),
+            **({"sha256": src.sha256} if src.sha256 else {}),
+        },
+        "model": model,
+        "view": result.view.value,
+        "pose_coverage": _r(result.pose_coverage, 4),
+        "baseline_fppa_deg": _legs(result.baseline.fppa_deg, 1),
+        "thresholds": {
+            "valgus_fppa_deg": th.valgus_fppa_deg,
+            "valgus_shank_deg": th.valgus_shank_deg,
+            "valgus_knee_toe": th.valgus_knee_toe,
+            "knee_toe_from_standing": th.knee_toe_from_standing,
+            "valgus_knee_toe_change": th.valgus_knee_toe_change,
+            "baseline_relative": th.baseline_relative,
+            "frontal_max_yaw_deg": th.frontal_max_yaw_deg,
+            "fppa_max_flexion_deg": th.fppa_max_flexion_deg,
+            "peak_hold_s": th.peak_hold_s,
+        },
+        "rep_count": len(result.reps),
+        "reps": [rep_json(s) for s in result.reps],
+        "holds": [hold_json(h) for h in result.holds],
+        **({"exercise_detected": {"name": result.detection.name, "confidence": result.detection.confidence,
+                                  "reasons": result.detection.reasons}} if result.detection is not None else {}),
+        "cues": result.cue_count,
+        "warnings": result.warnings,
+    }
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    _atomic_write_text(path, json.dumps(summary, indent=2) + "\n")
+
+
+def _cell(x: float, nd: int) -> str:
+    return "" if not math.isfinite(x) else f"{x:.{nd}f}"
+
+
+def write_frames_csv(path: Path, result: SessionResult) -> None:
+    """frames.csv, written chunk by chunk as the report pass hands over each chunk's rows."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    texts = result.frames.cue_texts
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(FRAME_COLUMNS)
+        for rows in result.rows():
+            m = rows.metrics
+            L, R = m.left, m.right
+            for i in range(rows.hi - rows.lo):
+                rep = int(rows.rep[i])
+                w.writerow([
+                    int(rows.frame_index[i]), f"{m.t_s[i]:.4f}", int(bool(m.pose[i])),
+                    _cell(L.fppa_deg[i], 2), _cell(R.fppa_deg[i], 2),
+                    _cell(L.shank_deg[i], 2), _cell(R.shank_deg[i], 2),
+                    _cell(L.knee_toe[i], 3), _cell(R.knee_toe[i], 3),
+                    _cell(L.flexion_deg[i], 1), _cell(R.flexion_deg[i], 1),
+                    VIEW_CODES[int(m.view[i])].value, rep if rep else "",
+                    PHASES[rows.phase[i]].value, texts[rows.cue[i]],
+                    int(rows.usable[SIDES[0]][i]), int(rows.usable[SIDES[1]][i]),
+                    _cell(m.separation_ratio[i], 3), _cell(m.pelvic_tilt_deg[i], 1),
+                    _cell(m.trunk_lean_deg[i], 1), _cell(m.yaw_deg[i], 1),
+                ])  # fmt: skip
+    os.replace(tmp, path)

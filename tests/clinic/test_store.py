@@ -1,0 +1,341 @@
+"""The session store: migrations, idempotent recording, transactions, concurrent writers, kill -9."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from formcheck.clinic.store import Store, StoreError, default_db_path, parse_safety, record_session
+from formcheck.clinic.store.db import Migration, connect, migrate, schema_version
+from formcheck.clinic.store.schema import LATEST, MIGRATIONS
+from formcheck.errors import InputError
+
+
+def _rep(i: int, start: float, valgus_right: bool = False, peak_right: float | None = 3.0) -> dict:
+    return {
+        "index": i, "start_s": start, "bottom_s": start + 0.8, "end_s": start + 1.6, "legs": ["left", "right"],
+        "fppa_deg": {"left": 1.0, "right": 2.0}, "peak_fppa_deg": {"left": 2.5, "right": peak_right},
+        "peak_shank_deg": {"left": -4.0, "right": 6.0}, "peak_knee_toe_offset": {"left": 0.01, "right": 0.2},
+        "valgus": {"left": False, "right": valgus_right}, "valgus_basis": "fppa", "depth_deg": 50.0,
+        "min_separation_ratio": 0.9, "start_frame": int(start * 30), "bottom_frame": int(start * 30) + 24,
+        "end_frame": int(start * 30) + 48, "future_metric": 7,
+    }  # fmt: skip
+
+
+def make_out_dir(path: Path, reps: list[dict] | None = None, tag: str = "", thresholds: dict | None = None) -> Path:
+    """A minimal formcheck output folder (summary.json schema 1) without running the model;
+    `thresholds` adds to (or replaces) the summary's thresholds."""
+    path.mkdir(parents=True, exist_ok=True)
+    reps = reps if reps is not None else [_rep(1, 1.0), _rep(2, 3.0, True, 14.0), _rep(3, 20.0)]
+    summary = {
+        "schema_version": 1, "exercise": "squat", "partial": False,
+        "source": {"path": f"clip{tag}.mp4", "fps": 30.0, "frame_count": 900, "width": 640, "height": 480, "duration_s": 30.0},
+        "model": {"name": "pose_landmarker_full", "sha256": "x"}, "view": "frontal", "pose_coverage": 0.99,
+        "baseline_fppa_deg": {"left": 1.0, "right": -0.5},
+        "thresholds": {"valgus_fppa_deg": 10.0, "valgus_shank_deg": 10.0, "valgus_knee_toe": 0.3, **(thresholds or {})},
+        "rep_count": len(reps), "reps": reps, "holds": [], "warnings": [],
+    }  # fmt: skip
+    (path / "summary.json").write_text(json.dumps(summary))
+    (path / "frames.csv").write_text("frame,t_s\n")
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "db" / "formcheck.db")
+    s.add_patient("P1", "Ann Example")
+    yield s
+    s.close()
+
+
+def test_default_path_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("FORMCHECK_DB", str(tmp_path / "x.db"))
+    assert default_db_path() == tmp_path / "x.db"
+    monkeypatch.delenv("FORMCHECK_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    if sys.platform.startswith("linux"):
+        assert default_db_path() == tmp_path / "xdg" / "formcheck" / "formcheck.db"
+
+
+def test_fresh_database_is_at_latest_version_with_wal(tmp_path: Path) -> None:
+    with Store(tmp_path / "a.db") as s:
+        assert schema_version(s.conn) == LATEST == len(MIGRATIONS)
+        assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert s.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_upgrade_from_version_1_keeps_data(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "old.db")
+    assert migrate(conn, MIGRATIONS[:1]) == 1
+    conn.execute("INSERT INTO patients (id, name, created_at) VALUES ('P9', 'Old', '2024-01-01T00:00:00')")
+    conn.close()
+    with Store(tmp_path / "old.db") as s:
+        assert schema_version(s.conn) == LATEST
+        assert s.patient("P9")["name"] == "Old"
+        s.set_setting("k", "v")  # the table version 2 added
+        assert s.setting("k") == "v"
+
+
+def test_upgrade_from_version_2_keeps_thresholds_and_moves_rep_knee_toe_change(tmp_path: Path) -> None:
+    """A database at version 2 (before the knee-to-toe change settings) opens, migrates and keeps
+    its rows; a rep recorded then with `peak_knee_toe_change` (kept in extra_json) gets its columns."""
+    path = tmp_path / "v2.db"
+    conn = connect(path)
+    assert migrate(conn, MIGRATIONS[:2]) == 2
+    conn.executescript(
+        """INSERT INTO patients (id, name, created_at) VALUES ('P9', 'Old', '2024-01-01T00:00:00');
+           INSERT INTO patient_thresholds (patient_id, valgus_fppa_deg, valgus_knee_toe, baseline_relative, updated_at)
+           VALUES ('P9', 12.5, 0.25, 1, '2024-01-01T00:00:00');
+           INSERT INTO sessions (id, patient_id, content_sha256, out_dir, exercise, recorded_at, imported_at, partial,
+               rep_count, hold_count, thresholds_json, warnings_json, summary_json)
+           VALUES (1, 'P9', 'x', '/tmp/x', 'squat', '2024-01-02T00:00:00', '2024-01-02T00:00:00', 0, 2, 0, '{}', '[]', '{}');
+           INSERT INTO session_sets (id, session_id, set_no, rep_count) VALUES (1, 1, 1, 2);
+           INSERT INTO reps (session_id, set_id, rep_index, legs, peak_knee_toe_right, extra_json) VALUES
+               (1, 1, 1, 'left,right', 0.31, '{"peak_knee_toe_change": {"left": -0.01, "right": 0.07}, "future_metric": 7}'),
+               (1, 1, 2, 'left,right', 0.12, '{}');"""
+    )  # fmt: skip
+    conn.close()
+    with Store(path) as s:
+        assert schema_version(s.conn) == LATEST
+        assert s.patient("P9")["name"] == "Old"
+        assert s.thresholds("P9") == {"valgus_fppa_deg": 12.5, "valgus_knee_toe": 0.25, "baseline_relative": True}
+        eff = s.effective_thresholds("P9")
+        assert (eff["knee_toe_from_standing"], eff["valgus_knee_toe_change"]) == (True, 0.04)  # the defaults
+        r1, r2 = s.reps(1)
+        assert (r1["peak_knee_toe_change_left"], r1["peak_knee_toe_change_right"], r1["peak_knee_toe_right"]) == (-0.01, 0.07, 0.31)
+        assert json.loads(r1["extra_json"]) == {"future_metric": 7}
+        assert (r2["peak_knee_toe_change_left"], r2["peak_knee_toe_change_right"], r2["extra_json"]) == (None, None, "{}")
+        s.set_thresholds("P9", {"knee_toe_from_standing": False, "valgus_knee_toe_change": 0.06})
+        assert s.thresholds("P9")["valgus_fppa_deg"] == 12.5  # the old values stay
+        assert s.integrity_problems() == []
+
+
+def test_newer_database_is_refused(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "new.db")
+    conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store(tmp_path / "new.db")
+
+
+def test_failed_migration_rolls_back_to_previous_version(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "m.db")
+    bad = (*MIGRATIONS, Migration(LATEST + 1, "broken", "CREATE TABLE t (a INTEGER);\nINSERT INTO nope VALUES (1);"))
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(conn, bad)
+    assert schema_version(conn) == LATEST
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 't'").fetchone()[0] == 0  # no half step
+
+
+def test_record_keeps_every_rep_metric_and_sets(store: Store, tmp_path: Path) -> None:
+    out = make_out_dir(tmp_path / "s1")
+    rec = store.record_session(out, "P1", recorded_at="2025-03-01", pain_before=4, pain_after=2,
+                               safety={"severe_pain": False, "swelling": True})  # fmt: skip
+    assert rec.created
+    sess = store.sessions("P1")
+    assert len(sess) == 1 and sess[0]["recorded_at"] == "2025-03-01T00:00:00" and sess[0]["flagged_reps"] == 1
+    assert (sess[0]["pain_before"], sess[0]["pain_after"]) == (4, 2)
+    reps = store.reps(rec.session_id)
+    assert [r["rep_index"] for r in reps] == [1, 2, 3]
+    r2 = reps[1]
+    assert (r2["peak_fppa_right_deg"], r2["peak_shank_right_deg"], r2["peak_knee_toe_right"]) == (14.0, 6.0, 0.2)
+    assert (r2["valgus_right"], r2["valgus_left"], r2["valgus_basis"], r2["start_frame"]) == (1, 0, "fppa", 90)
+    assert json.loads(r2["extra_json"]) == {"future_metric": 7}
+    # rep 3 starts 17 s after rep 2 ends: a new set
+    assert [r["set_no"] for r in reps] == [1, 1, 2]
+    assert [s["rep_count"] for s in store.sets(rec.session_id)] == [2, 1]
+    assert set(store.files(rec.session_id)) == {"summary", "frames"}
+    assert store.safety_concerns("P1") == ["Is the knee very swollen?"]
+
+
+def test_reimport_does_not_duplicate(store: Store, tmp_path: Path) -> None:
+    out = make_out_dir(tmp_path / "s1")
+    first = store.record_session(out, "P1", recorded_at="2025-03-01")
+    again = store.record_session(out, "P1", pain_after=1)
+    assert (again.session_id, again.created) == (first.session_id, False)
+    assert len(store.sessions("P1")) == 1 and len(store.reps(first.session_id)) == 3
+    assert store.sessions("P1")[0]["pain_after"] == 1  # details given on re-import are kept
+    # the same folder re-analysed (different contents): replaced in place, same id, date kept
+    make_out_dir(out, [_rep(1, 1.0)])
+    third = store.record_session(out, "P1")
+    assert (third.session_id, third.replaced) == (first.session_id, True)
+    assert len(store.reps(first.session_id)) == 1 and store.sessions("P1")[0]["recorded_at"] == "2025-03-01T00:00:00"
+    assert store.integrity_problems() == []
+
+
+def test_bad_inputs_change_nothing(store: Store, tmp_path: Path) -> None:
+    out = make_out_dir(tmp_path / "s1")
+    with pytest.raises(InputError, match="no patient"):
+        store.record_session(out, "NOPE")
+    with pytest.raises(InputError, match="0 to 10"):
+        store.record_session(out, "P1", pain_before=11)
+    with pytest.raises(InputError, match="summary.json"):
+        store.record_session(tmp_path, "P1")
+    with pytest.raises(InputError, match="patient ID"):
+        store.add_patient("../etc")
+    with pytest.raises(InputError, match="either reps or a hold"):
+        store.set_prescription("P1", "squat", 3)
+    with pytest.raises(InputError, match="yes or no"):
+        parse_safety(["swelling=maybe"])
+    assert store.sessions("P1") == []
+
+
+def test_failure_mid_transaction_leaves_no_half_session(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = make_out_dir(tmp_path / "s1")
+    calls = {"n": 0}
+    original = Store._insert_rep
+
+    def failing(self, sid, set_id, rep):  # the third rep fails to write
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise sqlite3.OperationalError("disk I/O error (simulated)")
+        return original(self, sid, set_id, rep)
+
+    monkeypatch.setattr(Store, "_insert_rep", failing)
+    with pytest.raises(sqlite3.OperationalError):
+        store.record_session(out, "P1")
+    assert store.conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    assert store.conn.execute("SELECT count(*) FROM reps").fetchone()[0] == 0
+    assert store.conn.execute("SELECT count(*) FROM session_sets").fetchone()[0] == 0
+    monkeypatch.setattr(Store, "_insert_rep", original)
+    assert store.record_session(out, "P1").created
+
+
+def test_prescription_and_thresholds(store: Store) -> None:
+    store.set_prescription("P1", "squat", 3, reps=8, per_week=4)
+    store.set_prescription("P1", "balance", 3, hold_s=30)
+    store.set_prescription("P1", "squat", 2, reps=10)  # change, not add
+    rx = {p["exercise"]: p for p in store.prescriptions("P1")}
+    assert (rx["squat"]["sets"], rx["squat"]["reps"], rx["squat"]["per_week"]) == (2, 10, 3)
+    assert rx["balance"]["hold_s"] == 30 and rx["balance"]["reps"] is None
+    assert store.thresholds("P1") == {}
+    store.set_thresholds("P1", {"valgus_fppa_deg": 12.5})
+    store.set_thresholds("P1", {"valgus_knee_toe": 0.25})
+    assert store.thresholds("P1") == {"valgus_fppa_deg": 12.5, "valgus_knee_toe": 0.25}
+    assert store.effective_thresholds("P1")["valgus_shank_deg"] == 10.0
+    store.set_thresholds("P1", {"valgus_fppa_deg": None})
+    assert store.thresholds("P1") == {"valgus_knee_toe": 0.25}
+
+
+def test_knee_toe_change_thresholds_apply_to_sessions(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The change-from-standing settings are stored, validated, merged, and reach the Config that
+    `analyze/live --patient` (cli._config) and the dashboard's jobs score with (config.effective_config)."""
+    from formcheck.cli import _config
+    from formcheck.config import effective_config
+
+    store.set_thresholds("P1", {"valgus_knee_toe_change": 0.06})
+    store.set_thresholds("P1", {"knee_toe_from_standing": False})
+    assert store.thresholds("P1") == {"valgus_knee_toe_change": 0.06, "knee_toe_from_standing": False}
+    eff = store.effective_thresholds("P1")
+    assert (eff["valgus_knee_toe_change"], eff["knee_toe_from_standing"], eff["valgus_knee_toe"]) == (0.06, False, 0.3)
+    for bad in ({"valgus_knee_toe_change": 0}, {"valgus_knee_toe_change": -0.1}, {"valgus_knee_toe_change": True},
+                {"valgus_knee_toe_change": float("nan")}, {"knee_toe_from_standing": "yes"}, {"knee_toe_from_standing": 1}):  # fmt: skip
+        with pytest.raises(InputError, match="threshold"):
+            store.set_thresholds("P1", bad)
+    assert store.thresholds("P1") == {"valgus_knee_toe_change": 0.06, "knee_toe_from_standing": False}  # unchanged
+    th = effective_config(patient=store.thresholds("P1")).thresholds  # the dashboard's jobs
+    assert (th.knee_toe_from_standing, th.valgus_knee_toe_change, th.valgus_fppa_deg) == (False, 0.06, 10.0)
+    monkeypatch.setenv("FORMCHECK_DB", str(store.path))
+    th = _config(None, 12.0, False, "P1").thresholds  # analyze/live --patient
+    assert (th.knee_toe_from_standing, th.valgus_knee_toe_change, th.valgus_fppa_deg) == (False, 0.06, 12.0)
+    store.set_thresholds("P1", {"knee_toe_from_standing": None})  # back to the default
+    assert _config(None, None, False, "P1").thresholds.knee_toe_from_standing is True
+
+
+def test_patient_thresholds_command_sets_the_knee_toe_change_settings(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    env = {"FORMCHECK_DB": str(tmp_path / "cli.db")}
+    assert run_cli(["patient", "add", "P1"], None, env_extra=env).returncode == 0
+    proc = run_cli(["patient", "thresholds", "P1", "--valgus-knee-toe-change", "0.05", "--knee-toe-offset"], None, env_extra=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "valgus_knee_toe_change = 0.05" in proc.stdout and "knee_toe_from_standing = False" in proc.stdout
+    proc = run_cli(["patient", "thresholds", "P1", "--knee-toe-from-standing"], None, env_extra=env)
+    assert "knee_toe_from_standing = True" in proc.stdout and "valgus_knee_toe_change = 0.05" in proc.stdout
+    proc = run_cli(["patient", "thresholds", "P1", "--valgus-knee-toe-change", "-1"], None, env_extra=env)
+    assert proc.returncode == 2 and "valgus_knee_toe_change must be a finite number, more than zero" in proc.stderr
+    with Store(tmp_path / "cli.db") as s:
+        assert s.thresholds("P1") == {"valgus_knee_toe_change": 0.05, "knee_toe_from_standing": True}
+
+
+def test_rep_knee_toe_change_gets_its_columns(store: Store, tmp_path: Path) -> None:
+    reps = [{**_rep(1, 1.0), "peak_knee_toe_change": {"left": -0.02, "right": 0.05}}, _rep(2, 3.0)]
+    rec = store.record_session(make_out_dir(tmp_path / "s", reps), "P1")
+    r1, r2 = store.reps(rec.session_id)
+    assert (r1["peak_knee_toe_change_left"], r1["peak_knee_toe_change_right"]) == (-0.02, 0.05)
+    assert json.loads(r1["extra_json"]) == {"future_metric": 7}
+    assert (r2["peak_knee_toe_change_left"], r2["peak_knee_toe_change_right"]) == (None, None)  # older summary.json
+
+
+def _writer(db: str, root: str, worker: int, n: int) -> None:
+    for k in range(n):
+        out = make_out_dir(Path(root) / f"w{worker}-{k}", tag=f"{worker}-{k}")
+        record_session(out, "P1", db=db, recorded_at=f"2025-01-{k + 1:02d}")
+
+
+def test_concurrent_writers(store: Store, tmp_path: Path) -> None:
+    """Four processes record at once into one file: none fails on a lock, none is lost."""
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(store.path), str(tmp_path), w, 5)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    assert len(store.sessions("P1")) == 20
+    assert store.conn.execute("SELECT count(*) FROM reps").fetchone()[0] == 60
+    assert store.integrity_problems() == []
+
+
+_KILL_CHILD = r"""
+import sys, time
+from pathlib import Path
+from formcheck.clinic.store import Store
+sys.path.insert(0, sys.argv[3])
+from tests.clinic.test_store import make_out_dir, _rep
+store = Store(sys.argv[1])
+original = Store._insert_rep
+def slow(self, sid, set_id, rep):
+    original(self, sid, set_id, rep)
+    if rep["index"] == 20:  # half-way through the session's reps: tell the parent, then dawdle
+        Path(sys.argv[2]).write_text("mid")
+        time.sleep(60)
+Store._insert_rep = slow
+reps = [_rep(i, 2.0 * i) for i in range(1, 41)]
+store.record_session(make_out_dir(Path(sys.argv[2]).parent / "big", reps), "P1")
+"""
+
+
+def test_kill_9_mid_recording_leaves_database_consistent(store: Store, tmp_path: Path) -> None:
+    store.record_session(make_out_dir(tmp_path / "before"), "P1", recorded_at="2025-01-01")
+    marker = tmp_path / "marker"
+    repo = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen([sys.executable, "-c", _KILL_CHILD, str(store.path), str(marker), str(repo)])
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert child.poll() is None, "child ended before reaching the middle of the session"
+            assert time.monotonic() < deadline, "child never reached the middle of the session"
+            time.sleep(0.05)
+        # the child holds the write lock with 20 of 40 reps written
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    with Store(store.path) as after:
+        assert after.integrity_problems() == []
+        assert len(after.sessions("P1")) == 1  # the earlier session only, no half session
+        assert after.conn.execute("SELECT count(*) FROM reps").fetchone()[0] == 3
+        # and the store is writable again at once (the dead writer's lock is gone)
+        assert after.record_session(tmp_path / "big", "P1").created
+        assert after.integrity_problems() == []
+        assert after.conn.execute("SELECT count(*) FROM reps").fetchone()[0] == 43

@@ -1,0 +1,300 @@
+"""Report contents: session values, the 8-degree rule, asymmetry, adherence, pain, traffic light,
+stills with blurred faces (real model on one frame), and the file formats."""
+
+from __future__ import annotations
+
+import csv
+import html
+import re
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from formcheck.clinic.store import Store
+from formcheck.clinic.therapist_report import (
+    SDD_DEG,
+    SDD_KNEE_TOE,
+    FlaggedRep,
+    blur_region,
+    build_report,
+    face_box,
+    judge_change,
+    make_still,
+    read_frame,
+    render_html,
+    trend_figure,
+    write_report_file,
+)
+from formcheck.errors import InputError
+from tests.conftest import SAMPLES
+from tests.clinic.test_store import _rep, make_out_dir
+
+
+def _session(root: Path, name: str, right_peaks: list[float]) -> Path:
+    reps = [_rep(i + 1, 1.0 + 2.0 * i, valgus_right=v >= 10, peak_right=v) for i, v in enumerate(right_peaks)]
+    return make_out_dir(root / name, reps, tag=name)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "f.db")
+    s.add_patient("P1", "Ann")
+    s.set_prescription("P1", "squat", 2, reps=3, per_week=3)
+    s.record_session(_session(tmp_path, "a", [20.0, 18.0, 22.0]), "P1", recorded_at="2025-03-01", pain_before=3, pain_after=4)
+    s.record_session(_session(tmp_path, "b", [14.0, 15.0, 16.0]), "P1", recorded_at="2025-03-08", pain_before=3, pain_after=3)
+    s.record_session(_session(tmp_path, "c", [9.0, 10.0, 11.0]), "P1", recorded_at="2025-03-15", pain_before=2, pain_after=2)
+    yield s
+    s.close()
+
+
+AS_OF = datetime(2025, 3, 16)
+
+
+def test_judge_change_never_overclaims() -> None:
+    assert judge_change(-7.9, "fppa").startswith("no real change")
+    assert "improved" in judge_change(-SDD_DEG, "fppa")
+    assert "worse" in judge_change(8.5, "shank")
+    assert judge_change(-0.09, "knee_toe").startswith("no real change")  # under 0.1 shank lengths
+    assert "improved" in judge_change(-0.3, "knee_toe") and "shank lengths" in judge_change(-0.3, "knee_toe")
+    assert judge_change(-0.04, "fppa") == "no real change (0 deg)"  # never -0.0
+    assert "no trend" in judge_change(None, "fppa")
+
+
+def test_trend_asymmetry_adherence_pain(store: Store) -> None:
+    r = build_report(store, "P1", as_of=AS_OF)
+    right = next(t for t in r.trends if t.leg == "right")
+    assert [p.value for p in right.points] == [20.0, 15.0, 10.0]  # median of the per-rep peaks
+    assert [p.worst for p in right.points] == [22.0, 16.0, 11.0]
+    assert right.change == -10.0 and "improved" in right.verdict
+    left = next(t for t in r.trends if t.leg == "left")
+    assert left.change == 0.0 and left.verdict.startswith("no real change")
+    assert [round(a.right_minus_left, 1) for a in r.asymmetry] == [17.5, 12.5, 7.5]
+    assert [a.flagged for a in r.asymmetry] == [True, True, False]  # 7.5 is within the error
+    (adh,) = r.adherence
+    # 3 sessions in 16 days at 3 a week: 3 of 7 whole sessions (6.9 rounded)
+    assert adh.sessions_done == 3 and adh.sessions_expected == 7
+    assert adh.pct == pytest.approx(100 * 3 / 7) and adh.volume_pct == 50.0  # 3 of 6 reps
+    assert r.flagged_total == 3 + 3 + 2 and r.flagged[0].when == datetime(2025, 3, 15)
+    # Past the 10-degree limit by more than the 8-degree measurement error: marked; else mild.
+    grades = {f.value: f.grade for f in r.flagged}
+    assert grades == {22.0: "marked", 20.0: "marked", 18.0: "mild", 16.0: "mild", 15.0: "mild", 14.0: "mild", 11.0: "mild", 10.0: "mild"}
+    assert r.status == "amber"  # flagged rep last session, adherence under 80 %
+    assert "squat: 3 of 7 prescribed sessions" in r.reasons
+
+
+def test_since_and_worsening_is_red(store: Store, tmp_path: Path) -> None:
+    r = build_report(store, "P1", since="2025-03-08", as_of=AS_OF)
+    assert len(r.sessions) == 2
+    store.record_session(_session(tmp_path, "d", [25.0, 25.0]), "P1", recorded_at="2025-03-16", pain_before=2, pain_after=5)
+    r = build_report(store, "P1", since="2025-03-08", as_of=AS_OF)
+    assert r.status == "red"
+    assert any("pain rose from 2 to 5" in x for x in r.reasons) and any("worse" in x for x in r.reasons)
+
+
+def test_safety_answer_turns_red(store: Store) -> None:
+    store.record_safety("P1", {"gives_way": True})
+    r = build_report(store, "P1", as_of=AS_OF)
+    assert r.status == "red" and "Does the knee give way or lock?" in r.reasons[0]
+
+
+def test_files_by_suffix(store: Store, tmp_path: Path) -> None:
+    r = build_report(store, "P1", as_of=AS_OF)
+    html = write_report_file(r, tmp_path / "r.html").read_text()
+    assert "improved" in html and html.count("<svg") == 2 and "01 Mar 2025" in html
+    rows = list(csv.DictReader((write_report_file(r, tmp_path / "r.csv")).open()))
+    assert len(rows) == 6 and rows[0]["verdict"].startswith("reference")
+    assert {(x["leg"], x["median_peak"]) for x in rows if x["date"] == "2025-03-15"} == {("left", "2.50"), ("right", "10.00")}
+    pdf = write_report_file(r, tmp_path / "r.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    with pytest.raises(InputError, match="html, .pdf or .csv"):
+        write_report_file(r, tmp_path / "r.docx")
+
+
+def test_blur_region_destroys_detail() -> None:
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (100, 100, 3), dtype=np.uint8)
+    out = blur_region(img.copy(), (20, 20, 80, 80))
+    assert np.array_equal(out[:20], img[:20])  # outside untouched
+    assert out[20:80, 20:80].std() < 0.3 * img[20:80, 20:80].std()
+
+
+def test_face_box_on_a_real_frame_sits_on_the_head(model_path: Path) -> None:
+    """The synthetic clip's truth gives the head's pixel position; the blur box must cover it
+    and stay above the hips."""
+    import json
+
+    image = read_frame(SAMPLES / "squat_front_clean.mp4", 10)
+    truth = json.loads((SAMPLES / "squat_front_clean.truth.json").read_text())
+    box = face_box(image, model_path)
+    assert box is not None
+    x0, y0, x1, y1 = box
+    h = image.shape[0]
+    assert y1 < 0.5 * h and (x1 - x0) < 0.5 * image.shape[1]  # a head-sized box in the upper half
+    nose = _truth_point(truth, 10, 0)
+    if nose is not None:
+        assert x0 <= nose[0] <= x1 and y0 <= nose[1] <= y1
+
+
+def _truth_point(truth: dict, frame: int, landmark: int) -> tuple[float, float] | None:
+    """The rendered figure's true pixel position of a landmark (truth.json `landmarks_px`)."""
+    col = next(c for c in truth["landmarks_px"].values() if c["index"] == landmark)
+    x, y = col["x"][frame], col["y"][frame]
+    return None if x is None or y is None else (float(x), float(y))
+
+
+def test_still_is_withheld_without_a_way_to_blur(tmp_path: Path) -> None:
+    out = make_out_dir(tmp_path / "s")
+    (out / "frames.csv").write_text("frame,t_s,fppa_right_deg,fppa_usable_right\n" + "".join(f"{i},{i / 30:.3f},{i % 7},1\n" for i in range(120)))
+    f = FlaggedRep(1, datetime(2025, 1, 1), "squat", 1, "right", "fppa", 14.0, 1.0, start_frame=30, end_frame=60)
+    files = {"frames": out / "frames.csv", "source": SAMPLES / "squat_front.mp4"}
+    jpeg, note = make_still(files, f, blur=True, model_path=None)
+    assert jpeg is None and "withheld" in note
+    assert f.frame in (34, 41, 48, 55)  # the worst frame: the largest FPPA in 30..60
+    jpeg, note = make_still(files, f, blur=False, model_path=None)
+    assert jpeg is not None and jpeg[:2] == b"\xff\xd8"
+
+
+def _kt_session(root: Path, name: str, right: list[tuple[float, float | None]], **thresholds: object) -> Path:
+    """Deep reps decided on the knee-to-toe value: (offset, change from standing) of the right knee
+    per rep; flagged as scoring would (the change against 0.04 where used, else the offset against 0.3)."""
+    from_standing = thresholds.get("knee_toe_from_standing") is True
+    reps = []
+    for i, (offset, change) in enumerate(right):
+        flagged = change >= 0.04 if from_standing and change is not None else offset >= 0.3
+        rep = {**_rep(i + 1, 1.0 + 2.0 * i, valgus_right=flagged), "valgus_basis": "knee_toe"}
+        rep["peak_knee_toe_offset"] = {"left": 0.05, "right": offset}
+        if change is not None or from_standing:
+            rep["peak_knee_toe_change"] = {"left": -0.01, "right": change}
+        reps.append(rep)
+    return make_out_dir(root / name, reps, tag=name, thresholds=thresholds)
+
+
+def test_deep_reps_trend_and_flag_on_the_knee_toe_change_that_decided(tmp_path: Path) -> None:
+    with Store(tmp_path / "k.db") as s:
+        s.add_patient("P1")
+        new = {"knee_toe_from_standing": True, "valgus_knee_toe_change": 0.04}
+        # clean toes-out reps: large offsets, the knee moved laterally (negative change): not flagged
+        s.record_session(_kt_session(tmp_path, "a", [(0.35, -0.02), (0.36, 0.01), (0.34, 0.05)], **new), "P1", recorded_at="2025-03-01")
+        # no standing reference for the third rep: the offset decided it (scoring.knee_toe_rule)
+        s.record_session(_kt_session(tmp_path, "b", [(0.20, 0.06), (0.22, 0.02), (0.33, None)], **new), "P1", recorded_at="2025-03-08")
+        # an older analysis (summary.json without the change): no change value, left out of the trend
+        s.record_session(_kt_session(tmp_path, "old", [(0.28, None), (0.26, None)]), "P1", recorded_at="2025-02-22")
+        r = build_report(s, "P1", as_of=AS_OF)
+        right = next(t for t in r.trends if t.leg == "right")
+        assert right.measure == "knee_toe_change" and right.info["threshold"] == "valgus_knee_toe_change"
+        assert [p.value for p in right.points] == [0.01, 0.04] and [p.reps for p in right.points] == [3, 2]
+        assert right.left_out == 1 and "1 session without this measure left out" in render_html(r)
+        assert right.change == pytest.approx(0.03) and right.verdict == "no real change (+0.03 standing shank lengths)"
+        assert r.status != "red"  # within the 0.1 shank lengths the knee-to-toe measures are judged by
+        flags = sorted((f.session_id, f.rep_index, f.basis, f.value) for f in r.flagged)
+        assert flags == [(1, 3, "knee_toe_change", 0.05), (2, 1, "knee_toe_change", 0.06), (2, 3, "knee_toe", 0.33)]
+        assert r.flagged_total == 3  # the old session's reps stayed under the offset threshold
+        html = render_html(r)
+        assert "peak knee-to-toe change from standing" in html and 'data-basis="knee_toe_change"' in html
+        rows = list(csv.DictReader(write_report_file(r, tmp_path / "r.csv").open()))
+        assert {x["measure"] for x in rows} == {"knee_toe_change"} and {x["unit"] for x in rows} == {"standing shank lengths"}
+        fig = trend_figure(r, "squat")
+        assert any(line.get_label() == "threshold" and line.get_ydata()[0] == 0.04 for line in fig.axes[0].lines)
+        # the patient's own change threshold is the line drawn
+        s.set_thresholds("P1", {"valgus_knee_toe_change": 0.06})
+        fig = trend_figure(build_report(s, "P1", as_of=AS_OF), "squat")
+        assert any(line.get_label() == "threshold" and line.get_ydata()[0] == 0.06 for line in fig.axes[0].lines)
+
+
+def test_old_sessions_and_offset_sessions_report_on_the_offset(tmp_path: Path) -> None:
+    """summary.json files from before the change setting (no knee_toe_from_standing, no
+    peak_knee_toe_change) and sessions analysed with the offset chosen report the offset."""
+    with Store(tmp_path / "k.db") as s:
+        s.add_patient("P1")
+        s.record_session(_kt_session(tmp_path, "old", [(0.35, None), (0.25, None), (0.31, None)]), "P1", recorded_at="2025-03-01")
+        chosen = {"knee_toe_from_standing": False, "valgus_knee_toe_change": 0.04}  # change values present, not used
+        s.record_session(_kt_session(tmp_path, "off", [(0.20, 0.09), (0.32, -0.02)], **chosen), "P1", recorded_at="2025-03-08")
+        r = build_report(s, "P1", as_of=AS_OF)
+        right = next(t for t in r.trends if t.leg == "right")
+        assert right.measure == "knee_toe" and [p.value for p in right.points] == [0.31, 0.26]
+        assert right.left_out == 0
+        flags = sorted((f.session_id, f.rep_index, f.basis, f.value) for f in r.flagged)
+        assert flags == [(1, 1, "knee_toe", 0.35), (1, 3, "knee_toe", 0.31), (2, 2, "knee_toe", 0.32)]
+        # a later session judged by the change: the offset trend stays, the new session's flags use the change
+        new = {"knee_toe_from_standing": True, "valgus_knee_toe_change": 0.04}
+        s.record_session(_kt_session(tmp_path, "new", [(0.40, 0.05)], **new), "P1", recorded_at="2025-03-15")
+        r = build_report(s, "P1", as_of=AS_OF)
+        assert next(t for t in r.trends if t.leg == "right").measure == "knee_toe"
+        assert (r.flagged[0].session_id, r.flagged[0].basis, r.flagged[0].value) == (3, "knee_toe_change", 0.05)
+        assert "peak knee-to-toe offset" in render_html(r)
+        assert write_report_file(r, tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_trend_table_aligns_each_leg_with_its_own_sessions(store: Store) -> None:
+    """When the legs were measured in different sessions, each value sits under its own date."""
+    r = build_report(store, "P1", as_of=AS_OF)
+    right = next(t for t in r.trends if t.leg == "right")
+    right.points = right.points[1:]  # the right knee not measured in the first session (01 Mar)
+    html = render_html(r)
+    table = html[html.index('<table class="trend">') :]
+    table = table[: table.index("</table>")]
+    assert re.findall(r"<th>(\d\d \w\w\w)</th>", table) == ["01 Mar", "08 Mar", "15 Mar"]
+    row = table[table.index('data-leg="right"') :]
+    row = row[: row.index("</tr>")]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)[2:5]  # after leg and measure
+    assert cells[0] == "&ndash;"
+    assert cells[1].startswith("+15.0") and cells[2].startswith("+10.0")
+
+
+def _pdf_pages_and_text(pdf: Path) -> tuple[list[str], str]:
+    """Each page's size line (pdfinfo) and the text with whitespace collapsed (pdftotext)."""
+    if not (shutil.which("pdfinfo") and shutil.which("pdftotext")):
+        pytest.skip("poppler-utils (pdfinfo, pdftotext) not installed")
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "1000", str(pdf)], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return re.findall(r"^Page\s+\d+ size:\s*(.*)$", info, re.M), " ".join(text.split())
+
+
+def _html_text(page: str) -> str:
+    body = re.sub(r"<svg.*?</svg>|<style.*?</style>|<title.*?</title>", " ", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def test_pdf_is_the_html_report_printed(store: Store, tmp_path: Path) -> None:
+    """One template: the PDF's text holds the HTML's status line, numbers and verdicts; every
+    page is A4; zero prints as 0; adherence is in whole sessions; each measure's rule once."""
+    # right knee 0.01 deg less valgus than the left: a difference that must print as 0, not -0.0
+    store.record_session(_session(tmp_path, "d", [2.49]), "P1", recorded_at="2025-03-16", pain_before=2, pain_after=2)
+    r = build_report(store, "P1", as_of=AS_OF)
+    page = write_report_file(r, tmp_path / "r.html").read_text()
+    sizes, text = _pdf_pages_and_text(write_report_file(r, tmp_path / "r.pdf"))
+    assert len(sizes) >= 2 and set(sizes) == {"595.276 x 841.89 pts (A4)"}
+    html_text = _html_text(page)
+    status = f"Status: {r.status} {'; '.join(r.reasons)}"
+    assert status == "Status: amber squat: 4 of 7 prescribed sessions"
+    adherence = "4 of 7 sessions"
+    right = next(t for t in r.trends if t.leg == "right")
+    numbers = ["+20.0", "+15.0", "+10.0", "+2.5", "+17.5 deg", "+12.5 deg", "+7.5 deg", "0 deg"]
+    for key in [status, adherence, right.verdict, *numbers]:
+        assert key in html_text and key in text, key
+    assert right.verdict == "less valgus: -17.5 deg (improved)"
+    assert next(a for a in r.asymmetry if a.session_id == 4).right_minus_left == pytest.approx(-0.01)
+    for shown in (html_text, text):
+        assert not re.search(r"[+-]0\.0+(?![0-9])", shown)  # no -0.0, +0.00
+        assert not re.search(r"\d+\.\d+ (?:prescribed )?sessions", shown)  # never "9.4 sessions"
+        # the degrees and the 8-degree rule stated once, for the one measure shown
+        assert shown.count(f"A change of less than {SDD_DEG:g} deg is not called progress") == 1
+        assert "shank lengths" not in shown
+
+
+def test_knee_toe_rule_is_stated_in_shank_lengths(tmp_path: Path) -> None:
+    with Store(tmp_path / "k.db") as s:
+        s.add_patient("P1")
+        new = {"knee_toe_from_standing": True, "valgus_knee_toe_change": 0.04}
+        s.record_session(_kt_session(tmp_path, "a", [(0.35, 0.05)], **new), "P1", recorded_at="2025-03-01")
+        s.record_session(_kt_session(tmp_path, "b", [(0.35, 0.20)], **new), "P1", recorded_at="2025-03-08")
+        r = build_report(s, "P1", as_of=AS_OF)
+        right = next(t for t in r.trends if t.leg == "right")
+        assert right.verdict == "more valgus: +0.15 standing shank lengths (worse)" and r.status == "red"
+        text = _html_text(render_html(r))
+        assert text.count(f"A change of less than {SDD_KNEE_TOE:g} standing shank lengths is not called progress") == 1
+        assert f"less than {SDD_DEG:g} deg" not in text

@@ -1,0 +1,191 @@
+"""Dashboard security and forms through Flask's test client (no browser, no model run)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from formcheck.clinic.store import Store
+from formcheck.errors import InputError
+from formcheck.web.app import create_app
+from formcheck.web.auth import is_loopback, set_password
+from tests.conftest import SAMPLES, run_cli
+from tests.clinic.test_store import make_out_dir
+
+
+class _FakeModel:  # uploads need a model; these tests stop before analysis or never reach it
+    path = Path("/nonexistent.task")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return make_db(tmp_path)
+
+
+def make_db(tmp_path: Path) -> Path:
+    """A store with patient P1 and one recorded session."""
+    path = tmp_path / "formcheck.db"
+    with Store(path) as s:
+        s.add_patient("P1", "Ann")
+        s.record_session(make_out_dir(tmp_path / "s1"), "P1", recorded_at="2025-03-01", pain_before=2, pain_after=3)
+    return path
+
+
+def _client(db: Path, tmp_path: Path, **kw):
+    app = create_app(db, tmp_path / "data", model=_FakeModel(), **kw)
+    app.extensions["formcheck_jobs"].submit = lambda job: job  # never analyse in these tests
+    client = app.test_client()
+    client.get("/")
+    with client.session_transaction() as s:
+        token = s.get("csrf")
+    return app, client, token
+
+
+def test_pages_render(db: Path, tmp_path: Path) -> None:
+    _, c, _ = _client(db, tmp_path)
+    assert b'data-patient="P1"' in c.get("/").data
+    page = c.get("/patients/P1").data.decode()
+    assert "Valgus trend" in page and "prescription-form" in page
+    assert b'id="rep-2"' in c.get("/sessions/1").data
+    assert c.get("/sessions/999").status_code == 404
+    assert c.get("/patients/..%2F..%2Fetc").status_code in (400, 404)
+    assert c.get("/sessions/1/video.webm").status_code == 404  # no annotated video in this session
+
+
+def test_uploads_without_a_pose_model_are_refused_up_front(db: Path, tmp_path: Path) -> None:
+    app = create_app(db, tmp_path / "data", model=None)
+    c = app.test_client()
+    c.get("/")
+    with c.session_transaction() as s:
+        token = s.get("csrf")
+    video = (SAMPLES / "squat_front_clean.mp4").read_bytes()
+    r = c.post("/patients/P1/upload", data={"csrf": token, "exercise": "squat", "video": (io.BytesIO(video), "clip.mp4")},
+               content_type="multipart/form-data")  # fmt: skip
+    assert r.status_code == 400 and b"uploads are off" in r.data
+    with Store(db) as s:
+        assert s.jobs() == []
+    assert not (tmp_path / "data" / "uploads").exists() or not any((tmp_path / "data" / "uploads").rglob("*.mp4"))
+
+
+def test_post_without_form_token_is_refused(db: Path, tmp_path: Path) -> None:
+    _, c, token = _client(db, tmp_path)
+    assert c.post("/patients", data={"id": "P2"}).status_code == 400
+    assert c.post("/patients", data={"id": "P2", "csrf": "wrong"}).status_code == 400
+    assert c.post("/patients", data={"id": "P2", "csrf": token}).status_code == 302
+    with Store(db) as s:
+        assert s.patient("P2") is not None
+
+
+def test_prescription_and_threshold_forms(db: Path, tmp_path: Path) -> None:
+    _, c, token = _client(db, tmp_path)
+    r = c.post("/patients/P1/prescription", data={"csrf": token, "exercise": "squat", "sets": "3", "reps": "8", "per_week": "4"})
+    assert r.status_code == 302
+    r = c.post("/patients/P1/thresholds", data={"csrf": token, "valgus_fppa_deg": "12.5", "valgus_shank_deg": "", "valgus_knee_toe": "0.3"})
+    assert r.status_code == 302
+    assert c.post("/patients/P1/thresholds", data={"csrf": token, "valgus_fppa_deg": "abc"}).status_code == 400
+    with Store(db) as s:
+        assert s.prescriptions("P1")[0]["reps"] == 8 and s.prescriptions("P1")[0]["per_week"] == 4
+        assert s.thresholds("P1")["valgus_fppa_deg"] == 12.5
+    assert "12.5" in c.get("/patients/P1").data.decode()
+
+
+def test_knee_toe_change_settings_are_saved_and_shown(db: Path, tmp_path: Path) -> None:
+    _, c, token = _client(db, tmp_path)
+    page = c.get("/patients/P1").data.decode()
+    assert '<option value="change" selected>' in page and 'name="valgus_knee_toe_change" value="0.04"' in page
+    form = {"csrf": token, "valgus_fppa_deg": "10", "valgus_knee_toe": "0.3"}
+    assert c.post("/patients/P1/thresholds", data=form).status_code == 302  # an older form without the new fields
+    with Store(db) as s:
+        assert "knee_toe_from_standing" not in s.thresholds("P1") and s.effective_thresholds("P1")["knee_toe_from_standing"]
+    r = c.post("/patients/P1/thresholds", data={**form, "valgus_knee_toe_change": "0.065", "knee_toe_from_standing": "offset"})
+    assert r.status_code == 302
+    with Store(db) as s:
+        th = s.thresholds("P1")
+        assert (th["valgus_knee_toe_change"], th["knee_toe_from_standing"]) == (0.065, False)
+    page = c.get("/patients/P1").data.decode()
+    assert '<option value="offset" selected>' in page and 'name="valgus_knee_toe_change" value="0.065"' in page
+    for bad in ({"valgus_knee_toe_change": "abc"}, {"valgus_knee_toe_change": "-0.02"}, {"valgus_knee_toe_change": "0"},
+                {"knee_toe_from_standing": "yes"}):  # fmt: skip
+        assert c.post("/patients/P1/thresholds", data={**form, **bad}).status_code == 400, bad
+    with Store(db) as s:
+        assert s.thresholds("P1")["valgus_knee_toe_change"] == 0.065  # refused forms change nothing
+    r = c.post("/patients/P1/thresholds", data={**form, "valgus_knee_toe_change": "", "knee_toe_from_standing": "change"})
+    assert r.status_code == 302
+    with Store(db) as s:
+        th = s.thresholds("P1")
+        assert "valgus_knee_toe_change" not in th and th["knee_toe_from_standing"] is True  # empty: back to the default
+
+
+def test_session_page_shows_knee_toe_change(tmp_path: Path) -> None:
+    from tests.clinic.test_store import _rep
+
+    path = tmp_path / "k.db"
+    with Store(path) as s:
+        s.add_patient("P1")
+        rep = {**_rep(1, 1.0), "valgus_basis": "knee_toe", "peak_knee_toe_change": {"left": -0.01, "right": 0.07}}
+        out = make_out_dir(tmp_path / "s", [rep], thresholds={"knee_toe_from_standing": True, "valgus_knee_toe_change": 0.04})
+        sid = s.record_session(out, "P1").session_id
+    _, c, _ = _client(path, tmp_path)
+    page = c.get(f"/sessions/{sid}").data.decode()
+    assert "knee-to-toe change L/R" in page and "-0.01 / +0.07" in page
+    assert "by the knee-to-toe change from standing, 0.04" in page
+
+
+def test_uploads_are_checked(db: Path, tmp_path: Path) -> None:
+    app, c, token = _client(db, tmp_path, max_upload_mb=1)
+
+    def post(name: str, content: bytes, exercise: str = "squat"):
+        return c.post("/patients/P1/upload", data={"csrf": token, "exercise": exercise, "video": (io.BytesIO(content), name)},
+                      content_type="multipart/form-data")  # fmt: skip
+
+    r = post("clip.mp4", b"not a video at all" * 100)
+    assert r.status_code == 400 and b"not a readable video" in r.data
+    assert post("notes.txt", b"hello").status_code == 400
+    assert post("clip.mp4", b"\0" * (2 * 1024 * 1024)).status_code == 413  # over the 1 MB limit
+    assert post("clip.mp4", b"x", exercise="juggling").status_code == 400
+    # a real clip with a hostile name: accepted, saved under a name the server made
+    clip = (SAMPLES / "squat_front_clean.mp4").read_bytes()
+    if len(clip) < 1024 * 1024:
+        r = post("../../../etc/evil.mp4", clip)
+        assert r.status_code == 302 and "/jobs/" in r.location
+        saved = list((tmp_path / "data" / "uploads" / "P1").iterdir())
+        assert len(saved) == 1 and "evil" not in saved[0].name and saved[0].suffix == ".mp4"
+    assert not (tmp_path / "etc").exists()
+    assert [p.name for p in (tmp_path / "data" / "uploads" / "P1").iterdir() if "clip" in p.name] == []
+
+
+def test_password_is_required_once_set(db: Path, tmp_path: Path) -> None:
+    with Store(db) as s:
+        set_password(s, "correct horse")
+        assert "correct horse" not in (s.setting("dashboard_password_hash") or "")  # stored hashed
+        with pytest.raises(InputError):
+            set_password(s, "short")
+    _, c, _ = _client(db, tmp_path)
+    r = c.get("/patients/P1")
+    assert r.status_code == 302 and "/login" in r.location
+    with c.session_transaction() as s:
+        token = s.get("csrf") or "t"
+        s["csrf"] = token
+    assert b"wrong password" in c.post("/login", data={"csrf": token, "password": "nope"}).data
+    r = c.post("/login?next=/patients/P1", data={"csrf": token, "password": "correct horse"})
+    assert r.status_code == 302 and r.location.endswith("/patients/P1")
+    assert c.get("/patients/P1").status_code == 200
+
+
+def test_loopback_only_rejects_other_host_headers(db: Path, tmp_path: Path) -> None:
+    _, c, _ = _client(db, tmp_path)
+    assert c.get("/", headers={"Host": "attacker.example"}).status_code == 400
+    assert c.get("/", headers={"Host": "localhost:8765"}).status_code == 200
+
+
+def test_is_loopback() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+def test_serve_refuses_network_address_without_password(tmp_path: Path) -> None:
+    proc = run_cli(["serve", "--host", "0.0.0.0", "--port", "0"], None, timeout=60, env_extra={"FORMCHECK_DB": str(tmp_path / "x.db")})
+    assert proc.returncode == 2
+    assert "refusing to serve on 0.0.0.0 without a therapist password" in proc.stderr
