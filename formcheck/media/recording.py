@@ -24,6 +24,8 @@ from formcheck.media.sources import Frame
 
 # The header is written with room to spare and rewritten in place as the file grows, so the
 # file is a valid .npy after every block (format 1.0; header length a multiple of 64 bytes).
+# Kept by hand after measuring npy-append-array and open_memmap (benchmarks/RESULTS.md, "Streaming
+# landmark records"): as fast or slower, and neither gives a reader every block as it is written.
 _MAGIC = b"\x93NUMPY\x01\x00"
 _HEADER_BYTES = 512
 
