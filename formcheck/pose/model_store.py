@@ -7,30 +7,28 @@ before it is used, so a wrong or half-written file fails here with one clear lin
 deep inside MediaPipe. Known checksums live in ``KNOWN_CHECKSUMS`` below; ``models/checksums.json``
 in the repository mirrors it for readers and a test keeps the two equal.
 
-Why not pooch: its `retrieve` checks one known hash per file, while the official bundle of a
-variant has had several published versions (each in KNOWN_CHECKSUMS); a file here is also
-checked to be a whole PoseLandmarker bundle (its zip members' CRCs), a download is written under
-a `.part` name, synced and renamed, and each offline or proxy failure gets its own one-line
-advice. Those checks would sit around pooch unchanged; what pooch would replace is the
-urllib loop, about 40 lines. Not measured against pooch: a judgement, open to a measured change.
+Downloads go through pooch (requests, a temporary file renamed when whole, the checksum when one
+official one is known); formcheck keeps what is its own: the lookup order, the bundle check (zip
+members, their TFLite identifiers and CRCs) on every file wherever it came from, the several
+published checksums of a variant, a cache name given only to a checked and synced file, and
+one line of advice per failure. The cache folder is platformdirs' per-user cache.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import http.client
 import logging
 import os
 import re
-import tempfile
+import secrets
 import time
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
+
+from platformdirs import user_cache_path
 
 from formcheck.errors import ModelError
 
@@ -100,13 +98,12 @@ def model_name(variant: str) -> str:
 
 
 def cache_dir() -> Path:
-    """Directory of downloaded/cached models: $FORMCHECK_CACHE, else the XDG cache."""
+    """Directory of downloaded/cached models: $FORMCHECK_CACHE, else the per-user cache
+    (platformdirs: $XDG_CACHE_HOME or ~/.cache on Linux) /formcheck/models."""
     explicit = os.environ.get(ENV_CACHE)
     if explicit:
         return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "formcheck" / "models"
+    return user_cache_path("formcheck", appauthor=False) / "models"
 
 
 def cached_model_path(variant: str = DEFAULT_VARIANT) -> Path:
@@ -301,19 +298,20 @@ def _offline_error(variant: str, url: str, reason: str) -> ModelError:
 
 
 def _remove_stale_parts(directory: Path, name: str, older_than_s: float = 24 * 3600) -> None:
-    """Delete temp files that a killed download left; they never carry the final name."""
+    """Delete temp files that a killed download left (ours, `.NAME.*.part`, and pooch's `tmp*`);
+    they never carry the final name."""
     now = time.time()
-    for part in directory.glob(f".{name}.*.part"):
+    for part in [*directory.glob(f".{name}.*.part"), *directory.glob("tmp*")]:
         try:
-            if now - part.stat().st_mtime > older_than_s:
+            if part.is_file() and now - part.stat().st_mtime > older_than_s:
                 part.unlink()
         except OSError:
             pass
 
 
-def _fsync_dir(directory: Path) -> None:
+def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
     try:
-        fd = os.open(directory, os.O_RDONLY)
+        fd = os.open(path, flags)
     except OSError:
         return
     try:
@@ -324,13 +322,52 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+class _Progress:
+    """What pooch's HTTPDownloader drives (`total`, `update`, `reset`, `close`), passed on as
+    (bytes so far, Content-Length or None) to formcheck's callback."""
+
+    def __init__(self, callback: ProgressCallback) -> None:
+        self._callback = callback
+        self._total: int | None = None
+        self.done = 0
+
+    @property
+    def total(self) -> int | None:
+        return self._total
+
+    @total.setter
+    def total(self, value: int) -> None:  # set once the response headers are in
+        self._total = value or None  # pooch says 0 when the server sends no Content-Length
+        self._callback(0, self._total)
+
+    def update(self, n: int) -> None:  # pooch counts whole chunks; the last one may be short
+        self.done += n
+        self._callback(min(self.done, self._total) if self._total else self.done, self._total)
+
+    def reset(self) -> None:
+        self.done = 0
+
+    def close(self) -> None:
+        pass
+
+
 def download_model(
     variant: str = DEFAULT_VARIANT,
     *,
     progress: ProgressCallback | None = None,
     timeout: float = DOWNLOAD_TIMEOUT_S,
 ) -> Path:
-    """Fetch the bundle into the cache atomically: only a complete, checked file gets the name."""
+    """Fetch the bundle into the cache atomically: only a complete, checked file gets the name.
+
+    pooch downloads (requests, streamed into a temporary file that it renames when whole and,
+    with one official checksum for the variant, only when it matches); formcheck then checks
+    the bundle, syncs it and gives it the cache name.
+    """
+    import pooch
+    import requests
+
+    pooch.get_logger().setLevel(logging.WARNING)  # its own stderr handler: no "Downloading ..." lines
+
     url = model_url(variant)
     target = cached_model_path(variant)
     try:
@@ -343,72 +380,61 @@ def download_model(
     _remove_stale_parts(target.parent, target.name)
     logger.info("downloading pose model %s from %s", target.name, url)
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
+    official = _official_checksums(variant)
+    bar = _Progress(progress) if progress else False
+    downloader = pooch.HTTPDownloader(
+        progressbar=bar, timeout=timeout, headers={"User-Agent": "formcheck-model-store"}
+    )
+    # A fresh name per download: pooch does not fetch again a name that exists (unless its hash differs).
+    part = target.parent / f".{target.name}.{secrets.token_hex(4)}.part"
     done = False
     try:
-        with os.fdopen(fd, "wb") as out:
-            received, total = _stream(url, out, variant, progress, timeout)
-            out.flush()
-            os.fsync(out.fileno())
-        if total is not None and received != total:
-            raise _offline_error(variant, url, f"transfer cut short at {received} of {total} bytes")
-        problem = _bundle_problem(tmp, full_crc=True)
+        try:
+            pooch.retrieve(
+                url,
+                known_hash=f"sha256:{next(iter(official))}" if len(official) == 1 else None,
+                fname=part.name,
+                path=target.parent,
+                downloader=downloader,
+            )
+        except requests.HTTPError as exc:
+            response = exc.response
+            what = f"HTTP {response.status_code} {response.reason}" if response is not None else str(exc)
+            raise _offline_error(variant, url, what) from None
+        except requests.Timeout:
+            raise _offline_error(variant, url, f"no data within {timeout:g} s") from None
+        except requests.exceptions.ChunkedEncodingError as exc:
+            counts = re.search(r"IncompleteRead\(([^()]*)\)", str(exc))  # urllib3: "N bytes read, M more expected"
+            raise _offline_error(variant, url, f"transfer cut short ({counts.group(1) if counts else _first_line(exc)})") from None
+        except requests.ConnectionError as exc:
+            raise _offline_error(variant, url, f"unreachable: {_first_line(exc)}") from None
+        except requests.RequestException as exc:  # a malformed FORMCHECK_MODEL_URL, among others
+            raise _offline_error(variant, url, f"transfer failed: {_first_line(exc)}") from None
+        except ValueError as exc:  # pooch: the one official checksum does not match
+            raise _offline_error(variant, url, f"the download's checksum matches no official one ({_first_line(exc)})") from None
+        problem = _bundle_problem(part, full_crc=True)
         if problem:
             raise _offline_error(variant, url, f"the download is not a pose model: {problem}")
-        official = _official_checksums(variant)
-        if official and _sha256_file(tmp) not in official:
+        if official and _sha256_file(part) not in official:
             raise _offline_error(variant, url, "the download's checksum matches no official one")
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a cache file is not a secret
-        os.replace(tmp, target)
+        if progress:
+            size = part.stat().st_size
+            progress(size, bar.total if bar else None)
+        os.chmod(part, 0o644)  # a cache file is not a secret
+        _fsync(part)
+        os.replace(part, target)
         done = True
-        _fsync_dir(target.parent)
+        _fsync(target.parent)
     finally:
         if not done:
-            tmp.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
     logger.info("pose model saved to %s", target)
     return target
 
 
-def _stream(
-    url: str,
-    out: Any,
-    variant: str,
-    progress: ProgressCallback | None,
-    timeout: float,
-) -> tuple[int, int | None]:
-    """Copy `url` to `out`; return (bytes received, Content-Length or None)."""
-    received = 0
-    total: int | None = None
-    try:
-        request = urllib.request.Request(url, headers={"User-Agent": "formcheck-model-store"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            if progress:
-                progress(0, total)
-            while True:
-                chunk = response.read(1 << 16)
-                if not chunk:
-                    break
-                out.write(chunk)
-                received += len(chunk)
-                if progress:
-                    progress(received, total)
-    except urllib.error.HTTPError as exc:
-        raise _offline_error(variant, url, f"HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        raise _offline_error(variant, url, f"unreachable: {exc.reason}") from None
-    except TimeoutError:
-        raise _offline_error(variant, url, f"no data within {timeout:g} s") from None
-    except http.client.IncompleteRead:
-        raise _offline_error(
-            variant, url, f"transfer cut short at {received} of {total} bytes"
-        ) from None
-    except (OSError, ValueError, http.client.HTTPException) as exc:
-        # ValueError: a malformed FORMCHECK_MODEL_URL ("unknown url type").
-        raise _offline_error(variant, url, f"transfer failed: {exc}") from None
-    return received, total
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import io
 import json
@@ -284,7 +285,7 @@ def test_download_good(server: str, monkeypatch, isolated_env: Path, kind: str) 
     ("kind", "reason"),
     [
         ("corrupt", "the download is not a pose model: not a .task bundle"),
-        ("truncated", "transfer cut short at"),
+        ("truncated", r"transfer cut short \(\d+ bytes read, \d+ more expected\)"),
         ("missing", "HTTP 404"),
     ],
 )
@@ -422,17 +423,36 @@ def test_interrupted_download_leaves_nothing(server: str, monkeypatch, isolated_
 
 def test_stale_part_files_are_swept(server: str, monkeypatch, isolated_env: Path) -> None:
     stale = write(isolated_env / ".pose_landmarker_full.task.abc123.part", b"old")
+    stale_pooch = write(isolated_env / "tmpk3j2_x", b"pooch's temporary, left by a kill")
     fresh = write(isolated_env / ".pose_landmarker_full.task.def456.part", b"another run")
     old = time.time() - 3 * 24 * 3600
     os.utime(stale, (old, old))
+    os.utime(stale_pooch, (old, old))
     use_server(monkeypatch, f"{server}/good")
     resolve_model()
-    assert not stale.exists() and fresh.exists()  # a fresh one may belong to a running download
+    assert not stale.exists() and not stale_pooch.exists()
+    assert fresh.exists()  # a fresh one may belong to a running download
+
+
+def test_download_checked_against_the_official_checksum(server: str, monkeypatch, isolated_env: Path) -> None:
+    """With one official checksum for the variant pooch checks it; a mismatch keeps nothing."""
+    use_server(monkeypatch, f"{server}/good")
+    entry = {"name": "pose_landmarker_full", "variant": "full", "size": 1, "official": True, "origin": "test"}
+    monkeypatch.setitem(model_store.KNOWN_CHECKSUMS, "0" * 64, entry)
+    with pytest.raises(ModelError, match="checksum matches no official one") as err:
+        resolve_model()
+    assert "\n" not in str(err.value)
+    assert_cache_clean(isolated_env)
+    monkeypatch.delitem(model_store.KNOWN_CHECKSUMS, "0" * 64)
+    sha = hashlib.sha256(GOOD_BUNDLE).hexdigest()
+    monkeypatch.setitem(model_store.KNOWN_CHECKSUMS, sha, dict(entry, size=len(GOOD_BUNDLE)))
+    info = resolve_model()
+    assert info.source == "download" and info.checksum_known and info.sha256 == sha
 
 
 def test_malformed_url_override_is_one_line_error(monkeypatch, isolated_env: Path) -> None:
     monkeypatch.setenv("FORMCHECK_MODEL_URL", "no-scheme-here/{variant}")
-    with pytest.raises(ModelError, match="could not download .*unknown url type"):
+    with pytest.raises(ModelError, match="could not download .*No scheme supplied"):
         resolve_model()
     assert_cache_clean(isolated_env)
 
