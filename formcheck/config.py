@@ -123,7 +123,8 @@ class TrackerConfig:
     - `stance_leg`: step-down, single-leg squat (percent, the stance leg's own shortening);
     - `hip_rise`: step-up (pelvis rise, percent of body length; a 17 cm step is about 10 %);
     - `side_lying`: clamshell, side-lying leg raise (opening angle, degrees);
-    - `knee_angle`: knee extension, hamstring curl (knee angle, degrees).
+    - `knee_angle`: knee extension, hamstring curl (knee angle, degrees);
+    - `knee_rom`: knee range of motion (knee angle, degrees; smaller, as early after an injury).
     """
 
     min_rep_s: float = 0.5  # shorter movements are not reps
@@ -139,11 +140,15 @@ class TrackerConfig:
     rep_history_s: float = 20.0  # longest rep whose per-frame leg evidence is kept
     hold_band_deg: float = 10.0  # timed holds: within this many degrees of the rep's peak
     min_compared_share: float = 0.3  # a rep's legs are told apart on frames with both legs seen: at least this share
+    rom_rest_s: float = 0.5  # knee-rom: the resting knee angle is read over the first this long
+    rom_bent_rest_deg: float = 45.0  # knee-rom: resting knees bent past this (seated): reps straighten them
+    rom_lead_s: float = 0.5  # knee-rom: a rep's range is read from this long before its start
     leg_shortening: RepLevels = field(default_factory=lambda: RepLevels(enter=10.0, onset=3.0, onset_rate=4.0))
     stance_leg: RepLevels = field(default_factory=lambda: RepLevels(enter=7.0, onset=2.5, onset_rate=4.0))
     hip_rise: RepLevels = field(default_factory=lambda: RepLevels(enter=4.0, onset=1.5, onset_rate=3.0))
     side_lying: RepLevels = field(default_factory=lambda: RepLevels(enter=15.0, onset=5.0, onset_rate=20.0))
     knee_angle: RepLevels = field(default_factory=lambda: RepLevels(enter=30.0, onset=8.0, onset_rate=25.0))
+    knee_rom: RepLevels = field(default_factory=lambda: RepLevels(enter=15.0, onset=5.0, onset_rate=20.0))
     balance: HoldSettings = field(default_factory=HoldSettings)
 
 

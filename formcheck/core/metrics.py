@@ -54,7 +54,10 @@ class LegMetrics:
     shank_deg: np.ndarray
     knee_toe: np.ndarray
     knee_toe_px: np.ndarray  # the same offset in pixels (frontal only): scoring compares it with standing
-    flexion_deg: np.ndarray
+    flexion_deg: np.ndarray  # from the world (3D) landmarks
+    # The same angle in the image: true where the leg bends in the image plane (side view),
+    # foreshortened where it bends toward the camera
+    flexion_2d_deg: np.ndarray
     thigh_px: np.ndarray  # 2D hip-knee length: shrinks as the thigh points at the camera
     shank_px: np.ndarray  # 2D knee-ankle length
     hip_ankle_px: np.ndarray  # 2D hip-ankle length: shrinks as the leg bends
@@ -127,6 +130,7 @@ def compute_metrics(
             knee_toe=np.where(frontal, g.knee_toe_offset(hip, knee, ankle, toe, other_hip), np.nan),
             knee_toe_px=np.where(frontal, g.knee_toe_px(hip, knee, toe, other_hip), np.nan),
             flexion_deg=flexion,
+            flexion_2d_deg=g.knee_flexion_deg(hip, knee, ankle),
             thigh_px=np.linalg.norm(knee - hip, axis=-1),
             shank_px=np.linalg.norm(ankle - knee, axis=-1),
             hip_ankle_px=np.linalg.norm(ankle - hip, axis=-1),

@@ -20,6 +20,7 @@ from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import VIEW_CODES
 from formcheck.judging.scoring import HoldScore, RepScore
 from formcheck.pipeline.session import PHASES, SessionResult
+from formcheck.trackers.base import KneeRom
 
 SCHEMA_VERSION = 2
 
@@ -67,6 +68,17 @@ def rep_json(score: RepScore) -> dict[str, Any]:
         "end_frame": r.end_i,
         **({"hold_s": _r(r.hold_s, 2)} if r.hold_s is not None else {}),
         **({"range_deg": _r(r.range_deg, 1)} if r.range_deg is not None else {}),
+        **({"knee_rom": {k.leg.value: knee_rom_json(k) for k in r.knee_rom}} if r.knee_rom else {}),
+    }
+
+
+def knee_rom_json(k: KneeRom) -> dict[str, Any]:
+    """One leg's knee range in a rep (knee-rom), degrees of flexion; `measure`: which estimate."""
+    return {
+        "max_flexion_deg": _r(k.max_flexion_deg, 1),
+        "fullest_extension_deg": _r(k.fullest_extension_deg, 1),
+        "uncertainty_deg": _r(k.uncertainty_deg, 1),
+        "measure": k.measure,
     }
 
 

@@ -63,6 +63,9 @@ class MotionParams:
     sway_m: float = 0.012  # balance
     arms: str = "hips"  # hips | sides | forward | out
     fps: float = 30.0
+    # knee-rom (seated knee extension): the working knee's fullest extension per rep (cycled);
+    # the knees rest at `depth_deg` between reps
+    extension_deg: tuple[float, ...] = (10.0,)
 
     def shift(self, rep: int, leg: Side) -> float:
         if rep < len(self.medial_shift_m):
@@ -441,6 +444,43 @@ def _balance(s: _Script) -> None:
     s.key(p.tail_s, stand.copy())
 
 
+def _seated_knee(s: _Script, pelvis: np.ndarray, side: Side, flexion: float) -> tuple[np.ndarray, float]:
+    """Ankle and foot pitch of a seated leg (thigh level, straight forward) at this knee flexion."""
+    b = s.b
+    knee = pelvis + np.array([lateral_sign(side) * b.hip_width / 2, 0.0, b.thigh])
+    f = np.radians(flexion)
+    ankle = knee + b.shank * np.array([0.0, -np.sin(f), np.cos(f)])
+    return ankle, min(0.0, flexion - 90.0)  # the foot stays square to the shank: toes up as it straightens
+
+
+def _knee_rom(s: _Script) -> None:
+    """Seated knee extension on a stool (knee range of motion): both knees rest at `depth_deg`,
+    feet on the floor; each rep the working knee straightens to its `extension_deg` and bends back.
+    The true range is the skeleton's own flexion (truth.py), not these targets."""
+    p, b = s.p, s.b
+    w = p.working_leg
+    pelvis = np.array([0.0, b.ankle_height + b.shank * np.sin(np.radians(p.depth_deg)), 0.0])
+    s.boxes.append(Box(x=0.0, z=-0.02, width=0.42, height=float(pelvis[1]) - 0.09, depth=0.40))
+
+    def pose(flexion: float) -> Pose:
+        ankle, pitch = {}, {}
+        for sd in SIDES:
+            ankle[sd], pitch[sd] = _seated_knee(s, pelvis, sd, flexion if sd is w else p.depth_deg)
+        return Pose(pelvis.copy(), ankle, pitch)
+
+    rest = pose(p.depth_deg)
+    s.key(0.0, rest)
+    s.key(p.lead_in_s, rest.copy())
+    for i in range(p.reps):
+        t0 = s.t
+        straight = pose(p.extension_deg[i % len(p.extension_deg)])
+        s.key(0.45 * p.tempo_s, straight)
+        s.key(0.10 * p.tempo_s, straight.copy())
+        s.key(0.45 * p.tempo_s, rest.copy())
+        s.rep(t0, (w,), i)
+        s.rest()
+
+
 _SCRIPTS = {
     "squat": _squat,
     "lunge": _lunge,
@@ -449,6 +489,7 @@ _SCRIPTS = {
     "single-leg-squat": _single_leg_squat,
     "side-lunge": _side_lunge,
     "balance": _balance,
+    "knee-rom": _knee_rom,
 }
 
 
@@ -512,7 +553,7 @@ def _arms(joints: np.ndarray, body: BodyShape, style: str, up: np.ndarray, fwd: 
 def build_motion(params: MotionParams, body: BodyShape | None = None, seed: int = 0) -> Motion:
     """Pose the skeleton for every frame of the scripted exercise."""
     if params.exercise not in _SCRIPTS:
-        raise ValueError(f"unknown exercise {params.exercise!r}; one of {', '.join(EXERCISES)}")
+        raise ValueError(f"unknown exercise {params.exercise!r}; one of {', '.join(_SCRIPTS)}")
     body = body or BodyShape()
     rng = np.random.default_rng(seed)
     sc = _Script(params, body)

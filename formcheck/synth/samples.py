@@ -161,7 +161,21 @@ def standard_specs() -> list[ClipSpec]:
                       ("squat_near_2m", replace(base.camera, distance_m=2.0, frame_height_m=2.3)),
                       ("squat_high_cam", replace(base.camera, height_m=1.5))):
         specs.append(replace(base, name=name, camera=cam, seed=base.seed + 500))
+    specs.append(knee_rom_spec())
     return specs
+
+
+def knee_rom_spec() -> ClipSpec:
+    """Knee range of motion: seated knee extension filmed from the working (near) leg's side, four
+    reps straightening to different angles, so each rep's range has its own truth."""
+    return ClipSpec(
+        "kneerom_side",
+        MotionParams(exercise="knee-rom", reps=4, depth_deg=95.0, extension_deg=(10.0, 25.0, 5.0, 40.0), tempo_s=3.0,
+                     rest_s=0.8, lead_in_s=1.6, tail_s=0.8, working_leg=L, toe_out_deg=0.0),
+        Camera(yaw_deg=90.0, height_m=0.5, distance_m=2.5, look_at_m=0.7, frame_height_m=1.6),
+        Appearance(skin="medium", hair="brown", shirt="blue", trousers="black", shoes="white", background="plain",
+                   noise_sigma=1.0),
+        seed=21)
 
 
 def specs_for(which: str) -> list[ClipSpec]:

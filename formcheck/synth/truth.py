@@ -19,6 +19,8 @@ How the truth is defined:
   either 0 (clean) or large enough that a frontal clip's peak FPPA is above 15 degrees, while a
   clean rep's stays below 5: the flag truth is never a borderline call. `fppa_bottom_deg` and
   `peak_fppa_deg` (the most valgus value from start to end) are per working leg.
+- `reps[].rom_deg` (knee-rom only): per working leg, `max_flexion` and `fullest_extension`, the
+  highest and lowest 3D knee flexion of the skeleton from the rep's start to its end.
 - `holds[]`: balance holds: the stance leg, when the free foot left the floor and came back
   down, and the times the free foot touched down in between.
 """
@@ -63,6 +65,11 @@ def _r(a, nd: int = 2) -> list:
     return [round(float(v), nd) for v in np.asarray(a)]
 
 
+def _rom(motion: Motion, legs, win: slice) -> dict:  # noqa: ANN001 - tuple of Side
+    return {s.value: {"max_flexion": round(float(np.max(motion.flexion_deg[s][win])), 2),
+                      "fullest_extension": round(float(np.min(motion.flexion_deg[s][win])), 2)} for s in legs}
+
+
 def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: dict) -> dict:
     """The truth document (plain JSON types) for a rendered motion."""
     xy = projected_landmarks(motion, camera)
@@ -88,6 +95,7 @@ def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: d
             "peak_fppa_deg": {s.value: round(float(np.max(legs[s.value]["fppa_deg"][win])), 2) for s in r.legs},
             "knee_flexion_bottom_deg": {s.value: round(float(motion.flexion_deg[s][r.bottom_frame]), 1)
                                         for s in r.legs},
+            **({"rom_deg": _rom(motion, r.legs, win)} if motion.params.exercise == "knee-rom" else {}),
         })
     holds = [{"leg": h.leg.value, "start_s": h.start_s, "end_s": h.end_s, "touchdowns": h.touchdowns}
              for h in motion.holds]

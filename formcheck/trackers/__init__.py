@@ -1,11 +1,12 @@
 """Exercise trackers, registered by name (`formcheck analyze --help` lists them)."""
 
-from formcheck.trackers import auto, balance, non_weight_bearing, single_leg, squat  # noqa: F401  (registers)
+from formcheck.trackers import auto, balance, non_weight_bearing, range_of_motion, single_leg, squat  # noqa: F401  (registers)
 from formcheck.trackers.base import (
     Event,
     HoldEnded,
     HoldStarted,
     HoldWindow,
+    KneeRom,
     Phase,
     RepCompleted,
     RepRejected,
@@ -22,6 +23,7 @@ __all__ = [
     "HoldEnded",
     "HoldStarted",
     "HoldWindow",
+    "KneeRom",
     "Phase",
     "RepCompleted",
     "RepRejected",

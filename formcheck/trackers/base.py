@@ -38,6 +38,19 @@ class RepWindow:
     legs: tuple[Side, ...]
     hold_s: float | None = None  # time held at the end of the range (exercises with a timed hold)
     range_deg: float | None = None  # joint range of the rep, for exercises counted on an angle
+    knee_rom: tuple[KneeRom, ...] = ()  # knee range of motion per working leg (knee-rom)
+
+
+@dataclass(frozen=True)
+class KneeRom:
+    """One leg's knee range in one rep (degrees of flexion; trackers/range_of_motion.py says which
+    estimate `measure` names and what `uncertainty_deg` is)."""
+
+    leg: Side
+    max_flexion_deg: float | None
+    fullest_extension_deg: float | None
+    uncertainty_deg: float | None
+    measure: str  # "image" (2D) or "world" (3D)
 
 
 @dataclass(frozen=True)
