@@ -7,7 +7,9 @@ Errors are one line on stderr. Every option is checked before any work starts.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import json
 import logging
 import os
 import sys
@@ -73,6 +75,31 @@ def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"formcheck: {_one_line(message)}", err=True)
     _said.append(message)
     return typer.Exit(code)
+
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success, no progress bar (errors still one line on stderr).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout for scripts and nothing else (progress bar off).")]
+
+
+class _Out:
+    """What a command prints: lines for people; with --json one JSON document instead; with
+    --quiet nothing. Errors are not printed here: they stay one line on stderr (main)."""
+
+    def __init__(self, quiet: bool = False, as_json: bool = False) -> None:
+        self.quiet, self.json = quiet, as_json
+        self.silent = quiet or as_json  # no lines for people and no progress bar
+
+    def line(self, text: str = "") -> None:
+        if not self.silent:
+            typer.echo(text)
+
+    def notice(self, text: str) -> None:
+        """Shown whatever the options (the safety text): on stderr when stdout is for JSON."""
+        typer.echo(text, err=self.json)
+
+    def document(self, doc: object) -> None:
+        if self.json:
+            typer.echo(json.dumps(doc, indent=2, default=str))
 
 
 def _configure_logging(quiet: bool, verbose: bool) -> None:
@@ -152,11 +179,26 @@ def _config(config_file: Optional[Path], threshold: Optional[float], baseline_re
     return effective_config(config_file, own, command_line)
 
 
-def _print_outcome(outcome, quiet: bool) -> None:
+def _flagged(summary: dict) -> list[int]:
+    return [r["index"] for r in summary["reps"] if any(v for v in r["valgus"].values())]
+
+
+def _outcome_doc(outcome, out_dir: Path) -> dict:  # noqa: ANN001 - runs.analyze.Outcome
+    """analyze's and live's --json document: where, what was counted and flagged, how whole."""
     s = outcome.summary
-    if quiet:
+    return {
+        "out": str(out_dir), "exercise": s["exercise"], "rep_count": s["rep_count"], "flagged_reps": _flagged(s),
+        "holds": len(s.get("holds") or []), "partial": bool(s.get("partial")), "partial_reason": s.get("partial_reason"),
+        "warnings": list(s["warnings"]), "frames": outcome.frames, "seconds": round(outcome.wall_s, 3),
+        "files": {name: str(path) for name, path in outcome.files.items()},
+    }  # fmt: skip
+
+
+def _print_outcome(outcome, say: _Out) -> None:
+    s = outcome.summary
+    if say.silent:
         return
-    flagged = [r["index"] for r in s["reps"] if any(v for v in r["valgus"].values())]
+    flagged = _flagged(s)
     typer.echo(
         f"{s['exercise']}: {s['rep_count']} reps, knee caving in on "
         + (f"rep{'s' if len(flagged) > 1 else ''} {', '.join(map(str, flagged))}" if flagged else "none")
@@ -175,7 +217,7 @@ PainAfterOpt = Annotated[Optional[int], typer.Option("--pain-after", min=0, max=
 
 
 def _record_for_patient(out_dir: Path, patient: str, date: Optional[str], pain_before: Optional[int],
-                        pain_after: Optional[int], safety: list[str], quiet: bool, default_now: bool = True) -> None:  # fmt: skip
+                        pain_after: Optional[int], safety: list[str], say: _Out, default_now: bool = True) -> dict:  # fmt: skip
     """Record an output folder for a patient; without --date a fresh run is dated now, an
     imported folder by when its summary.json was written."""
     from datetime import datetime
@@ -186,9 +228,10 @@ def _record_for_patient(out_dir: Path, patient: str, date: Optional[str], pain_b
         out_dir, patient, recorded_at=date or (datetime.now() if default_now else None),
         pain_before=pain_before, pain_after=pain_after, safety=parse_safety(safety) or None,
     )  # fmt: skip
-    if not quiet:
-        what = "recorded as" if rec.created else ("updated" if rec.replaced else "already recorded as")
-        typer.echo(f"patient {patient}: {what} session {rec.session_id} in {default_db_path()}")
+    what = "recorded as" if rec.created else ("updated" if rec.replaced else "already recorded as")
+    say.line(f"patient {patient}: {what} session {rec.session_id} in {default_db_path()}")
+    return {"patient": patient, "session_id": rec.session_id, "created": rec.created, "replaced": rec.replaced,
+            "db": str(default_db_path())}  # fmt: skip
 
 
 @app.command()
@@ -205,7 +248,8 @@ def analyze(
     no_video: Annotated[bool, typer.Option("--no-video", help="Skip annotated.mp4.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Let --out replace the results of another video.")] = False,
     workers: Annotated[Optional[int], typer.Option("--workers", "-j", help="Processes running the pose model on time chunks of the video (default: the cores available; short videos use fewer).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     patient: PatientOpt = None,
     date: DateOpt = None,
@@ -213,7 +257,11 @@ def analyze(
     pain_after: PainAfterOpt = None,
     export: Annotated[Optional[str], typer.Option("--export", help="Also write exports into the output folder, e.g. trc,mot (trc, mot, c3d, csv, fhir; see `formcheck export`).")] = None,
 ) -> None:
-    """Analyse a recorded video: writes annotated.mp4, summary.json, frames.csv and report.html."""
+    """Analyse a recorded video: writes annotated.mp4, summary.json, frames.csv and report.html.
+
+    --json prints {out, exercise, rep_count, flagged_reps, holds, partial, partial_reason, warnings,
+    frames, seconds, files, session, exports}."""
+    say = _Out(quiet, json_out)
     _configure_logging(quiet, verbose)
     from formcheck.runs.analyze import run_session
     from formcheck.core.landmarks import Side
@@ -228,7 +276,7 @@ def analyze(
     exports = _export_formats(export, patient)
     if not video.exists():
         raise InputError(f"no such file: {video}")
-    model_info = _resolve_model(model, model_variant, quiet)
+    model_info = _resolve_model(model, model_variant, say.silent)
     source = open_source(video)
     try:
         out_dir = _out_dir(video, out, source.info, overwrite)
@@ -237,7 +285,7 @@ def analyze(
         raise
     progress_ctx = None
     progress_fn = None
-    if not quiet and sys.stderr.isatty():
+    if not say.silent and sys.stderr.isatty():
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -261,11 +309,13 @@ def analyze(
     finally:
         if progress_ctx is not None:
             progress_ctx.stop()
-    _print_outcome(outcome, quiet)
+    _print_outcome(outcome, say)
+    doc = _outcome_doc(outcome, out_dir)
     if patient is not None:
-        _record_for_patient(out_dir, patient, date, pain_before, pain_after, [], quiet)
+        doc["session"] = _record_for_patient(out_dir, patient, date, pain_before, pain_after, [], say)
     if outcome.stopped_by is None:
-        _write_exports(out_dir, exports, patient, quiet)
+        doc["exports"] = _write_exports(out_dir, exports, patient, say)
+    say.document(doc)
     _exit_for_stop(outcome.stopped_by, f"after {outcome.frames} frames: partial results written to {out_dir}")
 
 
@@ -281,13 +331,14 @@ def _export_formats(export: Optional[str], patient: Optional[str]) -> list[str]:
     return formats
 
 
-def _write_exports(out_dir: Path, formats: list[str], patient: Optional[str], quiet: bool) -> None:
+def _write_exports(out_dir: Path, formats: list[str], patient: Optional[str], say: _Out) -> dict[str, str]:
     from formcheck.exports import default_name, export_folder
 
+    written = {}
     for name in formats:
-        path = export_folder(out_dir, name, out_dir / default_name(name), patient)
-        if not quiet:
-            typer.echo(f"  {name:<9} {path}")
+        written[name] = str(export_folder(out_dir, name, out_dir / default_name(name), patient))
+        say.line(f"  {name:<9} {written[name]}")
+    return written
 
 
 @app.command()
@@ -296,9 +347,13 @@ def export(
     to: Annotated[str, typer.Option("--to", help="trc (OpenSim markers), mot (OpenSim joint angles), c3d (markers), csv (one row per frame: landmarks and angles) or fhir (FHIR R4 Bundle of Observations).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The file to write.")],
     patient: Annotated[Optional[str], typer.Option("--patient", help="fhir: the patient (default: the one the folder is recorded for in the session store).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when done.")] = False,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
 ) -> None:
-    """Export an output folder for other tools: OpenSim .trc/.mot, C3D, a wide CSV, or FHIR R4."""
+    """Export an output folder for other tools: OpenSim .trc/.mot, C3D, a wide CSV, or FHIR R4.
+
+    --json prints {format, out}."""
+    say = _Out(quiet, json_out)
     _configure_logging(quiet, False)
     from formcheck.exports import export_folder, parse_formats
 
@@ -306,8 +361,8 @@ def export(
     if len(formats) != 1:
         raise InputError(f"--to takes one format, got {to}: run export once per format")
     path = export_folder(folder, formats[0], out, patient)
-    if not quiet:
-        typer.echo(f"{formats[0]}: {path}")
+    say.line(f"{formats[0]}: {path}")
+    say.document({"format": formats[0], "out": str(path)})
 
 
 def _check_patient_options(patient: Optional[str], date: Optional[str]) -> None:
@@ -346,11 +401,16 @@ def batch(
     config_file: ConfigOpt = None,
     threshold: Annotated[Optional[float], typer.Option("--threshold", help="FPPA valgus threshold, degrees.")] = None,
     no_video: Annotated[bool, typer.Option("--no-video", help="Skip annotated.mp4.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Analyse many videos: one output folder each, an index (batch.csv, batch.html), videos already
-    done with the same settings skipped, a failed video recorded with its reason while the rest go on."""
+    done with the same settings skipped, a failed video recorded with its reason while the rest go on.
+
+    --json prints {out, index_csv, index_html, done, skipped, failed, interrupted, videos: [{video,
+    out_dir, status, reason, exercise, rep_count, flagged_reps, warnings, ...}]}."""
+    say = _Out(quiet, json_out)
     _configure_logging(quiet, verbose)
     from formcheck.batch import BatchOptions, find_videos, read_patient_map, run_batch
     from formcheck.core.landmarks import Side
@@ -362,24 +422,26 @@ def batch(
     config = _config(config_file, threshold, False)
     mapping = read_patient_map(patients) if patients is not None else {}
     videos = find_videos(inputs)
-    model_info = _resolve_model(model, model_variant, quiet)
+    model_info = _resolve_model(model, model_variant, say.silent)
     opts = BatchOptions(
         out=out, exercise=exercise, config=config, model=model_info,
         side=None if side is SideChoice.auto else Side(side.value), write_video=not no_video,
         workers=min(workers or _cores(), len(videos)),
         scheduler=scheduler, patients=mapping,
     )  # fmt: skip
-    progress = _BatchBar(quiet)
+    progress = _BatchBar(say.silent)
     try:
         outcome = run_batch(videos, opts, progress)
     finally:
         progress.stop()
-    if not quiet:
-        for r in outcome.results:
-            flagged = f", {r.flagged_reps} flagged" if r.flagged_reps else ""
-            detail = f"{r.rep_count} reps{flagged}" if r.status in ("done", "skipped") else r.reason
-            typer.echo(f"{r.status:<11} {Path(r.video).name}: {detail}")
-        typer.echo(f"index: {outcome.index_html}  ({outcome.index_csv.name} beside it)")
+    for r in outcome.results:
+        flagged = f", {r.flagged_reps} flagged" if r.flagged_reps else ""
+        detail = f"{r.rep_count} reps{flagged}" if r.status in ("done", "skipped") else r.reason
+        say.line(f"{r.status:<11} {Path(r.video).name}: {detail}")
+    say.line(f"index: {outcome.index_html}  ({outcome.index_csv.name} beside it)")
+    counts = {k: sum(r.status == k for r in outcome.results) for k in ("done", "skipped", "failed", "interrupted")}
+    say.document({"out": str(out), "index_csv": str(outcome.index_csv), "index_html": str(outcome.index_html), **counts,
+                  "videos": [dataclasses.asdict(r) for r in outcome.results]})  # fmt: skip
     if outcome.interrupted:
         raise _fail(f"batch interrupted: the index in {outcome.index_csv} says which videos were analysed", EXIT_INTERRUPTED)
     if outcome.failed:
@@ -390,6 +452,34 @@ def _cores() -> int:
     from formcheck.batch.pool import available_cores
 
     return available_cores()
+
+
+class _Bar:
+    """One rich progress bar on stderr, shown only on a terminal and started at the first update."""
+
+    def __init__(self, what: str, silent: bool) -> None:
+        self._what, self._off, self._bar, self._task = what, silent or not sys.stderr.isatty(), None, None
+
+    def update(self, done: int, total: int | None, what: str | None = None) -> None:
+        if self._off:
+            return
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 console=Console(stderr=True), transient=True)  # fmt: skip
+            self._task = self._bar.add_task(self._what, total=total)
+            self._bar.start()
+        self._bar.update(self._task, completed=done, total=total, description=what or self._what)
+
+    def stage(self, what: str) -> None:
+        """A step of unknown length (the bar turns into a pulse)."""
+        self.update(0, None, what)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 class _BatchBar:
@@ -447,14 +537,17 @@ def live(
     patient: PatientOpt = None,
     pain_before: PainBeforeOpt = None,
     pain_after: PainAfterOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Live coaching from a camera: the knee turns red and a cue shows (or speaks) when it caves in.
 
     Keys: space pauses, r restarts the set, q or Esc ends and writes the same files as analyze
-    (plus raw.mp4 with --record, and live.json with latency and cue timings).
+    (plus raw.mp4 with --record, and live.json with latency and cue timings). --json prints
+    analyze's document plus latency (the safety text, when shown, goes to stderr).
     """
+    say = _Out(quiet, json_out)
     _configure_logging(quiet, verbose)
     import time
 
@@ -470,86 +563,94 @@ def live(
         raise InputError(f"no such file: {source}")
     if not no_window:
         check_display()
-    _safety_gate(yes, quiet)
-    model_info = _resolve_model(model, model_variant, quiet)
+    _safety_gate(yes, say)
+    model_info = _resolve_model(model, model_variant, say.silent)
     out_dir = out if out is not None else Path.cwd() / time.strftime("live-%Y%m%d-%H%M%S")
     frames = open_source(source, realtime=True) if source is not None else open_source(camera)
-    if not quiet:
-        typer.echo(f"live: {frames.info.name} ({frames.info.width}x{frames.info.height}, {frames.info.fps:.0f} fps)"
-                   + ("" if no_window else "; keys: space pause, r restart set, q/Esc end"))
+    say.line(f"live: {frames.info.name} ({frames.info.width}x{frames.info.height}, {frames.info.fps:.0f} fps)"
+             + ("" if no_window else "; keys: space pause, r restart set, q/Esc end"))
     opts = LiveOptions(
         exercise=exercise, out_dir=out_dir, model=model_info, config=config,
         side=None if side is SideChoice.auto else Side(side.value), window=not no_window, sound=sound,
         reps=reps, sets=sets, record=record, debug=debug,
     )
     result = run_live(frames, opts)
-    if result.sound_warning and not quiet:
-        typer.echo(f"warning: sound: {result.sound_warning}")
-    _print_outcome(result.outcome, quiet)
+    if result.sound_warning:
+        say.line(f"warning: sound: {result.sound_warning}")
+    _print_outcome(result.outcome, say)
     lat = result.latency
-    if not quiet:
-        med = lambda k: lat[k]["median_ms"]  # noqa: E731
-        typer.echo(
-            f"latency: capture->display {med('capture_to_display_ms')} ms, capture->cue {med('capture_to_cue_ms')} ms (median); "
-            f"{lat['frames_analysed']} of {lat['frames_in']} frames analysed"
-        )
+    med = lambda k: lat[k]["median_ms"]  # noqa: E731
+    say.line(
+        f"latency: capture->display {med('capture_to_display_ms')} ms, capture->cue {med('capture_to_cue_ms')} ms (median); "
+        f"{lat['frames_analysed']} of {lat['frames_in']} frames analysed"
+    )
+    doc = _outcome_doc(result.outcome, out_dir) | {"stopped_by": result.stopped_by, "sound_warning": result.sound_warning,
+                                                    "latency": lat}  # fmt: skip
     if patient is not None:  # what was measured is the patient's session, even if cut short
-        _record_for_patient(out_dir, patient, None, pain_before, pain_after, [], quiet)
+        doc["session"] = _record_for_patient(out_dir, patient, None, pain_before, pain_after, [], say)
+    say.document(doc)
     if result.stopped_by == "source lost":
         raise _fail(f"{result.outcome.result.warnings[-1] if result.outcome.result.warnings else 'the camera was lost'}; what was measured is saved in {out_dir}", 1)
     _exit_for_stop(result.outcome.stopped_by, f": what was measured is saved in {out_dir}")
 
 
-def _safety_gate(yes: bool, quiet: bool) -> None:
+def _safety_gate(yes: bool, say: _Out) -> None:
     """DOMAIN.md's safety questions, once per user, before a first live session."""
     from formcheck.clinic import safety
 
     if safety.cleared():
         return
-    typer.echo(safety.DISCLAIMER)
+    say.notice(safety.DISCLAIMER)
     if yes:
         safety.record(safety.all_clear(), "--yes")
-        if not quiet:
-            typer.echo("--yes: you confirm that " + "; ".join(q.safe for q in safety.BEFORE) + ".")
-            typer.echo(safety.STOP_RULE)
+        say.line("--yes: you confirm that " + "; ".join(q.safe for q in safety.BEFORE) + ".")
+        say.line(safety.STOP_RULE)
         return
     if not sys.stdin.isatty():
         raise InputError(
             "the safety questions have not been answered yet: run formcheck live once in a terminal "
             "to answer them, or pass --yes to confirm that none apply"
         )
-    typer.echo("Before your first session, please answer (y/n):")
-    answers = {q.key: typer.confirm(f"  {q.text}", default=None) for q in safety.BEFORE}
+    say.notice("Before your first session, please answer (y/n):")
+    answers = {q.key: typer.confirm(f"  {q.text}", default=None, err=say.json) for q in safety.BEFORE}
     if safety.any_apply(answers):
-        typer.echo(safety.ADVICE)
-        typer.echo(safety.STOP_RULE)
+        say.notice(safety.ADVICE)
+        say.notice(safety.STOP_RULE)
         raise typer.Exit(1)
     path = safety.record(answers, "asked")
-    typer.echo(safety.STOP_RULE + (f" (answers saved in {path})" if path else ""))
+    say.notice(safety.STOP_RULE + (f" (answers saved in {path})" if path else ""))
 
 
 @app.command()
 def samples(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the clips and their truth.")] = Path("samples"),
     which: Annotated[str, typer.Option("--set", help="'standard' (the benchmark set) or 'committed' (the small set in sample_videos/).")] = "standard",
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
 ) -> None:
-    """(Re)make the synthetic sample clips and their ground truth."""
-    _configure_logging(False, False)
+    """(Re)make the synthetic sample clips and their ground truth. --json prints {out, set, files}."""
+    say = _Out(quiet, json_out)
+    _configure_logging(quiet, False)
     from formcheck.runs.run_folder import prepare_out_dir
     from formcheck.synth.samples import make_samples
 
     prepare_out_dir(out)
     paths = make_samples(out, which)
     for p in paths:
-        typer.echo(str(p))
+        say.line(str(p))
+    say.document({"out": str(out), "set": which, "files": [str(p) for p in paths]})
 
 
 @app.command()
-def models() -> None:
-    """List pose models: where each is, its variant and checksum."""
+def models(quiet: QuietOpt = False, json_out: JsonOpt = False) -> None:
+    """List pose models: where each is, its variant and checksum. --json prints the list of rows
+    (variant, name, source, path, present, valid, problem, sha256, size, checksum, url, selected)."""
     from formcheck.pose.model_store import describe_models
 
-    for row in describe_models():
+    say = _Out(quiet, json_out)
+    rows = describe_models()
+    say.document(rows)
+    for row in rows if not say.silent else []:
         state = "present" if row.get("present") else "absent"
         if row.get("problem"):
             state += f" ({row['problem']})"
@@ -569,13 +670,18 @@ def import_(
     pain_before: PainBeforeOpt = None,
     pain_after: PainAfterOpt = None,
     safety: Annotated[Optional[list[str]], typer.Option("--safety", help="Safety answer QUESTION=yes/no (repeatable); questions: full_weight, severe_pain, swelling, gives_way, full_range, pain_worse.")] = None,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
 ) -> None:
-    """Record an existing output folder in the session store (re-importing does not duplicate it)."""
-    _configure_logging(False, False)
+    """Record an existing output folder in the session store (re-importing does not duplicate it).
+
+    --json prints {patient, session_id, created, replaced, db}."""
+    say = _Out(quiet, json_out)
+    _configure_logging(quiet, False)
     from formcheck.runs.run_folder import settle
 
     settle(folder)
-    _record_for_patient(folder, patient, date, pain_before, pain_after, safety or [], False, default_now=False)
+    say.document(_record_for_patient(folder, patient, date, pain_before, pain_after, safety or [], say, default_now=False))
 
 
 @app.command()
@@ -585,13 +691,20 @@ def report(
     since: Annotated[Optional[str], typer.Option("--since", help="Only sessions from this date (YYYY-MM-DD).")] = None,
     no_blur: Annotated[bool, typer.Option("--no-blur", help="Do not blur faces in the flagged-rep stills.")] = False,
     model: ModelOpt = None,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
 ) -> None:
-    """Therapist report over a patient's sessions: valgus trend with its error, asymmetry, adherence, pain, flagged reps."""
-    _configure_logging(False, False)
+    """Therapist report over a patient's sessions: valgus trend with its error, asymmetry, adherence, pain, flagged reps.
+
+    --json prints {out, format, sessions, status, reasons} (status and reasons null for .fhir.json)."""
+    say = _Out(quiet, json_out)
+    _configure_logging(quiet, False)
     if out.name.lower().endswith(".fhir.json"):
         from formcheck.exports import export_patient_fhir
 
-        typer.echo(f"{out}  ({export_patient_fhir(patient, out, since)} sessions, FHIR R4 Bundle)")
+        count = export_patient_fhir(patient, out, since)
+        say.line(f"{out}  ({count} sessions, FHIR R4 Bundle)")
+        say.document({"out": str(out), "format": "fhir", "sessions": count, "status": None, "reasons": None})
         return
     from formcheck.clinic.store import Store
     from formcheck.clinic.therapist_report import build_report, write_report_file
@@ -604,11 +717,20 @@ def report(
         try:
             model_path = resolve_model(model, allow_download=False).path
         except ModelError as exc:
-            typer.echo(f"warning: flagged-rep stills withheld (no pose model to find faces): {exc}", err=True)
-    with Store() as store:
-        rep = build_report(store, patient, since, stills=out.suffix.lower() != ".csv", blur=not no_blur, model_path=model_path)
-    write_report_file(rep, out)
-    typer.echo(f"{out}  ({len(rep.sessions)} sessions, status {rep.status}: {'; '.join(rep.reasons)})")
+            if not quiet:
+                typer.echo(f"warning: flagged-rep stills withheld (no pose model to find faces): {exc}", err=True)
+    bar = _Bar("stills of flagged reps", say.silent)
+    try:
+        with Store() as store:
+            rep = build_report(store, patient, since, stills=out.suffix.lower() != ".csv", blur=not no_blur,
+                               model_path=model_path, progress=bar.update)  # fmt: skip
+        bar.stage("writing the report")
+        write_report_file(rep, out)
+    finally:
+        bar.stop()
+    say.line(f"{out}  ({len(rep.sessions)} sessions, status {rep.status}: {'; '.join(rep.reasons)})")
+    say.document({"out": str(out), "format": out.suffix.lower().lstrip("."), "sessions": len(rep.sessions),
+                  "status": rep.status, "reasons": list(rep.reasons)})  # fmt: skip
 
 
 @app.command()
@@ -620,10 +742,12 @@ def serve(
     model: ModelOpt = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-j", help="Uploaded videos analysed at once on this machine (default: the cores available).")] = None,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="A Dask scheduler (tcp://HOST:8786) to analyse uploads on a cluster (pip install 'formcheck[cluster]').")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No startup lines (where it listens) and no 'password set'; errors still one line on stderr. No --json: a server prints no result.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Local web dashboard: patients, trends, sessions with the annotated video, uploads, prescriptions."""
-    _configure_logging(False, verbose)
+    say = _Out(quiet)
+    _configure_logging(quiet, verbose)
     from formcheck import validate
     from formcheck.clinic.store import Store
     from formcheck.web.auth import set_password as store_password
@@ -638,11 +762,11 @@ def serve(
         password = typer.prompt("therapist password", hide_input=True, confirmation_prompt=True)
         with Store() as store:
             store_password(store, password)
-        typer.echo("password set")
+        say.line("password set")
         return
     from formcheck.web.server import run_server
 
-    run_server(host=host, port=port, max_upload_mb=max_upload_mb, model=model, workers=workers, scheduler=scheduler, announce=typer.echo)
+    run_server(host=host, port=port, max_upload_mb=max_upload_mb, model=model, workers=workers, scheduler=scheduler, announce=say.line)
 
 
 patient_app = typer.Typer(help="Patients: add, list, prescribe exercises, set thresholds, safety answers.", no_args_is_help=True)
@@ -654,27 +778,38 @@ def patient_add(
     patient_id: Annotated[str, typer.Argument(help="Patient ID (letters, digits, '.', '_', '-').")],
     name: Annotated[str, typer.Option("--name", help="Name shown to the therapist.")] = "",
     notes: Annotated[str, typer.Option("--notes")] = "",
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
 ) -> None:
-    """Add a patient."""
+    """Add a patient. --json prints {patient, name, db}."""
     from formcheck.clinic.store import Store, default_db_path
 
+    say = _Out(quiet, json_out)
     with Store() as store:
         store.add_patient(patient_id, name, notes)
-    typer.echo(f"patient {patient_id} added to {default_db_path()}")
+    say.line(f"patient {patient_id} added to {default_db_path()}")
+    say.document({"patient": patient_id, "name": name, "db": str(default_db_path())})
 
 
 @patient_app.command("list")
-def patient_list() -> None:
-    """List patients with their prescriptions and number of sessions."""
+def patient_list(quiet: QuietOpt = False, json_out: JsonOpt = False) -> None:
+    """List patients with their prescriptions and number of sessions. --json prints a list of
+    {id, name, sessions, prescriptions: [{exercise, sets, reps, hold_s, per_week, side}]}."""
     from formcheck.clinic.store import Store
 
+    say = _Out(quiet, json_out)
+    listed = []
     with Store() as store:
         for p in store.patients():
-            rx = ", ".join(
-                f"{r['exercise']} {r['sets']}x{r['reps'] if r['reps'] else str(r['hold_s']) + 's'} {r['per_week']}/wk"
-                for r in store.prescriptions(p["id"])
-            )
-            typer.echo(f"{p['id']}\t{p['name']}\t{len(store.sessions(p['id']))} sessions\t{rx or 'no prescription'}")
+            prescriptions = [{k: r[k] for k in ("exercise", "sets", "reps", "hold_s", "per_week", "side")} for r in store.prescriptions(p["id"])]
+            listed.append({"id": p["id"], "name": p["name"], "sessions": len(store.sessions(p["id"])), "prescriptions": prescriptions})
+    for p in listed:
+        rx = ", ".join(
+            f"{r['exercise']} {r['sets']}x{r['reps'] if r['reps'] else str(r['hold_s']) + 's'} {r['per_week']}/wk"
+            for r in p["prescriptions"]
+        )
+        say.line(f"{p['id']}\t{p['name']}\t{p['sessions']} sessions\t{rx or 'no prescription'}")
+    say.document(listed)
 
 
 @patient_app.command("prescribe")
@@ -687,18 +822,26 @@ def patient_prescribe(
     per_week: Annotated[int, typer.Option("--per-week", min=1, max=14, help="Sessions per week.")] = 3,
     side: Annotated[Optional[SideChoice], typer.Option("--side", help="Leg, for single-leg work.")] = None,
     remove: Annotated[bool, typer.Option("--remove", help="Remove this exercise from the prescription.")] = False,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
 ) -> None:
-    """Prescribe an exercise (sets x reps, or sets x hold time), or change or remove it."""
+    """Prescribe an exercise (sets x reps, or sets x hold time), or change or remove it.
+
+    --json prints {patient, exercise, removed, sets, reps, hold_s, per_week, side}."""
     from formcheck.clinic.store import Store
 
+    say = _Out(quiet, json_out)
+    leg = None if side in (None, SideChoice.auto) else side.value
     with Store() as store:
         if remove:
             store.remove_prescription(patient_id, exercise)
-            typer.echo(f"{patient_id}: {exercise} removed")
+            say.line(f"{patient_id}: {exercise} removed")
+            say.document({"patient": patient_id, "exercise": exercise, "removed": True})
             return
-        store.set_prescription(patient_id, exercise, sets, reps, hold, per_week,
-                               None if side in (None, SideChoice.auto) else side.value)  # fmt: skip
-    typer.echo(f"{patient_id}: {exercise} {sets} x {reps if reps else f'{hold:g} s'}, {per_week} per week")
+        store.set_prescription(patient_id, exercise, sets, reps, hold, per_week, leg)
+    say.line(f"{patient_id}: {exercise} {sets} x {reps if reps else f'{hold:g} s'}, {per_week} per week")
+    say.document({"patient": patient_id, "exercise": exercise, "removed": False, "sets": sets, "reps": reps,
+                  "hold_s": hold, "per_week": per_week, "side": leg})  # fmt: skip
 
 
 @patient_app.command("thresholds")
@@ -711,10 +854,15 @@ def patient_thresholds(
         "--valgus-knee-toe-change", help="Knee-to-toe change-from-standing limit (standing shank lengths).")] = None,
     knee_toe_from_standing: Annotated[Optional[bool], typer.Option(
         "--knee-toe-from-standing/--knee-toe-offset", help="Judge deep reps by the change from standing, or by the absolute offset.")] = None,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
 ) -> None:
-    """Set the patient's own valgus thresholds (used by analyze/live --patient); shows them."""
+    """Set the patient's own valgus thresholds (used by analyze/live --patient); shows them.
+
+    --json prints {patient, thresholds: {name: value}}."""
     from formcheck.clinic.store import Store
 
+    say = _Out(quiet, json_out)
     values = {k: v for k, v in (("valgus_fppa_deg", valgus_fppa_deg), ("valgus_shank_deg", valgus_shank_deg),
                                 ("valgus_knee_toe", valgus_knee_toe), ("valgus_knee_toe_change", valgus_knee_toe_change),
                                 ("knee_toe_from_standing", knee_toe_from_standing)) if v is not None}  # fmt: skip
@@ -722,8 +870,10 @@ def patient_thresholds(
         if values:
             store.set_thresholds(patient_id, values)
         store.require_patient(patient_id)
-        for key, value in store.effective_thresholds(patient_id).items():
-            typer.echo(f"{key} = {value}")
+        thresholds = store.effective_thresholds(patient_id)
+    for key, value in thresholds.items():
+        say.line(f"{key} = {value}")
+    say.document({"patient": patient_id, "thresholds": thresholds})
 
 
 @app.callback(invoke_without_command=True)

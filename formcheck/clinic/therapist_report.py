@@ -14,6 +14,7 @@ import html
 import io
 import os
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -68,12 +69,14 @@ def build_report(
     stills: bool = False,
     blur: bool = True,
     model_path: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PatientReport:
     """Everything the report shows, computed once. `stills=True` extracts the worst frame of
-    each shown flagged rep (needs the session's video; faces are blurred unless `blur=False`)."""
+    each shown flagged rep (needs the session's video; faces are blurred unless `blur=False`),
+    calling `progress(done, total)` after each."""
     report = compute_report(store, patient_id, since, as_of)
     if stills and report.flagged:
-        attach_stills(store, report.flagged, blur=blur, model_path=model_path)
+        attach_stills(store, report.flagged, blur=blur, model_path=model_path, progress=progress)
     return report
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -124,8 +125,10 @@ def make_still(files: dict[str, Path], f: FlaggedRep, *, blur: bool, model_path:
     return (buf.tobytes() if ok else None), ""
 
 
-def attach_stills(store: Store, flagged: list[FlaggedRep], *, blur: bool = True, model_path: Path | None = None) -> None:
-    """Each rep's still, or the reason it is withheld, in place."""
+def attach_stills(store: Store, flagged: list[FlaggedRep], *, blur: bool = True, model_path: Path | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> None:  # fmt: skip
+    """Each rep's still, or the reason it is withheld, in place; `progress(done, total)` after each
+    (each reads a video, and finds the face with the pose model to blur it)."""
     if blur and model_path is None:
         from formcheck.errors import ModelError
         from formcheck.pose.model_store import resolve_model
@@ -134,8 +137,10 @@ def attach_stills(store: Store, flagged: list[FlaggedRep], *, blur: bool = True,
             model_path = resolve_model(None, allow_download=False).path
         except ModelError as exc:
             log.warning("no pose model, so flagged-rep stills are withheld (faces cannot be blurred): %s", exc)
-    for f in flagged:
+    for done, f in enumerate(flagged, 1):
         try:
             f.still_jpeg, f.still_note = make_still(store.files(f.session_id), f, blur=blur, model_path=model_path)
         except (OSError, ValueError) as exc:
             f.still_jpeg, f.still_note = None, f"still unavailable: {exc}"
+        if progress is not None:
+            progress(done, len(flagged))
