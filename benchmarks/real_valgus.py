@@ -39,11 +39,10 @@ from benchmarks.common import md_table, stamp, update_results
 from benchmarks.trackers import BLANK, landmarks
 from formcheck.config import Config
 from formcheck.core import geometry as g
-from formcheck.core.landmarks import LEG, SIDES, Side
+from formcheck.core.landmarks import LEG, Side
 from formcheck.core.metrics import Metrics
 from formcheck.core.pose_frame import PoseFrame
-from formcheck.judging.frame_judge import STANDING_FRAMES, STANDING_MAX_FLEXION_DEG
-from formcheck.judging.scoring import Baseline, StandingInputs, compute_baseline, fppa_usable, held_max, knee_toe_change
+from formcheck.judging.scoring import StandingInputs, StandingReference, compute_baseline, fppa_usable, held_max, knee_toe_change
 from formcheck.media.sources import Frame, SourceInfo
 from formcheck.pipeline.report_frames import ReportFrames
 from formcheck.pipeline.session import summarize
@@ -96,44 +95,6 @@ def caving_legs(rep: dict, legs: tuple[str, ...]) -> set[str]:
         return set()
     side = rep.get("valgus_side")
     return set(legs) if side in (None, "both") else {side}
-
-
-class StandingBefore:
-    """A candidate standing reference (the `knee_toe_change_before` measure): the person's standing
-    just before each rep, as the live path keeps it (frame_judge): per leg, the median of the last
-    STANDING_FRAMES frames outside reps, seen from the front, with that knee bent at most
-    STANDING_MAX_FLEXION_DEG. It did not beat the reference taken before the first rep."""
-
-    def __init__(self, s: StandingInputs, reps: list[RepWindow], fallback: Baseline) -> None:
-        self.s = s
-        self.fallback = fallback
-        outside = np.ones(len(s.frontal), dtype=bool)
-        for r in reps:
-            outside[r.start_i : r.end_i + 1] = False
-        with np.errstate(invalid="ignore"):
-            self._frames = [
-                np.flatnonzero(outside & s.frontal & (s.flexion_deg[:, k] <= STANDING_MAX_FLEXION_DEG)
-                               & np.isfinite(s.knee_toe_px[:, k]) & (s.shank_px[:, k] > 0))
-                for k in range(len(SIDES))
-            ]  # fmt: skip
-
-    def before(self, start: int) -> Baseline:
-        """The standing reference just before frame `start`; a leg never seen standing by then
-        keeps the session's."""
-        values: dict[str, dict[Side, float | None]] = {"fppa_deg": {}, "thigh_ratio": {}, "knee_toe_px": {}, "shank_px": {}}
-        frames = 0
-        for k, side in enumerate(SIDES):
-            idx = self._frames[k]
-            idx = idx[max(0, np.searchsorted(idx, start) - STANDING_FRAMES) : np.searchsorted(idx, start)]
-            frames = max(frames, idx.size)
-            for name, out in values.items():
-                out[side] = _median(getattr(self.s, name)[idx, k]) if idx.size else getattr(self.fallback, name).get(side)
-        return Baseline(frames=frames, **values)
-
-
-def _median(a: np.ndarray) -> float | None:
-    a = a[np.isfinite(a)]
-    return float(np.median(a)) if a.size else None
 
 
 def _recording(d: dict, exercise: str, config: Config):
@@ -196,7 +157,7 @@ def measure_clip(entry: dict, video: pathlib.Path, cache: pathlib.Path, config: 
                for k, r in enumerate(reps)]  # fmt: skip
     standing = StandingInputs.of(m)
     baseline = compute_baseline(standing, windows)
-    before = StandingBefore(standing, windows, baseline)
+    before = StandingReference(standing, windows, baseline)
     # Smoothed landmarks for the two line measures: the report pass's own filter, via one window.
     world = _smoothed(frames, "world_xyz")
     xy = _smoothed(frames, "image_xy")

@@ -1,8 +1,9 @@
 """Causal per-frame verdicts for the live path: the report's rule, applied to one frame at a time.
 
-The report pass judges a rep against the standing baseline taken before the first rep; live,
-the baseline is the median of each leg's most recent unloaded, straight-kneed frames, so it is
-known a second into the session and follows the person if they shift their stance. Everything
+Live, the standing baseline is the median of each leg's most recent unloaded, straight-kneed
+frames, so it is known a second into the session and follows the person if they shift their
+stance; the report pass judges each rep against the same reference taken just before it
+(`scoring.StandingReference`). Everything
 else (which measure, its limit, the thigh's foreshortening test) is `scoring`'s and `verdict`'s.
 """
 
@@ -16,13 +17,8 @@ import numpy as np
 from formcheck.config import Thresholds
 from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import Metrics
-from formcheck.judging.scoring import Baseline, frame_verdict
+from formcheck.judging.scoring import STANDING_FRAMES, STANDING_MAX_FLEXION_DEG, Baseline, frame_verdict
 from formcheck.judging.verdict import Verdict
-
-# Frames of an unloaded leg bent at most this much count as standing, and the median of the most
-# recent STANDING_FRAMES of them is the live baseline.
-STANDING_MAX_FLEXION_DEG = 25.0
-STANDING_FRAMES = 45
 
 # Per standing frame and leg: FPPA, thigh image length over hip width, knee-to-toe px, shank px.
 _FIELDS = 4

@@ -6,7 +6,7 @@ fraction of what it was while standing: seen from the front, a deep squat points
 the camera and FPPA then reads -60 to -120 degrees on knees that do not cave at all.
 
 Against the foot, the knee is judged by default by how far it moved medially relative to its toes
-since standing (`Thresholds.knee_toe_from_standing`): the absolute knee-to-toe offset depends on
+since the person last stood (`Thresholds.knee_toe_from_standing`, `StandingReference`): the absolute knee-to-toe offset depends on
 toe-out, stance and how far forward the knee travels, so clean toes-out reps (a lateral lunge, a
 deep squat) read as high as mild caves. The absolute offset stays selectable and is used when
 no standing frames were seen.
@@ -24,6 +24,11 @@ from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import Metrics
 from formcheck.judging.verdict import Basis, Measure, Verdict, decide, measures_for
 from formcheck.trackers.base import HoldWindow, RepWindow
+
+# Frames of a leg bent at most this much, outside reps (live: while not loaded), count as
+# standing; the median of the most recent STANDING_FRAMES of them is a rep's standing reference.
+STANDING_MAX_FLEXION_DEG = 25.0
+STANDING_FRAMES = 45
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,8 @@ def standing_mask(s: StandingInputs, reps: list[RepWindow], tolerance_deg: float
 
 
 def compute_baseline(s: StandingInputs, reps: list[RepWindow]) -> Baseline:
-    """Standing baseline, preferring the time before the first rep (the person settling in)."""
+    """The session's standing baseline (summary.json's, and the fallback of `StandingReference`),
+    preferring the time before the first rep (the person settling in)."""
     mask = standing_mask(s, reps)
     if reps:
         before = mask.copy()
@@ -169,6 +175,41 @@ def compute_baseline(s: StandingInputs, reps: list[RepWindow]) -> Baseline:
         knee_toe[side] = _median(s.knee_toe_px[mask, k])
         shank[side] = _median(s.shank_px[mask, k])
     return Baseline(fppa_deg=fppa, thigh_ratio=ratio, frames=int(mask.sum()), knee_toe_px=knee_toe, shank_px=shank)
+
+
+class StandingReference:
+    """Each rep's standing reference: the person's standing just before it, as the live path
+    keeps it (`frame_judge.LiveBaseline`): per leg, the median of the last STANDING_FRAMES
+    standing frames (`standing_mask`) with that knee bent at most STANDING_MAX_FLEXION_DEG.
+
+    Where the knee stands over the toes depends on stance width and toe-out, and people reset
+    their feet between reps (a narrow squat, then a wide one): a reference taken once, before the
+    first rep, then makes a wide rep's knees read as moving inward. A leg not yet seen standing
+    before a rep keeps the session's baseline (`compute_baseline`)."""
+
+    def __init__(self, s: StandingInputs, reps: list[RepWindow], session: Baseline) -> None:
+        self.s = s
+        self.session = session
+        standing = standing_mask(s, reps)
+        with np.errstate(invalid="ignore"):
+            self._frames = [
+                np.flatnonzero(standing & (s.flexion_deg[:, k] <= STANDING_MAX_FLEXION_DEG)
+                               & np.isfinite(s.knee_toe_px[:, k]) & (s.shank_px[:, k] > 0))
+                for k in range(len(SIDES))
+            ]  # fmt: skip
+
+    def before(self, start: int) -> Baseline:
+        """The standing reference for a rep starting at frame `start`."""
+        values: dict[str, dict[Side, float | None]] = {"fppa_deg": {}, "thigh_ratio": {}, "knee_toe_px": {}, "shank_px": {}}
+        frames = 0
+        for k, side in enumerate(SIDES):
+            idx = self._frames[k]
+            end = int(np.searchsorted(idx, start))
+            idx = idx[max(0, end - STANDING_FRAMES) : end]
+            frames = max(frames, idx.size)
+            for name, out in values.items():
+                out[side] = _median(getattr(self.s, name)[idx, k]) if idx.size else getattr(self.session, name).get(side)
+        return Baseline(frames=frames, **values)
 
 
 def knee_toe_change(m: Metrics, side: Side, baseline: Baseline) -> np.ndarray:

@@ -19,7 +19,7 @@ from formcheck.core.landmarks import SIDES, PoseLandmark, Side
 from formcheck.core.metrics import VIEW_CODES, Metrics, View
 from formcheck.core.pose_frame import PoseFrame
 from formcheck.core.smoothing import VISIBILITY_GATE
-from formcheck.judging.frame_judge import STANDING_MAX_FLEXION_DEG
+from formcheck.judging.scoring import STANDING_MAX_FLEXION_DEG
 
 BASELINE_S = 3.0
 # Whole body: these must be seen and lie inside the frame (feet included, DOMAIN.md's capture advice).

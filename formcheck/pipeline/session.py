@@ -25,6 +25,7 @@ from formcheck.judging.scoring import (
     HoldScore,
     RepScore,
     StandingInputs,
+    StandingReference,
     compute_baseline,
     fppa_usable,
     knee_toe_change,
@@ -174,8 +175,10 @@ def summarize(
     rejected += [e for e in tracker.finish() if isinstance(e, RepRejected)]
 
     reps = tracker.state.reps
-    baseline = compute_baseline(StandingInputs.concat(standing), reps)
-    del standing
+    standing_inputs = StandingInputs.concat(standing)
+    baseline = compute_baseline(standing_inputs, reps)
+    reference = StandingReference(standing_inputs, reps, baseline)
+    del standing, standing_inputs
     # Each rep and hold is scored on its own frames' metrics; a rep's with a margin, since a peak
     # is a level held for `peak_hold_s` and may be held from before the rep's first frame.
     margin = int(np.ceil(th.peak_hold_s * frames.fs)) + 1
@@ -188,11 +191,11 @@ def summarize(
         start = windows[j][0]
         if j < len(reps):
             local = _in_window(reps[j], start)
-            scores[j] = dataclasses.replace(score_rep(wm, local, baseline, th), rep=reps[j])
+            scores[j] = dataclasses.replace(score_rep(wm, local, reference.before(reps[j].start_i), th), rep=reps[j])
             loaded_windows[j] = (start, loaded_mask(wm, local))
         else:
             hold = tracker.state.holds[j - len(reps)]
-            holds[j - len(reps)] = dataclasses.replace(score_hold(wm, _in_window(hold, start), baseline, th), hold=hold)
+            holds[j - len(reps)] = dataclasses.replace(score_hold(wm, _in_window(hold, start), reference.before(hold.start_i), th), hold=hold)
             loaded_windows[j] = (start, np.ones(windows[j][1] - start, dtype=bool))
     view = _majority_view(view_codes[pose])
     swapped = frames.swapped
