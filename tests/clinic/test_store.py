@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from formcheck.clinic.store import Store, StoreError, default_db_path, parse_safety, record_session
+from formcheck.clinic.store import Store, StoreError, default_db_path, parse_safety, record_session, session_rom
 from formcheck.clinic.store.db import Migration, connect, migrate, schema_version
 from formcheck.clinic.store.schema import LATEST, MIGRATIONS
 from formcheck.errors import InputError
@@ -31,13 +31,25 @@ def _rep(i: int, start: float, valgus_right: bool = False, peak_right: float | N
     }  # fmt: skip
 
 
-def make_out_dir(path: Path, reps: list[dict] | None = None, tag: str = "", thresholds: dict | None = None) -> Path:
+def rom_rep(i: int, start: float, rom: dict[str, tuple[float, float]]) -> dict:
+    """A knee-rom rep as summary.json writes it: `rom` is {leg: (max flexion, fullest extension)}."""
+    rep = _rep(i, start)
+    rep.update(legs=list(rom), valgus={leg: False for leg in rom}, knee_rom={
+        leg: {"max_flexion_deg": flex, "fullest_extension_deg": ext, "uncertainty_deg": 3.0, "measure": "image"}
+        for leg, (flex, ext) in rom.items()
+    })  # fmt: skip
+    return rep
+
+
+def make_out_dir(
+    path: Path, reps: list[dict] | None = None, tag: str = "", thresholds: dict | None = None, exercise: str = "squat"
+) -> Path:
     """A minimal formcheck output folder (summary.json schema 1) without running the model;
     `thresholds` adds to (or replaces) the summary's thresholds."""
     path.mkdir(parents=True, exist_ok=True)
     reps = reps if reps is not None else [_rep(1, 1.0), _rep(2, 3.0, True, 14.0), _rep(3, 20.0)]
     summary = {
-        "schema_version": 1, "exercise": "squat", "partial": False,
+        "schema_version": 1, "exercise": exercise, "partial": False,
         "source": {"path": f"clip{tag}.mp4", "fps": 30.0, "frame_count": 900, "width": 640, "height": 480, "duration_s": 30.0},
         "model": {"name": "pose_landmarker_full", "sha256": "x"}, "view": "frontal", "pose_coverage": 0.99,
         "baseline_fppa_deg": {"left": 1.0, "right": -0.5},
@@ -157,6 +169,22 @@ def test_record_keeps_every_rep_metric_and_sets(store: Store, tmp_path: Path) ->
     assert store.safety_concerns("P1") == ["Is the knee very swollen?"]
 
 
+def test_knee_rom_per_rep_and_best_per_session(store: Store, tmp_path: Path) -> None:
+    reps = [rom_rep(1, 1.0, {"left": (95.0, 12.0)}), rom_rep(2, 4.0, {"left": (101.5, 14.0)}),
+            rom_rep(3, 7.0, {"left": (99.0, 8.5)})]  # fmt: skip
+    reps[2]["knee_rom"]["left"].update(uncertainty_deg=6.5, measure="world")
+    sid = store.record_session(make_out_dir(tmp_path / "rom", reps, exercise="knee-rom"), "P1").session_id
+    stored = store.reps(sid)
+    assert stored[1]["knee_rom"]["left"]["max_flexion_deg"] == 101.5 and "right" not in stored[1]["knee_rom"]
+    assert session_rom(stored) == {"left": {
+        "reps": 3,
+        "max_flexion": {"deg": 101.5, "uncertainty_deg": 3.0, "measure": "image", "rep_index": 2},
+        "fullest_extension": {"deg": 8.5, "uncertainty_deg": 6.5, "measure": "world", "rep_index": 3},
+    }}  # fmt: skip
+    squat = store.record_session(make_out_dir(tmp_path / "squat"), "P1").session_id
+    assert session_rom(store.reps(squat)) == {} and store.reps(squat)[0]["knee_rom"] == {}
+
+
 def test_reimport_does_not_duplicate(store: Store, tmp_path: Path) -> None:
     out = make_out_dir(tmp_path / "s1")
     first = store.record_session(out, "P1", recorded_at="2025-03-01")
@@ -214,6 +242,10 @@ def test_prescription_and_thresholds(store: Store) -> None:
     store.set_prescription("P1", "squat", 3, reps=8, per_week=4)
     store.set_prescription("P1", "balance", 3, hold_s=30)
     store.set_prescription("P1", "squat", 2, reps=10)  # change, not add
+    store.set_prescription("P1", "knee-rom", 2, reps=10)  # every registered exercise may be prescribed
+    with pytest.raises(InputError, match="unknown exercise 'auto'"):  # recognising one is not an exercise
+        store.set_prescription("P1", "auto", 2, reps=10)
+    store.remove_prescription("P1", "knee-rom")
     rx = {p["exercise"]: p for p in store.prescriptions("P1")}
     assert (rx["squat"]["sets"], rx["squat"]["reps"], rx["squat"]["per_week"]) == (2, 10, 3)
     assert rx["balance"]["hold_s"] == 30 and rx["balance"]["reps"] is None

@@ -13,6 +13,7 @@ from formcheck.clinic.store.store import (
     parse_safety,
     parse_when,
     record_session,
+    session_rom,
     thresholds_for,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "parse_safety",
     "parse_when",
     "record_session",
+    "session_rom",
     "thresholds_for",
 ]

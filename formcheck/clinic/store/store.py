@@ -56,9 +56,11 @@ check_pain = validate.pain
 
 
 def known_exercises() -> list[str]:
+    """What a therapist may prescribe: every registered tracker (`auto` recognises an exercise, it
+    is not one) and the contract's names."""
     from formcheck.trackers import tracker_names
 
-    return sorted(set(tracker_names()) | set(CONTRACT_EXERCISES))
+    return sorted((set(tracker_names()) - {"auto"}) | set(CONTRACT_EXERCISES))
 
 
 @dataclass(frozen=True)
@@ -553,7 +555,7 @@ class Store:
         )
         row = self.conn.execute("SELECT thresholds_json FROM sessions WHERE id = ?", (session_id,)).fetchone()
         thresholds = _json_dict(row["thresholds_json"] if row else None)
-        return [_with_verdict(dict(r), thresholds) for r in rows]
+        return [_with_knee_rom(_with_verdict(dict(r), thresholds)) for r in rows]
 
     def sets(self, session_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM session_sets WHERE session_id = ? ORDER BY set_no", (session_id,))
@@ -654,6 +656,37 @@ def _json_dict(text: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return d if isinstance(d, dict) else {}
+
+
+def _with_knee_rom(rep: dict[str, Any]) -> dict[str, Any]:
+    """A stored rep with `knee_rom` ({leg: {max_flexion_deg, fullest_extension_deg, uncertainty_deg,
+    measure}}, summary.json's, kept in extra_json; {} for reps of other exercises)."""
+    stored = _json_dict(rep.get("extra_json")).get("knee_rom")
+    rep["knee_rom"] = {
+        leg: v for leg, v in (stored.items() if isinstance(stored, dict) else ()) if leg in LEGS and isinstance(v, dict)
+    }
+    return rep
+
+
+def session_rom(reps: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A session's knee range of motion per leg, from its reps as `Store.reps` returns them: the
+    best max flexion (the most bent) and the best fullest extension (the straightest, the least
+    flexion), each with the uncertainty and measure of the rep it came from and that rep's index;
+    `reps`: how many reps measured that leg. Legs no rep measured are left out."""
+    out: dict[str, dict[str, Any]] = {}
+    for leg in LEGS:
+        measured = [(r["rep_index"], r["knee_rom"][leg]) for r in reps if leg in (r.get("knee_rom") or {})]
+        if not measured:
+            continue
+        best: dict[str, Any] = {"reps": len(measured)}
+        for key, pick in (("max_flexion", max), ("fullest_extension", min)):
+            known = [(i, k) for i, k in measured if isinstance(k.get(f"{key}_deg"), (int, float))]
+            if known:
+                i, k = pick(known, key=lambda item: item[1][f"{key}_deg"])
+                best[key] = {"deg": float(k[f"{key}_deg"]), "uncertainty_deg": _f(k.get("uncertainty_deg")),
+                             "measure": k.get("measure"), "rep_index": i}  # fmt: skip
+        out[leg] = best
+    return out
 
 
 _LEGACY_VALUE_COLUMN = {
