@@ -115,6 +115,30 @@ class HoldSettings:
 
 
 @dataclass(frozen=True)
+class HopSettings:
+    """Hops and bounces: when the feet count as off the floor (body lengths above the floor the
+    ankles stood on), which flights and contacts count, and how a landing's valgus is read.
+
+    The landing window and limit follow the drop-landing screening convention: FPPA at initial
+    contact and its peak within the first 100 ms; Herrington & Munro 2010 give landing FPPA norms
+    of about 7-13 degrees in females and 3-8 in males, so 10 degrees sits between them (as
+    `Thresholds.valgus_fppa_deg` does).
+    """
+
+    lift_on: float = 0.03  # an ankle this far above its floor: that foot is off the floor
+    lift_off: float = 0.015  # back under this: on the floor again (hysteresis against jitter)
+    floor_window_s: float = 2.0  # the floor is the lowest either ankle has been over this long
+    min_flight_s: float = 0.1  # all feet off for less than this: a stumble or jitter, not a hop
+    max_contact_s: float = 1.5  # on the floor longer than this: hopping stopped (no contact time)
+    landing_window_s: float = 0.1  # landing valgus: the FPPA peak within this long after contact
+    landing_fppa_deg: float = 10.0  # a landing's FPPA peak past this: the knee caved in
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.lift_off < self.lift_on:
+            raise InputError(f"hop needs 0 <= lift_off < lift_on (got {self.lift_off}, {self.lift_on})")
+
+
+@dataclass(frozen=True)
 class TrackerConfig:
     """How reps and holds are counted (formcheck/trackers). Timing in seconds; each exercise family
     counts on its own depth signal with its own `RepLevels`:
@@ -150,6 +174,7 @@ class TrackerConfig:
     knee_angle: RepLevels = field(default_factory=lambda: RepLevels(enter=30.0, onset=8.0, onset_rate=25.0))
     knee_rom: RepLevels = field(default_factory=lambda: RepLevels(enter=15.0, onset=5.0, onset_rate=20.0))
     balance: HoldSettings = field(default_factory=HoldSettings)
+    hop: HopSettings = field(default_factory=HopSettings)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ no standing frames were seen.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -247,8 +248,15 @@ def loaded_mask(m: Metrics, rep: RepWindow) -> np.ndarray:
 
 
 def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) -> RepScore:
+    """A rep's peaks and verdict. A hop landing (`rep.landing`) is judged by the drop-landing
+    convention instead: FPPA at initial contact (the rep's start) and its peak from contact to the
+    end of the landing window, against the landing limit (`HopSettings`)."""
     sl = slice(rep.start_i, rep.end_i + 1)
     b = rep.bottom_i
+    peak_hi = rep.end_i + 1
+    if rep.landing is not None:
+        b, peak_hi = rep.start_i, rep.start_i + rep.landing.window_frames + 1
+        th = dataclasses.replace(th, valgus_fppa_deg=rep.landing.fppa_limit_deg)
     loaded = loaded_mask(m, rep)
     frontal = m.view[sl] == 0
     scoreable = bool(frontal.mean() >= 0.5) if frontal.size else False
@@ -262,7 +270,7 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
     toe_seen = True
 
     def peak(values: np.ndarray, where: np.ndarray) -> float | None:
-        return held_max(m.t_s, np.where(where, values, np.nan), th.peak_hold_s, rep.start_i, rep.end_i + 1)
+        return held_max(m.t_s, np.where(where, values, np.nan), th.peak_hold_s, rep.start_i, peak_hi)
 
     for side in rep.legs:
         leg = m.leg(side)

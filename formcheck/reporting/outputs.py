@@ -69,6 +69,23 @@ def rep_json(score: RepScore) -> dict[str, Any]:
         **({"hold_s": _r(r.hold_s, 2)} if r.hold_s is not None else {}),
         **({"range_deg": _r(r.range_deg, 1)} if r.range_deg is not None else {}),
         **({"knee_rom": {k.leg.value: knee_rom_json(k) for k in r.knee_rom}} if r.knee_rom else {}),
+        **({"landing": landing_json(score)} if r.landing is not None else {}),
+    }
+
+
+def landing_json(score: RepScore) -> dict[str, Any]:
+    """A hop landing: initial contact (the rep's start), ground contact time to the next take-off
+    (None when the person stayed down), and per leg FPPA at contact and its peak in the window."""
+    r = score.rep
+    assert r.landing is not None
+    return {
+        "contact_frame": r.start_i,
+        "contact_s": _r(r.start_s, 3),
+        "contact_time_s": _r(r.landing.contact_time_s, 3),
+        "window_end_frame": r.start_i + r.landing.window_frames,
+        "fppa_at_contact_deg": _legs(score.fppa_deg, 1),
+        "peak_fppa_window_deg": _legs(score.peak_fppa_deg, 1),
+        "fppa_limit_deg": r.landing.fppa_limit_deg,
     }
 
 

@@ -1,12 +1,13 @@
 """Exercise trackers, registered by name (`formcheck analyze --help` lists them)."""
 
-from formcheck.trackers import auto, balance, non_weight_bearing, range_of_motion, single_leg, squat  # noqa: F401  (registers)
+from formcheck.trackers import auto, balance, hop, non_weight_bearing, range_of_motion, single_leg, squat  # noqa: F401  (registers)
 from formcheck.trackers.base import (
     Event,
     HoldEnded,
     HoldStarted,
     HoldWindow,
     KneeRom,
+    Landing,
     Phase,
     RepCompleted,
     RepRejected,
@@ -24,6 +25,7 @@ __all__ = [
     "HoldStarted",
     "HoldWindow",
     "KneeRom",
+    "Landing",
     "Phase",
     "RepCompleted",
     "RepRejected",

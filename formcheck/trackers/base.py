@@ -39,6 +39,18 @@ class RepWindow:
     hold_s: float | None = None  # time held at the end of the range (exercises with a timed hold)
     range_deg: float | None = None  # joint range of the rep, for exercises counted on an angle
     knee_rom: tuple[KneeRom, ...] = ()  # knee range of motion per working leg (knee-rom)
+    landing: Landing | None = None  # hops: the landing this rep is (start = initial contact)
+
+
+@dataclass(frozen=True)
+class Landing:
+    """One hop landing (trackers/hop.py): the rep's start is the initial contact, its end the last
+    frame on the floor. Landing valgus is FPPA at contact and its peak over the `window_frames` frames
+    after it (the first `landing_window_s`), judged against `fppa_limit_deg`."""
+
+    window_frames: int  # relative to the contact frame, so the window moves with the rep
+    contact_time_s: float | None  # contact to the next take-off; None: the person stayed down
+    fppa_limit_deg: float
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,133 @@
+"""Hops and bounces (`hop`): on the spot, forward and back, side to side, on two legs or one.
+
+The floor is the lowest either ankle has been over `floor_window_s` (a running maximum of image
+y, `signals.LegShortening`'s; one floor for both feet, so a free foot held up from the start is
+not taken as standing), and a foot is off the floor while its ankle stands more than `lift_on`
+body lengths above it, back on under `lift_off` (the balance tracker's
+hysteresis). A flight is every foot off the floor at once: for a single-leg hop the free foot is
+held up throughout, so the same rule covers both. A flight shorter than `min_flight_s` (a stumble,
+a frame of jitter) is not a hop: the contact before it goes on.
+
+A landing is a rep: start = initial contact (the first frame a foot is back on the floor after a
+flight), bottom = its deepest knee flexion, end = the last frame on the floor before the next
+take-off (or `max_contact_s` after contact when the person stays down). Its legs are the feet
+on the floor within the landing window; its contact time runs from contact to the next take-off.
+Scoring reads FPPA at contact and its peak within `landing_window_s` (`judging/scoring.py`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from formcheck.config import TrackerConfig
+from formcheck.core.landmarks import SIDES, Side
+from formcheck.core.metrics import Metrics
+from formcheck.trackers.base import Event, Landing, Phase, RepCompleted, RepStarted, RepWindow, Tracker, register
+from formcheck.trackers.signals import LegShortening
+
+Mark = tuple[int, float]  # (frame, t_s)
+
+
+@register
+class HopTracker(Tracker):
+    name = "hop"
+    description = "hops and bounces (landings per leg, ground contact time, landing valgus)"
+
+    def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
+        super().__init__(side, settings)
+        self.p = self.settings.hop
+        self._floor = LegShortening(self.p.floor_window_s)  # for its running maximum
+        self._up = {s: False for s in SIDES}
+        self._takeoff: Mark | None = None  # first frame of the flight under way
+        self._contact: Mark | None = None  # initial contact of the landing under way
+        self._last_down: Mark | None = None  # last frame on the floor of that landing
+        self._legs: set[Side] = set()
+        self._bottom: tuple[int, float, float] | None = None  # (frame, t, flexion)
+        self._window_end = 0
+
+    def _lifts(self, m: Metrics) -> dict[Side, float]:
+        """How far each ankle stands above the floor, in body lengths (NaN: not seen)."""
+        ys = {s: float(m.leg(s).ankle_y) for s in SIDES}
+        self._floor.update(float(m.t_s), max(ys.values()))
+        return {s: (self._floor.standing - y) / float(m.body_px) for s, y in ys.items()}
+
+    def update(self, i: int, m: Metrics) -> list[Event]:
+        t = float(m.t_s)
+        events: list[Event] = []
+        lifts = self._lifts(m)
+        if not all(math.isfinite(v) for v in lifts.values()):
+            return events
+        for s in SIDES:
+            self._up[s] = lifts[s] > (self.p.lift_off if self._up[s] else self.p.lift_on)
+        if all(self._up.values()):
+            if self._takeoff is None:
+                self._takeoff = (i, t)
+            elif self._contact is not None and t - self._takeoff[1] >= self.p.min_flight_s:
+                self._close(self._takeoff[1] - self._contact[1], events)  # a real flight: the landing is over
+        else:
+            if self._takeoff is not None and t - self._takeoff[1] >= self.p.min_flight_s:
+                self._land(i, t, events)
+            self._takeoff = None
+            self._on_floor(i, t, m, events)
+        self._sync()
+        return events
+
+    def _land(self, i: int, t: float, events: list[Event]) -> None:
+        self._contact = self._last_down = (i, t)
+        self._legs, self._bottom = set(), None
+        self._window_end = i
+        events.append(RepStarted(self.state.reps_done + 1, t))
+
+    def _on_floor(self, i: int, t: float, m: Metrics, events: list[Event]) -> None:
+        if self._contact is None:
+            return
+        self._last_down = (i, t)
+        if t - self._contact[1] <= self.p.landing_window_s + 1e-9:
+            self._legs |= {s for s in SIDES if not self._up[s]}
+            self._window_end = i
+        flex = max((float(m.leg(s).flexion_deg) for s in self._legs), default=math.nan)
+        if math.isfinite(flex) and (self._bottom is None or flex > self._bottom[2]):
+            self._bottom = (i, t, flex)
+        if t - self._contact[1] > self.p.max_contact_s:
+            self._close(None, events)
+
+    def _close(self, contact_time: float | None, events: list[Event]) -> None:
+        assert self._contact is not None and self._last_down is not None
+        c, e = self._contact, self._last_down
+        b = self._bottom or (c[0], c[1], math.nan)
+        legs = tuple(s for s in SIDES if s in self._legs) or SIDES
+        if self.side is not None:
+            legs = (self.side,)
+        rep = RepWindow(
+            index=len(self.state.reps) + 1,
+            start_i=c[0], bottom_i=b[0], end_i=e[0],
+            start_s=c[1], bottom_s=b[1], end_s=e[1],
+            legs=legs,
+            landing=Landing(self._window_end - c[0], contact_time, self.p.landing_fppa_deg),
+        )  # fmt: skip
+        self.state.reps.append(rep)
+        self.state.working_legs = legs
+        self._contact = self._last_down = None
+        events.append(RepCompleted(rep))
+
+    def finish(self) -> list[Event]:
+        """A landing still on the floor when the recording ends counts, with no contact time."""
+        events: list[Event] = []
+        if self._contact is not None:
+            self._close(None, events)
+        self._sync()
+        return events
+
+    def _sync(self) -> None:
+        self.state.reps_done = len(self.state.reps)
+        self.state.rep_in_progress = self.state.reps_done + 1 if self._contact is not None else None
+        if self._contact is not None:
+            self.state.phase = Phase.DESCENT
+        elif self._takeoff is not None:
+            self.state.phase = Phase.ASCENT
+        else:
+            self.state.phase = Phase.STANDING
+
+    @property
+    def loaded(self) -> bool:
+        return self._contact is not None

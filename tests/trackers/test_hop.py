@@ -1,0 +1,105 @@
+"""hop on constructed landmarks (pure, fast): landings counted per leg, initial contact and ground
+contact time against the scripted ones, landing valgus judged on FPPA in the landing window, and
+a stumble (one foot lifted, or a one-frame flight) not counted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from formcheck.core.landmarks import PoseLandmark as P, Side
+from tests.trackers.test_trackers_exercises import FPS, run_legs
+
+LEG_LANDMARKS = {
+    Side.LEFT: (P.LEFT_KNEE, P.LEFT_ANKLE, P.LEFT_HEEL, P.LEFT_FOOT_INDEX),
+    Side.RIGHT: (P.RIGHT_KNEE, P.RIGHT_ANKLE, P.RIGHT_HEEL, P.RIGHT_FOOT_INDEX),
+}
+
+
+def hops(n: int, flight_s: float = 0.3, contact_s: float = 0.4, lead_s: float = 1.5, tail_s: float = 1.5):
+    """Per frame: body lift (pixels, 0 on the floor), knee flexion, and the scripted (contact frame,
+    take-off frame) of each landing; the last landing stays down."""
+    n_frames = int(round((lead_s + n * (flight_s + contact_s) + tail_s) * FPS))
+    lift, flex = np.zeros(n_frames), np.full(n_frames, 8.0)
+    truth = []
+    f = int(round(lead_s * FPS))
+    fl, ct = int(round(flight_s * FPS)), int(round(contact_s * FPS))
+    for k in range(n):
+        lift[f : f + fl] = 40.0 * np.sin(np.pi * (np.arange(fl) + 0.5) / fl)  # about 0.1 body lengths at the apex
+        c = f + fl
+        bend = np.sin(np.pi * np.arange(ct) / ct)
+        flex[c : c + ct] = 8.0 + 37.0 * bend  # absorb to 45 degrees and push off
+        truth.append((c, c + ct if k < n - 1 else None))
+        f = c + ct
+    return lift, flex, truth
+
+
+def _run(lift, flex, feet=(Side.LEFT, Side.RIGHT), shift=None, free_up=None, side=None):
+    """The body raised by `lift` pixels (the feet listed in `feet`; a free foot held up by `free_up`)."""
+
+    def edit(i, f):
+        f.image_xy[:, 1] -= lift[i]
+        if free_up is not None:
+            for lm in LEG_LANDMARKS[free_up][1:]:
+                f.image_xy[lm, 1] -= 60.0
+        if shift is not None:
+            for s in feet:
+                sign = 1.0 if s is Side.LEFT else -1.0  # medial is toward the image centre
+                f.image_xy[LEG_LANDMARKS[s][0], 0] -= sign * shift[i]
+
+    return run_legs("hop", flex, flex, edit=edit, side=side)
+
+
+def test_double_leg_hops_count_landings_and_contact_times():
+    lift, flex, truth = hops(5)
+    result = _run(lift, flex)
+    reps = [s.rep for s in result.reps]
+    assert len(reps) == 5
+    for rep, (c, off) in zip(reps, truth):
+        assert rep.legs == (Side.LEFT, Side.RIGHT)
+        assert abs(rep.start_i - c) <= 1
+        if off is None:
+            assert rep.landing.contact_time_s is None
+        else:
+            assert rep.landing.contact_time_s == pytest.approx((off - c) / FPS, abs=2 / FPS)
+        assert rep.start_i < rep.bottom_i < rep.end_i
+
+
+def test_caving_landings_are_flagged_by_fppa_in_the_landing_window():
+    lift, flex, truth = hops(4)
+    shift = np.zeros_like(lift)
+    caving = (1, 3)
+    for k in caving:
+        c = truth[k][0]
+        shift[c : c + 12] = 25.0  # knees 25 px toward the midline from contact on
+    result = _run(lift, flex, shift=shift)
+    assert len(result.reps) == 4
+    for k, score in enumerate(result.reps):
+        for side in (Side.LEFT, Side.RIGHT):
+            v = score.verdict[side]
+            assert v.measure.value == "fppa", v
+            assert v.valgus is (k in caving), (k, side, score.peak_fppa_deg)
+
+
+def test_single_leg_hops_count_for_the_hopping_leg():
+    lift, flex, truth = hops(3)
+    result = _run(lift, flex, free_up=Side.LEFT)
+    assert [s.rep.legs for s in result.reps] == [(Side.RIGHT,)] * 3
+
+
+def test_a_stumble_is_not_a_landing():
+    lift, flex, _ = hops(2)
+    # a one-frame "flight" of both feet, and one foot lifted for half a second while standing
+    lift[10] = 40.0
+    result = _run(lift, flex)
+    assert len(result.reps) == 2
+
+    def edit_one_foot(i, f):
+        f.image_xy[:, 1] -= lift[i]
+        if 200 <= i < 215:
+            for lm in LEG_LANDMARKS[Side.LEFT][1:]:
+                f.image_xy[lm, 1] -= 50.0
+
+    still = np.full(260, 8.0)
+    lift = np.zeros(260)
+    assert run_legs("hop", still, still, edit=edit_one_foot).reps == []
