@@ -31,17 +31,21 @@ from formcheck.clinic.store import Store  # noqa: E402
 from formcheck.clinic.therapist_stats import (  # noqa: E402, F401  (re-exported: the report's public names)
     FPPA_SEM_DEG,
     MEASURES,
+    ROM_SDD_DEG,
     SDD_DEG,
     SDD_KNEE_TOE,
     Adherence,
     Asymmetry,
     FlaggedRep,
     PatientReport,
+    RomTrend,
     Trend,
     TrendPoint,
     compute_report,
     judge_change,
+    judge_rom_change,
     measure_value,
+    rom_columns,
     signed,
     traffic_light,
     trend_columns,
@@ -105,6 +109,24 @@ def trend_figure(report: PatientReport, exercise: str, size: tuple[float, float]
     ax.set_title(title, fontsize=9)
     _date_axis(ax, [p.when for t in trends for p in t.points])
     ax.legend(fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)  # off the data
+    return fig
+
+
+def rom_figure(report: PatientReport, size: tuple[float, float] = (CHART_WIDTH_IN, 3.0)) -> plt.Figure | None:
+    """Knee range of motion per session and leg: the best max flexion (solid) and fullest
+    extension (dashed), degrees of knee flexion, with a bar the size of the smallest real change."""
+    if not report.rom:
+        return None
+    fig, ax = plt.subplots(figsize=size)
+    for t in report.rom:
+        colour = LEFT_COLOUR if t.leg == "left" else RIGHT_COLOUR
+        style, what = ("o-", "max flexion") if t.measure == "max_flexion" else ("s--", "fullest extension")
+        ax.plot([p.when for p in t.points], [p.value for p in t.points], style, color=colour, lw=1.6, label=f"{t.leg} {what}")
+    ax.axhline(0, color="#999", lw=0.5)
+    ax.set_ylabel("knee flexion (deg)\n(0 = straight)", fontsize=8)
+    ax.set_title(f"Knee range of motion per session (best rep; a change under {ROM_SDD_DEG:g} deg is not real)", fontsize=9)
+    _date_axis(ax, [p.when for t in report.rom for p in t.points])
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)  # off the data
     return fig
 
 
@@ -172,6 +194,8 @@ def render_html(report: PatientReport, *, standalone: bool = True) -> str:
         trend_columns={ex: trend_columns(report, ex) for ex in report.exercises},
         trend_svgs={ex: figure_svg(trend_figure(report, ex), f"trend{i}") for i, ex in enumerate(report.exercises)},
         pain_svg=figure_svg(pain_figure(report), "pain"),
+        rom_svg=figure_svg(rom_figure(report), "rom"),
+        rom_columns=rom_columns(report),
     )
 
 

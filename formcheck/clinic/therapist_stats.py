@@ -15,6 +15,15 @@ person's clean reps).
 Each rep and leg is read on the measure its verdict names (`verdict.Verdict`, as the store returns
 it: from summary.json, or for sessions from before verdicts were recorded, decided by the same
 rule from what their summary kept). Trends and flags use that same measure.
+
+Knee range of motion (knee-rom sessions, `store.session_rom`): per leg and session the best max
+flexion (the most bent rep) and the best fullest extension (the straightest), in degrees of knee
+flexion. Its smallest real change is ROM_SDD_DEG, the clinic goniometer's: a long-arm goniometer's
+minimum significant difference is 10 degrees (Hancock et al. 2018, J Exp Orthop 5:46, "Accuracy
+and reliability of knee goniometry methods"), and between testers the minimal detectable change
+(MDC95) of knee extension was 3.7-10.4 degrees (ACL patients, Thieme 2024, doi 10.1055/a-2321-0516).
+The pose model's angle from video is no better than the goniometer (the knee-rom tracker measured
++5 to +9 degrees on near-straight knees), so no smaller change is called progress.
 """
 
 from __future__ import annotations
@@ -26,12 +35,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from formcheck.clinic.store import Store, parse_when
+from formcheck.clinic.store import Store, parse_when, session_rom
 from formcheck.config import Thresholds
 
 FPPA_SEM_DEG = 3.0  # standard error of measurement, middle of the published 2-4 degrees
 SDD_DEG = 8.0  # smallest change called real (published 5-9 degrees; DOMAIN.md: about 8)
 SDD_KNEE_TOE = Thresholds.marked_margin_knee_toe  # shank lengths; measured, not published
+ROM_SDD_DEG = 10.0  # knee ROM: smallest change called real (goniometer, published 4-10 deg; see above)
 MAX_STILLS = 12  # flagged reps shown with a still (the most valgus first)
 ADHERENCE_OK = 0.8
 STALE_DAYS = 7  # no session for longer than this: amber
@@ -41,6 +51,8 @@ LEGS = ("left", "right")
 
 _ANGLE_SOURCE = "2D FPPA: SEM 2-4 deg, smallest detectable difference 5-9 deg; Munro et al. 2012"
 _KNEE_TOE_SOURCE = "no published figure; about three standard deviations of one person's clean reps"
+_ROM_SOURCE = ("long-arm goniometer: minimum significant difference 10 deg, Hancock et al. 2018; "
+               "between testers MDC95 3.7-10.4 deg, ACL patients, 2024")
 MEASURES: dict[str, dict[str, Any]] = {
     "fppa": {"column": "peak_fppa_{leg}_deg", "label": "peak FPPA", "unit": "deg", "decimals": 1,
              "sem": FPPA_SEM_DEG, "sdd": SDD_DEG, "source": _ANGLE_SOURCE, "threshold": "valgus_fppa_deg",
@@ -55,7 +67,16 @@ MEASURES: dict[str, dict[str, Any]] = {
                         "unit": "standing shank lengths", "decimals": 2, "sem": None, "sdd": SDD_KNEE_TOE,
                         "source": _KNEE_TOE_SOURCE, "threshold": "valgus_knee_toe_change",
                         "sign": "+ = the knee moved toward the midline relative to its toes since standing"},
+    # knee range of motion (knee-rom): no column or threshold; read through store.session_rom
+    "max_flexion": {"column": None, "label": "max knee flexion", "unit": "deg", "decimals": 1, "sem": None,
+                    "sdd": ROM_SDD_DEG, "source": _ROM_SOURCE, "threshold": None,
+                    "sign": "degrees of knee flexion, the most bent rep of the session: more = more range"},
+    "fullest_extension": {"column": None, "label": "fullest knee extension", "unit": "deg", "decimals": 1,
+                          "sem": None, "sdd": ROM_SDD_DEG, "source": _ROM_SOURCE, "threshold": None,
+                          "sign": "degrees of knee flexion left at the straightest rep of the session: 0 = straight, "
+                                  "less = straighter, negative = hyperextended"},
 }  # fmt: skip
+ROM_MEASURES = ("max_flexion", "fullest_extension")
 # frames.csv has no per-frame change from standing: for a still, the frame with the knee furthest
 # inside the toes (the offset) stands in for it.
 FRAME_COLUMN = {"fppa": "fppa_{leg}_deg", "shank": "shank_{leg}_deg", "knee_toe": "knee_toe_{leg}", "knee_toe_change": "knee_toe_{leg}"}
@@ -98,6 +119,34 @@ class Trend:
     @property
     def info(self) -> dict[str, Any]:
         return MEASURES[self.measure]
+
+
+@dataclass
+class RomPoint:
+    session_id: int
+    when: datetime
+    value: float  # the session's best (max flexion: the largest; fullest extension: the smallest)
+    uncertainty: float | None  # that rep's disagreement between the image and world angles
+    estimate: str | None  # which angle was reported: "image" (2D, side view) or "world" (3D)
+    reps: int  # reps that measured this leg
+
+
+@dataclass
+class RomTrend:
+    leg: str
+    measure: str  # "max_flexion" or "fullest_extension"
+    points: list[RomPoint]
+    change: float | None = None  # last minus first session value
+    verdict: str = ""
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return MEASURES[self.measure]
+
+    @property
+    def worse(self) -> bool:
+        """Range lost by at least the smallest real change since the first session."""
+        return self.change is not None and is_real(self.change, self.measure) and not rom_better(self.change, self.measure)
 
 
 @dataclass
@@ -170,6 +219,7 @@ class PatientReport:
     safety_concerns: list[str]
     status: str = "green"
     reasons: list[str] = field(default_factory=list)
+    rom: list[RomTrend] = field(default_factory=list)  # knee range of motion per leg (knee-rom sessions)
 
     @property
     def exercises(self) -> list[str]:
@@ -179,6 +229,7 @@ class PatientReport:
     def measures(self) -> list[str]:
         """Every measure the report shows a number of, in MEASURES order: each is explained once."""
         used = {t.measure for t in self.trends} | {a.measure for a in self.asymmetry} | {f.basis for f in self.flagged}
+        used |= {t.measure for t in self.rom}
         return [m for m in MEASURES if m in used]
 
 
@@ -215,6 +266,49 @@ def judge_change(change: float | None, measure: str) -> str:
     if not is_real(change, measure):
         return f"no real change ({measure_value(change, measure)})"
     return f"{'less' if change < 0 else 'more'} valgus: {measure_value(change, measure)} ({'improved' if change < 0 else 'worse'})"
+
+
+def rom_better(change: float, measure: str) -> bool:
+    """More flexion, or less flexion left at the straightest: more range."""
+    return change > 0 if measure == "max_flexion" else change < 0
+
+
+def judge_rom_change(change: float | None, measure: str) -> str:
+    """Words for a change of knee range between sessions: more flexion or a straighter knee is
+    better; under the smallest real change it is no change."""
+    if change is None:
+        return "one session only: no trend yet"
+    if not is_real(change, measure):
+        return f"no real change ({measure_value(change, measure)})"
+    better = rom_better(change, measure)
+    if measure == "max_flexion":
+        words = "bends further" if better else "bends less far"
+    else:
+        words = "straightens further" if better else "straightens less far"
+    return f"{words}: {measure_value(change, measure)} ({'improved' if better else 'worse'})"
+
+
+def rom_trends(sessions: list[dict[str, Any]], reps_by_session: dict[int, list[dict[str, Any]]]) -> list[RomTrend]:
+    """Per leg, the best max flexion and fullest extension of every session that measured it."""
+    best = {s["id"]: session_rom(reps_by_session[s["id"]]) for s in sessions}
+    trends: list[RomTrend] = []
+    for leg in LEGS:
+        for measure in ROM_MEASURES:
+            points = [
+                RomPoint(s["id"], when(s["recorded_at"]), b["deg"], b["uncertainty_deg"], b["measure"], best[s["id"]][leg]["reps"])
+                for s in sessions
+                if (b := best[s["id"]].get(leg, {}).get(measure)) is not None
+            ]  # fmt: skip
+            if points:
+                change = points[-1].value - points[0].value if len(points) > 1 else None
+                trends.append(RomTrend(leg, measure, points, change, judge_rom_change(change, measure)))
+    return trends
+
+
+def rom_columns(report: PatientReport) -> list[tuple[int, datetime]]:
+    """(session id, date) of every session in the range-of-motion trends, oldest first."""
+    seen = {p.session_id: p.when for t in report.rom for p in t.points}
+    return sorted(seen.items(), key=lambda item: (item[1], item[0]))
 
 
 def _adherence(rx: dict[str, Any], sessions: list[dict[str, Any]], start: datetime, as_of: datetime) -> Adherence:
@@ -291,6 +385,7 @@ def compute_report(store: Store, patient_id: str, since: str | date | None = Non
         patient=patient, since=since_dt, as_of=as_of, sessions=sessions, prescriptions=rx,
         thresholds=store.effective_thresholds(patient_id), trends=trends, asymmetry=asym, adherence=adherence,
         flagged=flagged[:MAX_STILLS], flagged_total=total, safety_concerns=store.safety_concerns(patient_id),
+        rom=rom_trends(sessions, reps_by_session),
     )  # fmt: skip
     report.status, report.reasons = traffic_light(report)
     return report
@@ -298,7 +393,8 @@ def compute_report(store: Store, patient_id: str, since: str | date | None = Non
 
 def traffic_light(r: PatientReport) -> tuple[str, list[str]]:
     """red: seek-advice answers, high or rising pain, or valgus worse beyond the error;
-    amber: flagged reps last session, adherence under 80 %, no recent session; else green."""
+    amber: knee range lost beyond the error, flagged reps last session, adherence under 80 %, no
+    recent session; else green."""
     red: list[str] = [f"safety: {q}" for q in r.safety_concerns]
     amber: list[str] = []
     if not r.sessions:
@@ -311,6 +407,9 @@ def traffic_light(r: PatientReport) -> tuple[str, list[str]]:
     for t in r.trends:
         if t.change is not None and t.change > 0 and is_real(t.change, t.measure):
             red.append(f"{t.exercise}, {t.leg} knee: {t.verdict}")
+    for t in r.rom:
+        if t.worse:
+            amber.append(f"{t.leg} knee: {t.verdict}")
     if last["flagged_reps"]:
         amber.append(f"{last['flagged_reps']} rep(s) with the knee caving in last session")
     for a in r.adherence:

@@ -16,6 +16,7 @@ import pytest
 
 from formcheck.clinic.store import Store
 from formcheck.clinic.therapist_report import (
+    ROM_SDD_DEG,
     SDD_DEG,
     SDD_KNEE_TOE,
     FlaggedRep,
@@ -23,6 +24,7 @@ from formcheck.clinic.therapist_report import (
     build_report,
     face_box,
     judge_change,
+    judge_rom_change,
     make_still,
     read_frame,
     render_html,
@@ -31,7 +33,7 @@ from formcheck.clinic.therapist_report import (
 )
 from formcheck.errors import InputError
 from tests.conftest import SAMPLES
-from tests.clinic.test_store import _rep, make_out_dir
+from tests.clinic.test_store import _rep, make_out_dir, rom_rep
 
 
 def _session(root: Path, name: str, right_peaks: list[float]) -> Path:
@@ -62,6 +64,44 @@ def test_judge_change_never_overclaims() -> None:
     assert "improved" in judge_change(-0.3, "knee_toe") and "shank lengths" in judge_change(-0.3, "knee_toe")
     assert judge_change(-0.04, "fppa") == "no real change (0 deg)"  # never -0.0
     assert "no trend" in judge_change(None, "fppa")
+
+
+def test_judge_rom_change_by_direction() -> None:
+    assert ROM_SDD_DEG == 10.0
+    assert judge_rom_change(9.9, "max_flexion").startswith("no real change")
+    assert judge_rom_change(12.0, "max_flexion") == "bends further: +12.0 deg (improved)"
+    assert judge_rom_change(-10.0, "max_flexion").endswith("(worse)")
+    assert judge_rom_change(-11.0, "fullest_extension") == "straightens further: -11.0 deg (improved)"
+    assert judge_rom_change(10.0, "fullest_extension") == "straightens less far: +10.0 deg (worse)"
+    assert "no trend" in judge_rom_change(None, "fullest_extension")
+
+
+def _rom_session(root: Path, name: str, rom: list[dict[str, tuple[float, float]]]) -> Path:
+    reps = [rom_rep(i + 1, 1.0 + 4.0 * i, r) for i, r in enumerate(rom)]
+    return make_out_dir(root / name, reps, tag=name, exercise="knee-rom")
+
+
+def test_rom_trend_per_leg_only_with_knee_rom_sessions(store: Store, tmp_path: Path) -> None:
+    page = render_html(build_report(store, "P1", as_of=AS_OF))
+    assert "Knee range of motion" not in page and 'id="rom"' not in page  # squats only
+    store.record_session(_rom_session(tmp_path, "r1", [{"left": (80.0, 20.0)}, {"left": (84.0, 15.0)}]), "P1", recorded_at="2025-03-02")
+    store.record_session(_rom_session(tmp_path, "r2", [{"left": (95.0, 9.0), "right": (120.0, 2.0)}]), "P1", recorded_at="2025-03-09")
+    r = build_report(store, "P1", as_of=AS_OF)
+    rom = {(t.leg, t.measure): t for t in r.rom}
+    assert set(rom) == {("left", "max_flexion"), ("left", "fullest_extension"), ("right", "max_flexion"), ("right", "fullest_extension")}
+    flex = rom["left", "max_flexion"]
+    assert [p.value for p in flex.points] == [84.0, 95.0] and flex.change == 11.0 and "improved" in flex.verdict
+    ext = rom["left", "fullest_extension"]
+    assert [p.value for p in ext.points] == [15.0, 9.0] and ext.verdict.startswith("no real change")  # 6 < 10 deg
+    assert [p.reps for p in ext.points] == [2, 1] and rom["right", "max_flexion"].change is None
+    assert "max_flexion" in r.measures and "fullest_extension" in r.measures
+    page = render_html(r)
+    assert 'id="rom"' in page and page.count('data-measure="max_flexion"') == 3  # two rows, one explanation
+    assert "bends further: +11.0 deg (improved)" in page and "Hancock et al. 2018" in page and "<svg" in page
+    # range lost beyond the error since the first session: amber, with the leg named
+    store.record_session(_rom_session(tmp_path, "r3", [{"left": (70.0, 12.0)}]), "P1", recorded_at="2025-03-16")
+    r = build_report(store, "P1", as_of=AS_OF)
+    assert "left knee: bends less far: -14.0 deg (worse)" in r.reasons
 
 
 def test_trend_asymmetry_adherence_pain(store: Store) -> None:
