@@ -20,7 +20,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.utils import secure_filename
 
-from formcheck.clinic.store import SAFETY_QUESTIONS, Store, known_exercises, parse_when
+from formcheck.clinic.store import SAFETY_QUESTIONS, Store, known_exercises, parse_when, session_rom
 from formcheck.clinic.store.db import private_folder
 from formcheck.clinic.store.store import BOOL_THRESHOLDS, THRESHOLD_KEYS, check_pain
 from formcheck.errors import InputError
@@ -324,7 +324,10 @@ def create_app(
         sess = s.session(sid) or abort(404)
         p = s.require_patient(sess["patient_id"])
         has_video = "annotated" in sess["files"] and sess["files"]["annotated"].is_file()
-        return render_template("session.html", sess=sess, p=p, reps=s.reps(sid), holds=s.holds(sid), has_video=has_video)
+        reps = s.reps(sid)
+        return render_template(
+            "session.html", sess=sess, p=p, reps=reps, holds=s.holds(sid), has_video=has_video, rom=session_rom(reps)
+        )
 
     def annotated_video(sid: int) -> Path:
         sess = store().session(sid) or abort(404)

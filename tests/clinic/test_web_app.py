@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
 
 from formcheck.clinic.store import Store
 from formcheck.errors import InputError
+from formcheck.trackers import tracker_names
 from formcheck.web.app import create_app
 from formcheck.web.auth import is_loopback, set_password
 from tests.conftest import SAMPLES, run_cli
-from tests.clinic.test_store import make_out_dir
+from tests.clinic.test_store import make_out_dir, rom_rep
 
 
 class _FakeModel:  # uploads need a model; these tests stop before analysis or never reach it
@@ -52,6 +54,23 @@ def test_pages_render(db: Path, tmp_path: Path) -> None:
     assert c.get("/sessions/999").status_code == 404
     assert c.get("/patients/..%2F..%2Fetc").status_code in (400, 404)
     assert c.get("/sessions/1/video.webm").status_code == 404  # no annotated video in this session
+
+
+def test_knee_rom_on_the_patient_and_session_pages_and_every_exercise_prescribable(db: Path, tmp_path: Path) -> None:
+    reps = [rom_rep(1, 1.0, {"left": (90.0, 12.0), "right": (110.0, 3.0)}), rom_rep(2, 5.0, {"left": (96.5, 14.0)})]
+    with Store(db) as s:
+        sid = s.record_session(make_out_dir(tmp_path / "rom", reps, tag="rom", exercise="knee-rom"), "P1",
+                               recorded_at="2025-03-02").session_id  # fmt: skip
+    _, c, _ = _client(db, tmp_path)
+    page = c.get("/patients/P1").data.decode()
+    assert "Knee range of motion per leg" in page and 'id="rom"' in page and "96.5" in page
+    form = page[page.index('id="prescription-form"'):]
+    offered = set(re.findall(r"<option>([^<]+)</option>", form[: form.index("</select>")]))
+    assert offered == set(tracker_names()) - {"auto"} and "knee-rom" in offered
+    session = c.get(f"/sessions/{sid}").data.decode()
+    assert session.count('class="rep-row rom-row"') == 3  # rep 1 both legs, rep 2 the left
+    assert re.search(r'data-leg="left"><th colspan="3">left: best of 2 reps</th>\s*<th>96.5</th><th>12.0</th>', session)
+    assert 'id="rom-reps"' not in c.get("/sessions/1").data.decode()  # a squat session has none
 
 
 def test_uploads_without_a_pose_model_are_refused_up_front(db: Path, tmp_path: Path) -> None:
