@@ -202,12 +202,14 @@ def render_html(report: PatientReport, *, standalone: bool = True) -> str:
 CSV_COLUMNS = [
     "date", "session_id", "exercise", "leg", "measure", "unit", "reps_measured", "median_peak", "worst_peak",
     "rep_sd", "sem", "smallest_real_change", "change_from_first", "verdict", "flagged_reps", "pain_before",
-    "pain_after", "partial",
+    "pain_after", "partial", "session_best",
 ]  # fmt: skip
 
 
 def write_csv(report: PatientReport, path: Path) -> None:
-    """One row per session, exercise and leg: the numbers behind the trend chart."""
+    """One row per session, exercise and leg: the numbers behind the trend chart; then one per
+    session, leg and knee range measure (knee-rom), its value in `session_best` (the session's
+    best rep, not a median of peaks: those columns stay empty)."""
     sessions = {s["id"]: s for s in report.sessions}
     with _atomic(path, newline="") as fh:
         w = csv.writer(fh)
@@ -221,9 +223,24 @@ def write_csv(report: PatientReport, path: Path) -> None:
                     f"{p.value:.2f}", f"{p.worst:.2f}", f"{p.spread:.2f}", "" if t.info["sem"] is None else t.info["sem"],
                     t.info["sdd"], f"{p.value - first:.2f}",
                     "reference (first session)" if p is t.points[0] else judge_change(p.value - first, t.measure),
-                    s["flagged_reps"], s["pain_before"] if s["pain_before"] is not None else "",
-                    s["pain_after"] if s["pain_after"] is not None else "", s["partial"],
+                    *_session_cells(s), "",
                 ])  # fmt: skip
+        for t in report.rom:
+            first = t.points[0].value
+            for p in t.points:
+                s = sessions[p.session_id]
+                w.writerow([
+                    p.when.date().isoformat(), p.session_id, s["exercise"], t.leg, t.measure, t.info["unit"], p.reps,
+                    "", "", "", "", t.info["sdd"], f"{p.value - first:.2f}",
+                    "reference (first session)" if p is t.points[0] else judge_rom_change(p.value - first, t.measure),
+                    *_session_cells(s), f"{p.value:.2f}",
+                ])  # fmt: skip
+
+
+def _session_cells(s: dict) -> list:
+    """The CSV's per-session columns: flagged reps, pain before and after, partial."""
+    return [s["flagged_reps"], "" if s["pain_before"] is None else s["pain_before"],
+            "" if s["pain_after"] is None else s["pain_after"], s["partial"]]  # fmt: skip
 
 
 def write_pdf(report: PatientReport, path: Path) -> None:

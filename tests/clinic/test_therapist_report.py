@@ -98,6 +98,9 @@ def test_rom_trend_per_leg_only_with_knee_rom_sessions(store: Store, tmp_path: P
     page = render_html(r)
     assert 'id="rom"' in page and page.count('data-measure="max_flexion"') == 3  # two rows, one explanation
     assert "bends further: +11.0 deg (improved)" in page and "Hancock et al. 2018" in page and "<svg" in page
+    rows = [x for x in csv.DictReader(write_report_file(r, tmp_path / "r.csv").open()) if x["measure"] == "max_flexion"]
+    assert [(x["leg"], x["session_best"], x["change_from_first"], x["median_peak"]) for x in rows] == [
+        ("left", "84.00", "0.00", ""), ("left", "95.00", "11.00", ""), ("right", "120.00", "0.00", "")]
     # range lost beyond the error since the first session: amber, with the leg named
     store.record_session(_rom_session(tmp_path, "r3", [{"left": (70.0, 12.0)}]), "P1", recorded_at="2025-03-16")
     r = build_report(store, "P1", as_of=AS_OF)
