@@ -56,15 +56,18 @@ def leg_swaps(rec: Recording) -> np.ndarray:
     return labeller.finish()
 
 
-def smooth_landmarks(t_s: np.ndarray, points: np.ndarray, unseen: np.ndarray, swap: np.ndarray, fs: float) -> np.ndarray:
+def smooth_landmarks(
+    t_s: np.ndarray, points: np.ndarray, unseen: np.ndarray, swap: np.ndarray, fs: float, spikes: bool = True
+) -> np.ndarray:
     """The report pass's cleaning of one landmark array ((N, 33, k), a new float64 array): legs
     exchanged on the `swap` frames, `unseen` joints (after the exchange) dropped, short gaps
-    bridged, spikes removed, zero-phase Butterworth. The exports use it too, so their markers are
-    the ones the report's numbers come from."""
+    bridged, spikes removed (unless `spikes` is false: a hop's flight is a spike to the Hampel
+    filter), zero-phase Butterworth. The exports use it too, so their markers are the ones the
+    report's numbers come from."""
     out = swap_legs_where(points.astype(np.float64), swap)
     out[unseen] = np.nan  # MediaPipe places unseen joints anyway
     bridged = bridge_gaps(t_s, out, MAX_GAP_S, copy=False)
-    return zero_phase_lowpass(t_s, despike(bridged, fs), copy=False, fs=fs)
+    return zero_phase_lowpass(t_s, despike(bridged, fs) if spikes else bridged, copy=False, fs=fs)
 
 
 def person_height_px(xy: np.ndarray) -> np.ndarray:
@@ -92,8 +95,9 @@ class FrameWindow:
 class ReportFrames:
     """Zero-phase metrics of any window of a recorded session, on demand (module docstring)."""
 
-    def __init__(self, rec: Recording, frontal_max_yaw_deg: float) -> None:
+    def __init__(self, rec: Recording, frontal_max_yaw_deg: float, despike: bool = True) -> None:
         self.rec = rec
+        self.despike = despike  # false for exercises whose fast moves look like spikes (`Tracker.despike`)
         self.frontal_max_yaw_deg = frontal_max_yaw_deg
         self.t_s = rec.t_s
         self.cue_texts = list(rec.cue_texts)
@@ -118,7 +122,7 @@ class ReportFrames:
         unseen = swap_legs_where(r["visibility"], swap) < VISIBILITY_GATE
 
         def smoothed(name: str) -> np.ndarray:
-            return smooth_landmarks(t, r[name], unseen, swap, self.fs)[lo - a : hi - a]
+            return smooth_landmarks(t, r[name], unseen, swap, self.fs, self.despike)[lo - a : hi - a]
 
         xy = smoothed("image_xy")
         own = r[lo - a : hi - a]

@@ -148,7 +148,7 @@ def summarize(
     coverage = float(np.mean(people > 0))
     if not partial and coverage == 0.0:
         raise InputError(f"no person found in {source.name}: film the whole body, well lit, facing the camera")
-    frames = ReportFrames(rec, th.frontal_max_yaw_deg)
+    frames = ReportFrames(rec, th.frontal_max_yaw_deg, despike=exercise == "auto" or tracker_class(exercise).despike)
     n = len(frames)
 
     detection = None

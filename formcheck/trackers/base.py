@@ -130,6 +130,9 @@ class Tracker(ABC):
     name: str = ""
     description: str = ""
     counts_holds: bool = False  # balance work: holds, not reps
+    # The report pass removes landmark spikes (a Hampel filter over 0.25 s either side) before
+    # smoothing; false where the exercise's own fast moves would read as spikes (a hop's flight).
+    despike: bool = True
 
     def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
         """`side`: the working leg when the user names it (`--side`); None to detect it.
