@@ -481,6 +481,35 @@ def _knee_rom(s: _Script) -> None:
         s.rest()
 
 
+def _hop(s: _Script) -> None:
+    """Double-leg hops on the spot: from a ready stance (knees bent `HOP_READY_DEG`) the body flies
+    `HOP_HEIGHT_M` up and comes down on both feet (initial contact), absorbs to `depth_deg` in
+    `HOP_ABSORB_S`, and pushes straight off into the next hop; after the last landing the person
+    stands up. Each landing is a rep from contact to take-off, so a rep's medial shift ramps with
+    the absorbing knees from 0 at contact (truth.py reads the contacts off the skeleton's feet)."""
+    p = s.p
+    stand = s.standing(half_width=p.stance_width_m / 2)
+    ready = stand.copy(pelvis=s.pelvis_for(stand.ankle[Side.LEFT], Side.LEFT, HOP_READY_DEG, 0.0))
+    bottom = stand.copy(pelvis=s.pelvis_for(stand.ankle[Side.LEFT], Side.LEFT, p.depth_deg, 0.0),
+                        lean_deg=s.lean_for(p.depth_deg))
+    up = np.array([0.0, HOP_HEIGHT_M, 0.0])
+    apex = ready.copy(pelvis=ready.pelvis + up, ankle={sd: a + up for sd, a in ready.ankle.items()})
+    s.key(0.0, stand)
+    s.key(p.lead_in_s, stand)
+    s.key(0.4, ready)
+    for i in range(p.reps):
+        s.key(HOP_FLIGHT_S / 2, apex.copy())
+        s.key(HOP_FLIGHT_S / 2, ready.copy())
+        t0 = s.t
+        s.key(HOP_ABSORB_S, bottom.copy())
+        s.key(0.05, bottom.copy())
+        s.key(0.2, (ready if i < p.reps - 1 else stand).copy())
+        s.rep(t0, SIDES, i)
+
+
+HOP_READY_DEG, HOP_HEIGHT_M, HOP_FLIGHT_S, HOP_ABSORB_S = 12.0, 0.10, 0.3, 0.12
+
+
 _SCRIPTS = {
     "squat": _squat,
     "lunge": _lunge,
@@ -490,6 +519,7 @@ _SCRIPTS = {
     "side-lunge": _side_lunge,
     "balance": _balance,
     "knee-rom": _knee_rom,
+    "hop": _hop,
 }
 
 

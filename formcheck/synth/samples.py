@@ -162,7 +162,21 @@ def standard_specs() -> list[ClipSpec]:
                       ("squat_high_cam", replace(base.camera, height_m=1.5))):
         specs.append(replace(base, name=name, camera=cam, seed=base.seed + 500))
     specs.append(knee_rom_spec())
+    specs.append(hop_spec())
     return specs
+
+
+def hop_spec() -> ClipSpec:
+    """Hops: six double-leg hops on the spot filmed from the front, both knees caving clearly on
+    the second and fifth landings (truth: each landing's contact and take-off frames)."""
+    return _with_valgus(ClipSpec(
+        "hop_front",
+        MotionParams(exercise="hop", reps=6, depth_deg=45.0, lead_in_s=1.6, tail_s=1.0, stance_width_m=0.30,
+                     toe_out_deg=7.0, arms="sides"),
+        Camera(height_m=0.6, distance_m=3.0),
+        Appearance(skin="light", hair="black", shirt="green", trousers="navy", shoes="white", background="plain",
+                   noise_sigma=1.0),
+        seed=22), [() if i not in (1, 4) else (L, R) for i in range(6)], "clear")
 
 
 def knee_rom_spec() -> ClipSpec:

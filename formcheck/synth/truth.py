@@ -21,6 +21,9 @@ How the truth is defined:
   `peak_fppa_deg` (the most valgus value from start to end) are per working leg.
 - `reps[].rom_deg` (knee-rom only): per working leg, `max_flexion` and `fullest_extension`, the
   highest and lowest 3D knee flexion of the skeleton from the rep's start to its end.
+- `reps[].landing` (hop only): each rep is a landing; `contact_frame`, `takeoff_frame` (None for
+  the last, which stands up) and `contact_time_s` read off the skeleton's feet, FPPA at contact
+  and its peak over the 100 ms after it, per leg. `valgus` is the rep's medial shift as above.
 - `holds[]`: balance holds: the stance leg, when the free foot left the floor and came back
   down, and the times the free foot touched down in between.
 """
@@ -34,7 +37,7 @@ import numpy as np
 
 from formcheck.core.geometry import fppa_deg, knee_toe_offset, leg_points, shank_angle_deg
 from formcheck.core.landmarks import SIDES, PoseLandmark
-from formcheck.synth.body import blazepose_points
+from formcheck.synth.body import blazepose_points, side_joint
 from formcheck.synth.camera import Camera
 from formcheck.synth.motion import Motion
 
@@ -70,6 +73,27 @@ def _rom(motion: Motion, legs, win: slice) -> dict:  # noqa: ANN001 - tuple of S
                       "fullest_extension": round(float(np.min(motion.flexion_deg[s][win])), 2)} for s in legs}
 
 
+def _landing(motion: Motion, r, legs: dict) -> dict:  # noqa: ANN001 - a motion.Rep
+    """A hop landing read off the skeleton's feet: contact = the rep's first frame with a foot on
+    the floor (ankle within 1 mm of its standing height), take-off = the first frame after it with
+    every foot off (None for the last landing, which stands up); FPPA at contact and its peak over
+    the 100 ms after it (the frames within 0.1 s of contact)."""
+    fps = motion.params.fps
+    height = np.stack([motion.joints[:, side_joint("ANKLE", s), 1] for s in SIDES])
+    off = (height - height[:, :1] > 1e-3).all(axis=0)
+    c = r.start_frame + int(np.argmax(~off[r.start_frame:]))
+    after = np.flatnonzero(off[c:])
+    takeoff = c + int(after[0]) if after.size else None
+    win = slice(c, c + int(np.floor(0.1 * fps + 1e-9)) + 1)
+    return {
+        "contact_frame": c,
+        "takeoff_frame": takeoff,
+        "contact_time_s": round((takeoff - c) / fps, 3) if takeoff is not None else None,
+        "fppa_contact_deg": {s.value: round(float(legs[s.value]["fppa_deg"][c]), 2) for s in r.legs},
+        "peak_fppa_window_deg": {s.value: round(float(np.max(legs[s.value]["fppa_deg"][win])), 2) for s in r.legs},
+    }
+
+
 def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: dict) -> dict:
     """The truth document (plain JSON types) for a rendered motion."""
     xy = projected_landmarks(motion, camera)
@@ -96,6 +120,7 @@ def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: d
             "knee_flexion_bottom_deg": {s.value: round(float(motion.flexion_deg[s][r.bottom_frame]), 1)
                                         for s in r.legs},
             **({"rom_deg": _rom(motion, r.legs, win)} if motion.params.exercise == "knee-rom" else {}),
+            **({"landing": _landing(motion, r, legs)} if motion.params.exercise == "hop" else {}),
         })
     holds = [{"leg": h.leg.value, "start_s": h.start_s, "end_s": h.end_s, "touchdowns": h.touchdowns}
              for h in motion.holds]
