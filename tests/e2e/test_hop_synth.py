@@ -1,0 +1,44 @@
+"""hop end to end with the real pose model on the rendered synthetic double-leg hops (`hop_front`,
+six hops on the spot filmed from the front, both knees caving on landings 2 and 5): every
+landing counted, initial contact and ground contact time within 2 frames of the skeleton's
+feet, caving landings flagged by FPPA in the landing window and clean ones not, and the usual
+output files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from formcheck.synth.clip import truth_path, write_clip
+from formcheck.synth.samples import hop_spec
+from tests.conftest import load_summary
+
+
+@pytest.fixture(scope="module")
+def hop_clip(tmp_path_factory):
+    return write_clip(hop_spec(), tmp_path_factory.mktemp("hop"))
+
+
+def test_hop_synthetic_landings_contact_times_and_landing_valgus(analyzed, hop_clip):
+    truth = json.loads(truth_path(hop_clip).read_text())
+    fps = truth["fps"]
+    out = analyzed(hop_clip, "hop")
+    s = load_summary(out)
+    assert s["exercise"] == "hop"
+    assert s["rep_count"] == len(truth["reps"]) == 6
+    for rep, want in zip(s["reps"], truth["reps"]):
+        got, true = rep["landing"], want["landing"]
+        assert rep["legs"] == want["legs"] == ["left", "right"]
+        assert abs(got["contact_frame"] - true["contact_frame"]) <= 2, (got, true)
+        if true["contact_time_s"] is None:
+            assert got["contact_time_s"] is None  # the last landing stands up
+        else:
+            assert abs(got["contact_time_s"] - true["contact_time_s"]) <= 2 / fps + 1e-6, (got, true)
+        for leg in ("left", "right"):
+            verdict = rep["verdict"][leg]
+            assert verdict["measure"] == "fppa" and verdict["limit"] == 10.0
+            assert verdict["valgus"] is want["valgus"][leg], (rep["index"], leg, got, true)
+    assert [r["index"] for r in s["reps"] if any(r["valgus"].values())] == [2, 5]
+    for name in ("annotated.mp4", "frames.csv", "report.html", "landmarks.npy"):
+        assert (out / name).stat().st_size > 0, name
