@@ -46,6 +46,9 @@ class Thresholds:
     # its change from standing: someone who stands knock-kneed barely moves from standing while
     # caving (benchmarks/RESULTS.md, real-valgus).
     shank_gate: bool = True
+    # A hop landing's FPPA (at contact and its peak over the landing window): Herrington & Munro
+    # 2010 give landing norms of about 7-13 degrees in females and 3-8 in males.
+    valgus_landing_fppa_deg: float = 10.0
     baseline_relative: bool = False  # compare FPPA with the standing baseline instead of 0
     frontal_max_yaw_deg: float = 20.0  # body turned further than this: valgus is not scored
     # FPPA is only read where the thigh is seen well: knee flexion (3D) at most this, and the
@@ -119,10 +122,8 @@ class HopSettings:
     """Hops and bounces: when the feet count as off the floor (body lengths above the floor the
     ankles stood on), which flights and contacts count, and how a landing's valgus is read.
 
-    The landing window and limit follow the drop-landing screening convention: FPPA at initial
-    contact and its peak within the first 100 ms; Herrington & Munro 2010 give landing FPPA norms
-    of about 7-13 degrees in females and 3-8 in males, so 10 degrees sits between them (as
-    `Thresholds.valgus_fppa_deg` does).
+    The landing window follows the drop-landing screening convention: FPPA at initial contact and
+    its peak within the first 100 ms, judged against `Thresholds.valgus_landing_fppa_deg`.
     """
 
     lift_on: float = 0.03  # an ankle this far above its floor: that foot is off the floor
@@ -131,7 +132,6 @@ class HopSettings:
     min_flight_s: float = 0.13  # all feet off for less than this: a stumble or jitter, not a hop (a 5 cm hop flies 0.2 s)
     max_contact_s: float = 1.5  # on the floor longer than this: hopping stopped (no contact time)
     landing_window_s: float = 0.1  # landing valgus: the FPPA peak within this long after contact
-    landing_fppa_deg: float = 10.0  # a landing's FPPA peak past this: the knee caved in
 
     def __post_init__(self) -> None:
         if not 0 <= self.lift_off < self.lift_on:

@@ -250,13 +250,13 @@ def loaded_mask(m: Metrics, rep: RepWindow) -> np.ndarray:
 def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) -> RepScore:
     """A rep's peaks and verdict. A hop landing (`rep.landing`) is judged by the drop-landing
     convention instead: FPPA at initial contact (the rep's start) and its peak from contact to the
-    end of the landing window, against the landing limit (`HopSettings`)."""
+    end of the landing window, against `Thresholds.valgus_landing_fppa_deg`."""
     sl = slice(rep.start_i, rep.end_i + 1)
     b = rep.bottom_i
     peak_hi = rep.end_i + 1
     if rep.landing is not None:
         b, peak_hi = rep.start_i, rep.start_i + rep.landing.window_frames + 1
-        th = dataclasses.replace(th, valgus_fppa_deg=rep.landing.fppa_limit_deg)
+        th = dataclasses.replace(th, valgus_fppa_deg=th.valgus_landing_fppa_deg)
     loaded = loaded_mask(m, rep)
     frontal = m.view[sl] == 0
     scoreable = bool(frontal.mean() >= 0.5) if frontal.size else False

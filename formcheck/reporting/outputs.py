@@ -85,7 +85,6 @@ def landing_json(score: RepScore) -> dict[str, Any]:
         "window_end_frame": r.start_i + r.landing.window_frames,
         "fppa_at_contact_deg": _legs(score.fppa_deg, 1),
         "peak_fppa_window_deg": _legs(score.peak_fppa_deg, 1),
-        "fppa_limit_deg": r.landing.fppa_limit_deg,
     }
 
 
@@ -164,6 +163,7 @@ def summary_dict(
         "baseline_fppa_deg": _legs(result.baseline.fppa_deg, 1),
         "thresholds": {
             "valgus_fppa_deg": th.valgus_fppa_deg,
+            "valgus_landing_fppa_deg": th.valgus_landing_fppa_deg,
             "valgus_shank_deg": th.valgus_shank_deg,
             "valgus_knee_toe": th.valgus_knee_toe,
             "knee_toe_from_standing": th.knee_toe_from_standing,

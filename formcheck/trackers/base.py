@@ -46,11 +46,10 @@ class RepWindow:
 class Landing:
     """One hop landing (trackers/hop.py): the rep's start is the initial contact, its end the last
     frame on the floor. Landing valgus is FPPA at contact and its peak over the `window_frames` frames
-    after it (the first `landing_window_s`), judged against `fppa_limit_deg`."""
+    after it (the first `landing_window_s`), judged against `Thresholds.valgus_landing_fppa_deg`."""
 
     window_frames: int  # relative to the contact frame, so the window moves with the rep
     contact_time_s: float | None  # contact to the next take-off; None: the person stayed down
-    fppa_limit_deg: float
 
 
 @dataclass(frozen=True)

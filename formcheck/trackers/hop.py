@@ -106,7 +106,7 @@ class HopTracker(Tracker):
             start_i=c[0], bottom_i=b[0], end_i=e[0],
             start_s=c[1], bottom_s=b[1], end_s=e[1],
             legs=legs,
-            landing=Landing(self._window_end - c[0], contact_time, self.p.landing_fppa_deg),
+            landing=Landing(self._window_end - c[0], contact_time),
         )  # fmt: skip
         self.state.reps.append(rep)
         self.state.working_legs = legs
