@@ -34,7 +34,8 @@ from formcheck.pipeline.stages import Pipeline  # noqa: E402
 from formcheck.trackers import tracker_class  # noqa: E402
 
 BLANK = np.zeros((2, 2, 3), np.uint8)
-REAL_EXERCISE = {"squat": "squat", "lunge": "lunge", "lateral_lunge": "side-lunge", "stepdown": "step-down", "balance": "balance"}
+REAL_EXERCISE = {"squat": "squat", "lunge": "lunge", "lateral_lunge": "side-lunge", "stepdown": "step-down", "balance": "balance",
+                 "sls": "single-leg-squat"}
 
 
 def landmarks(video: pathlib.Path, cache: pathlib.Path) -> dict:
@@ -82,7 +83,10 @@ def cases(synth: pathlib.Path | None, media: pathlib.Path | None) -> list[tuple]
             out.append(("synthetic", tp.name.replace(".truth.json", ".mp4"), tr["exercise"], reps, tr["holds"], tp.with_name(tr["clip"])))
     if media is not None and (media / "manifest.json").exists():
         for e in json.loads((media / "manifest.json").read_text()):
-            ex = next(v for k, v in REAL_EXERCISE.items() if e["file"].startswith(k))
+            ex = next((v for k, v in REAL_EXERCISE.items() if e["file"].startswith(k)), None)
+            if ex is None:
+                print(f"skipped {e['file']}: no exercise known for its name", file=sys.stderr)
+                continue
             legs = ("left", "right") if e["working_leg"] == "both" else (e["working_leg"],)
             reps = []
             for r in e["reps"]:
