@@ -5,7 +5,8 @@ learned model: lying on the side (trunk near horizontal) is side-lying hip work;
 off the floor for most of the clip without the stance leg bending is a balance hold; otherwise
 the reps found by the squat counter (both legs shortening in the image) are compared at their
 bottoms: knees at the same height over still feet is a squat; one knee near the floor is a
-lunge; one leg bent with the other straight is a side lunge. Anything else, or evidence split
+lunge; one leg bent with the other straight is a side lunge. The whole body leaving the floor
+again and again (the pelvis above standing, then a landing) is hopping. Anything else, or evidence split
 between answers, is "unsure": a wrong name would count the wrong reps, an honest "unsure" asks
 the user.
 """
@@ -29,6 +30,15 @@ MIN_CONFIDENCE = 0.6
 # body lengths (model jitter), the synthetic step-down at yaw 15, whose reps otherwise look like
 # squats, 0.27-0.31 (the free foot lowers to the floor).
 SQUAT_FEET_MOVE = 0.15
+# Hops: at least MIN_HOPS landings after a flight in which the pelvis rose above its standing
+# height by FLIGHT_RISE body lengths (about 3.5 cm; a 10 cm hop lifts it about 0.06) within
+# FLIGHT_LOOK_S before the landing. The feet alone are not enough: in side and oblique views both
+# ankles of squats and lunges read as off the floor now and then, the pelvis never above standing.
+MIN_HOPS = 3
+HOP_SHARE = 0.8  # and those landings at least this share of the bends the squat counter finds
+FLIGHT_RISE = 0.02
+FLIGHT_LOOK_S = 0.25
+STANDING_FLEXION_DEG = 20.0
 
 
 @dataclass(frozen=True)
@@ -116,11 +126,45 @@ def _rep_shapes(frames: ReportFrames, ev: _Evidence) -> list[str]:
     return shapes
 
 
-def detect_exercise(frames: ReportFrames) -> Detection:
+def count_hops(frames: ReportFrames) -> int:
+    """Landings after flights that lifted the whole body: the hop tracker's landings, on frames
+    that keep fast moves (not despiked), each preceded by the pelvis rising above standing."""
+    from formcheck.trackers import tracker_class
+
+    hop = tracker_class("hop")()
+    n = len(frames)
+    pelvis, body, flexion = (np.full(n, np.nan) for _ in range(3))
+    for w in frames.chunks():
+        m, sl = w.metrics, slice(w.lo, w.hi)
+        for k in range(w.hi - w.lo):
+            hop.update(w.lo + k, m.at(k))
+        pelvis[sl] = (m.left.hip_y + m.right.hip_y) / 2
+        body[sl], flexion[sl] = m.body_px, np.fmax(m.left.flexion_deg, m.right.flexion_deg)
+    hop.finish()
+    standing = np.isfinite(pelvis) & np.isfinite(body) & (flexion <= STANDING_FLEXION_DEG)
+    if standing.sum() < 5:
+        return 0
+    with np.errstate(invalid="ignore"):
+        above = np.median(pelvis[standing]) - pelvis >= FLIGHT_RISE * np.median(body[standing])  # image y grows down
+    look = max(1, round(FLIGHT_LOOK_S * frames.fs))
+    return sum(bool(above[max(0, r.start_i - look) : r.start_i].any()) for r in hop.state.reps)
+
+
+def detect_exercise(frames: ReportFrames, flights: ReportFrames | None = None) -> Detection:
+    """`flights`: the same recording without despiking, where hops' flights survive (None: hops
+    are not looked for)."""
     ev = _gather(frames)
     pose = ev.pose
     if pose.sum() < 10:
         return Detection(UNSURE, 0.0, ["too few frames with a person"])
+    hops = count_hops(flights) if flights is not None else 0
+    if hops >= MIN_HOPS:
+        bends = len(ev.squat.state.reps)
+        share = hops / max(hops, bends)
+        reasons = [f"{hops} landings after the whole body left the floor, {bends} bends"]
+        if share >= HOP_SHARE:
+            return Detection("hop", round(share, 2), reasons)
+        return Detection(UNSURE, round(share, 2), reasons + ["hops and other bends: say which exercise"])
     lean = ev.lean_deg[pose]
     lying = float(np.nanmean(lean > 60)) if np.isfinite(lean).any() else 0.0
     if lying > 0.6:

@@ -42,3 +42,12 @@ def test_hop_synthetic_landings_contact_times_and_landing_valgus(analyzed, hop_c
     assert [r["index"] for r in s["reps"] if any(r["valgus"].values())] == [2, 5]
     for name in ("annotated.mp4", "frames.csv", "report.html", "landmarks.npy"):
         assert (out / name).stat().st_size > 0, name
+
+
+def test_auto_recognises_hops_by_their_flights(analyzed, hop_clip):
+    """`--exercise auto` names the hops (the pelvis rose above standing before each landing) and
+    counts them with the hop tracker: the squat counter alone took the landings' bends for squats."""
+    s = load_summary(analyzed(hop_clip, "auto"))
+    assert s["exercise_detected"]["name"] == "hop" and s["exercise"] == "hop"
+    assert s["rep_count"] == 6
+    assert [r["index"] for r in s["reps"] if any(r["valgus"].values())] == [2, 5]
