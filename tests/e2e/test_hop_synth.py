@@ -12,7 +12,7 @@ import pytest
 
 from formcheck.synth.clip import truth_path, write_clip
 from formcheck.synth.samples import hop_spec
-from tests.conftest import load_summary
+from tests.conftest import load_summary, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +51,22 @@ def test_auto_recognises_hops_by_their_flights(analyzed, hop_clip):
     assert s["exercise_detected"]["name"] == "hop" and s["exercise"] == "hop"
     assert s["rep_count"] == 6
     assert [r["index"] for r in s["reps"] if any(r["valgus"].values())] == [2, 5]
+
+
+def test_live_cues_the_caving_landings_and_no_other(analyzed, hop_clip, model_path, tmp_path):
+    """`live` on the hops (the clip as its camera): a cue for each knee on the two caving landings,
+    raised while that landing's feet are on the floor (0.2 s after contact here, of 0.37 s), none on
+    a clean landing, and the live report flags the landings `analyze` flags."""
+    truth = json.loads(truth_path(hop_clip).read_text())
+    out = tmp_path / "live"
+    proc = run_cli(["live", "--source", str(hop_clip), "-e", "hop", "--no-window", "--yes", "--quiet", "--out", str(out)],
+                   model_path, env_extra={"FORMCHECK_HOME": str(tmp_path / "home")})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    cues = json.loads((out / "live.json").read_text())["cues"]
+    for rep in truth["reps"]:
+        raised = {c["leg"] for c in cues if rep["start_s"] - 0.05 <= c["raised_s"] <= rep["end_s"]}
+        caved = {leg for leg, v in rep["valgus"].items() if v}
+        assert raised == caved, f"landing {rep['index']}: cues {raised}, caved {caved}"
+    assert len(cues) == sum(len([v for v in r["valgus"].values() if v]) for r in truth["reps"])
+    flags = lambda s: [r["valgus"] for r in s["reps"]]  # noqa: E731
+    assert flags(load_summary(out)) == flags(load_summary(analyzed(hop_clip, "hop")))
