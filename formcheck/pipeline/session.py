@@ -154,10 +154,11 @@ def summarize(
     detection = None
     if exercise == "auto":
         # Hops are recognised by their flights, which the despiking filter flattens.
-        detection = detect_exercise(frames, flights=ReportFrames(rec, th.frontal_max_yaw_deg, despike=False))
+        flights = ReportFrames(rec, th.frontal_max_yaw_deg, despike=False)
+        detection = detect_exercise(frames, flights=flights)
         exercise = detection.name if detection.name != UNSURE else "auto"
         if not tracker_class(exercise).despike:
-            frames = ReportFrames(rec, th.frontal_max_yaw_deg, despike=False)
+            frames = flights
     tracker = tracker_class(exercise)(side, config.trackers)
     phases = np.zeros(n, dtype=np.int8)  # index into PHASES
     rejected: list[RepRejected] = []

@@ -87,7 +87,9 @@ class SideLyingLegRaiseTracker(_SideLying):
         return leg_opening_deg(m)
 
 
-class _KneeAngle(_AngleTracker):
+class KneeAngleTracker(_AngleTracker):
+    """Reps counted on a knee angle (`_knee`): knee extension, hamstring curl, knee range of motion."""
+
     levels = "knee_angle"
     timed_hold = True
 
@@ -105,7 +107,7 @@ class _KneeAngle(_AngleTracker):
 
 
 @register
-class KneeExtensionTracker(_KneeAngle):
+class KneeExtensionTracker(KneeAngleTracker):
     name = "knee-extension"
     description = "seated knee extension with a 5 s hold (per leg, hold timed)"
 
@@ -114,7 +116,7 @@ class KneeExtensionTracker(_KneeAngle):
 
 
 @register
-class HamstringCurlTracker(_KneeAngle):
+class HamstringCurlTracker(KneeAngleTracker):
     name = "hamstring-curl"
     description = "standing hamstring curl with a 5 s hold (per leg, hold timed)"
 

@@ -19,7 +19,7 @@ Which way a rep goes is decided from how the knees rest at the start (`rom_rest_
 resting bent past `rom_bent_rest_deg` (seated) make each rep a straightening and back; knees
 resting straight (lying, standing) make each rep a bend and back. A rep's range is read from
 `rom_lead_s` before its start to its end. Counting is the knee-extension
-and hamstring-curl machine (`non_weight_bearing._KneeAngle`) on its own levels (`knee_rom`).
+and hamstring-curl machine (`non_weight_bearing.KneeAngleTracker`) on its own levels (`knee_rom`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import VIEW_CODES, Metrics, View
 from formcheck.trackers.base import Event, KneeRom, RepWindow, register
 from formcheck.trackers.counted import Trace
-from formcheck.trackers.non_weight_bearing import _KneeAngle
+from formcheck.trackers.non_weight_bearing import KneeAngleTracker
 
 _SIDE_VIEW = VIEW_CODES.index(View.SIDE)
 
@@ -59,7 +59,7 @@ def _extreme(readings: list[_Reading], side: Side, pick) -> tuple[float, float] 
 
 
 @register
-class KneeRomTracker(_KneeAngle):
+class KneeRomTracker(KneeAngleTracker):
     name = "knee-rom"
     description = "knee range of motion: heel slides, seated or standing flexion/extension (per leg, degrees)"
     levels = "knee_rom"
