@@ -49,6 +49,10 @@ class Thresholds:
     # A hop landing's FPPA (at contact and its peak over the landing window): Herrington & Munro
     # 2010 give landing norms of about 7-13 degrees in females and 3-8 in males.
     valgus_landing_fppa_deg: float = 10.0
+    # Band side-shuffle (band-walk): the ankles closer than this many standing hip widths (the hip
+    # landmarks' image distance) let the band go slack ("the feet never close together"). Feet
+    # set hip-width apart read about 1.0; together about 0.5; a band walk's base stance 1.3-1.8.
+    band_min_ankle_separation: float = 0.8
     baseline_relative: bool = False  # compare FPPA with the standing baseline instead of 0
     frontal_max_yaw_deg: float = 20.0  # body turned further than this: valgus is not scored
     # FPPA is only read where the thigh is seen well: knee flexion (3D) at most this, and the
@@ -139,6 +143,26 @@ class HopSettings:
 
 
 @dataclass(frozen=True)
+class SideStepSettings:
+    """Sideways stepping (band-walk, side-push): a step is the ankles' image distance opening by
+    at least `step_on` body lengths (the leading foot stepping out) and closing again by as much
+    (the trailing foot following). Body lengths (shoulders to ankles), so near and far read alike.
+    """
+
+    step_on: float = 0.08  # the ankles this much further apart than their last closest: a step out
+    onset: float = 0.012  # within this of the closest: the feet still (push-off is the last such frame)
+    settle_s: float = 0.25  # the ankles no closer for this long after closing: the step is over
+    max_open_s: float = 1.5  # feet held apart this long without the trailing foot following: a wider stance
+    active_s: float = 2.0  # the legs count as loaded this long after a step (the walk goes on)
+    push_off_window_s: float = 0.2  # push-off valgus: FPPA at push-off and its peak within this long after
+    hip_window_s: float = 10.0  # standing hip width: the widest the hips have been over this long
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.onset < self.step_on:
+            raise InputError(f"side steps need 0 <= onset < step_on (got {self.onset}, {self.step_on})")
+
+
+@dataclass(frozen=True)
 class TrackerConfig:
     """How reps and holds are counted (formcheck/trackers). Timing in seconds; each exercise family
     counts on its own depth signal with its own `RepLevels`:
@@ -175,6 +199,7 @@ class TrackerConfig:
     knee_rom: RepLevels = field(default_factory=lambda: RepLevels(enter=15.0, onset=5.0, onset_rate=20.0))
     balance: HoldSettings = field(default_factory=HoldSettings)
     hop: HopSettings = field(default_factory=HopSettings)
+    side_step: SideStepSettings = field(default_factory=SideStepSettings)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from formcheck.core.landmarks import Side
-from formcheck.judging.cues import Cue
+from formcheck.judging.cues import BandCue, Cue
 from formcheck.trackers import Event, Phase, RepCompleted, RepRejected, TrackerState
 
 VERDICT_SHOW_S = 2.5  # how long a rep's verdict stays on screen
@@ -76,11 +76,11 @@ class Coach:
         self._hold_announced = False
         self._t = 0.0
 
-    def update(self, t_s: float, events: Sequence[Event], cues: Sequence[Cue], state: TrackerState) -> list[str]:
+    def update(self, t_s: float, events: Sequence[Event], cues: Sequence[Cue | BandCue], state: TrackerState) -> list[str]:
         """Feed one analysed frame; returns sentences to say aloud (set done, hold done...)."""
         self._t = t_s
         say: list[str] = []
-        self._caved.update(c.leg for c in cues)
+        self._caved.update(c.leg for c in cues if c.leg is not None)  # a band cue is about the feet
         for e in events:
             if isinstance(e, RepCompleted):
                 verdict = RepVerdict(self.reps_done + 1, e.rep.end_s, tuple(sorted(self._caved, key=lambda s: s.value)))

@@ -61,6 +61,9 @@ class RepScore:
     # shank where the toe was not seen; None where the view did not allow scoring. Each leg's
     # verdict names the measure that decided it.
     basis: Basis | None = None
+    # Band-walk: the step's narrowest ankle distance under `Thresholds.band_min_ankle_separation`
+    # (the band went slack); None where the exercise has no such rule or it was not seen.
+    feet_too_close: bool | None = None
 
     @property
     def valgus(self) -> dict[Side, bool | None]:
@@ -250,13 +253,16 @@ def loaded_mask(m: Metrics, rep: RepWindow) -> np.ndarray:
 def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) -> RepScore:
     """A rep's peaks and verdict. A hop landing (`rep.landing`) is judged by the drop-landing
     convention instead: FPPA at initial contact (the rep's start) and its peak from contact to the
-    end of the landing window, against `Thresholds.valgus_landing_fppa_deg`."""
+    end of the landing window, against `Thresholds.valgus_landing_fppa_deg`. A sideways step
+    (`rep.step`) is read the same way from its push-off, against the usual limits."""
     sl = slice(rep.start_i, rep.end_i + 1)
     b = rep.bottom_i
     peak_hi = rep.end_i + 1
     if rep.landing is not None:
         b, peak_hi = rep.start_i, rep.start_i + rep.landing.window_frames + 1
         th = dataclasses.replace(th, valgus_fppa_deg=th.valgus_landing_fppa_deg)
+    elif rep.step is not None:  # a sideways step: at push-off and over the push-off window
+        b, peak_hi = rep.start_i, rep.start_i + rep.step.window_frames + 1
     loaded = loaded_mask(m, rep)
     frontal = m.view[sl] == 0
     scoreable = bool(frontal.mean() >= 0.5) if frontal.size else False
@@ -318,6 +324,8 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
         depth_deg=_nanmax(flex),
         min_separation_ratio=(float(np.nanmin(sep)) if np.isfinite(sep).any() else None) if len(rep.legs) == 2 else None,
         peak_knee_toe_change=peak_change if scoreable else {s: None for s in rep.legs},
+        feet_too_close=(rep.step.min_separation < th.band_min_ankle_separation
+                        if rep.step is not None and rep.step.min_separation is not None else None),
     )
 
 

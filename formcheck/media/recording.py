@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from formcheck.core.landmarks import NUM_LANDMARKS
-from formcheck.judging.cues import Cue
+from formcheck.judging.cues import BandCue, Cue
 from formcheck.media.sources import Frame
 
 # The header is written with room to spare and rewritten in place as the file grows, so the
@@ -74,7 +74,7 @@ class Recording:
         self._blocks: list[np.ndarray] = []
         self.cue_texts: list[str] = [""]  # the few distinct cue lines; records hold their index
         self._cue_codes: dict[str, int] = {"": 0}
-        self.cue_events: list[Cue] = []  # each cue once, when it was raised
+        self.cue_events: list[Cue | BandCue] = []  # each cue once, when it was raised
         self._file = None
         if self.path is not None:
             self._file = self.path.open("wb")
@@ -85,7 +85,7 @@ class Recording:
         return self._stored + self._buffered
 
     def append(
-        self, frame: Frame, xy: np.ndarray, world: np.ndarray, visibility: np.ndarray, people: int, cues: list[Cue]
+        self, frame: Frame, xy: np.ndarray, world: np.ndarray, visibility: np.ndarray, people: int, cues: list[Cue | BandCue]
     ) -> None:
         text = "; ".join(c.message for c in cues)
         code = self._cue_codes.get(text)

@@ -27,7 +27,7 @@ from formcheck.core.smoothing import (
     leg_swap_detected,
     swap_legs,
 )
-from formcheck.judging.cues import Cue, CueEngine
+from formcheck.judging.cues import BandCue, BandCueEngine, Cue, CueEngine
 from formcheck.judging.frame_judge import FrameJudge
 from formcheck.judging.verdict import Verdict
 from formcheck.media.recording import Recording
@@ -57,7 +57,7 @@ class FrameResult:
     events: list[Event]
     state: TrackerState
     verdicts: dict[Side, Verdict]  # each knee's verdict on this frame (what the video colours)
-    cues: list[Cue]
+    cues: list[Cue | BandCue]  # newest first
     # The frame as the model saw it (longer side at most pose.MAX_INFERENCE_SIDE) and its scale
     # from the original: drawing the annotated video on it saves a second resize and most of
     # the encoding cost.
@@ -78,6 +78,7 @@ class Pipeline:
         self._prev_xy: np.ndarray | None = None
         self._judge = FrameJudge(config.thresholds)
         self._cues = CueEngine(config.cues)
+        self._band_cue = BandCueEngine(config.cues)
         self.leg_swaps = 0
 
     def process(self, frame: Frame) -> FrameResult:
@@ -139,7 +140,12 @@ class Pipeline:
         )
         events = self.tracker.update(len(self.recording), metrics)
         verdicts = self._judge.update(metrics, self.tracker.loaded)
-        cues = self._cues.update(frame.t_s, verdicts, self.tracker.state.working_legs, self.tracker.loaded)
+        state = self.tracker.state
+        cues: list[Cue | BandCue] = list(self._cues.update(frame.t_s, verdicts, state.working_legs, self.tracker.loaded))
+        band = self._band_cue.update(frame.t_s, state.feet_apart, self.config.thresholds.band_min_ankle_separation,
+                                     self.tracker.loaded, state.reps_done)
+        if band:
+            cues = sorted(cues + band, key=lambda c: -c.raised_s)
         # The model's own labels are recorded: the report pass chooses them for the whole clip at once.
         raw = (pose.image_xy, pose.world_xyz, pose.visibility) if pose is not None else (xy, world, vis)
         self.recording.append(frame, *raw, pose.people if pose is not None else 0, cues)

@@ -70,6 +70,29 @@ def rep_json(score: RepScore) -> dict[str, Any]:
         **({"range_deg": _r(r.range_deg, 1)} if r.range_deg is not None else {}),
         **({"knee_rom": {k.leg.value: knee_rom_json(k) for k in r.knee_rom}} if r.knee_rom else {}),
         **({"landing": landing_json(score)} if r.landing is not None else {}),
+        **({"step": step_json(score)} if r.step is not None else {}),
+    }
+
+
+def step_json(score: RepScore) -> dict[str, Any]:
+    """A sideways step (band-walk, side-push): its direction and pushing (trailing) leg, push-off
+    (the rep's start) with per working leg FPPA there and its peak over the push-off window, the
+    narrowest ankle distance in standing hip widths (band-walk) and the least knee flexion held."""
+    r = score.rep
+    assert r.step is not None
+    st = r.step
+    return {
+        "direction": st.direction.value,
+        "pushing_leg": st.pushing.value,
+        "push_off_frame": r.start_i,
+        "push_off_s": _r(r.start_s, 3),
+        "window_end_frame": r.start_i + st.window_frames,
+        "fppa_at_push_off_deg": _legs(score.fppa_deg, 1),
+        "peak_fppa_push_off_deg": _legs(score.peak_fppa_deg, 1),
+        "min_ankle_separation": _r(st.min_separation, 3),
+        "min_separation_frame": st.min_separation_i,
+        "feet_too_close": score.feet_too_close,
+        "flexion_held_deg": _r(st.flexion_held_deg, 1),
     }
 
 
@@ -85,6 +108,16 @@ def landing_json(score: RepScore) -> dict[str, Any]:
         "window_end_frame": r.start_i + r.landing.window_frames,
         "fppa_at_contact_deg": _legs(score.fppa_deg, 1),
         "peak_fppa_window_deg": _legs(score.peak_fppa_deg, 1),
+    }
+
+
+def steps_json(scores: list[RepScore]) -> dict[str, Any]:
+    """Sideways steps over the session: how many went each way (the person's own left and right)
+    and, for band-walk, how many let the feet come too close."""
+    steps = [s for s in scores if s.rep.step is not None]
+    return {
+        "per_direction": {sd.value: sum(1 for s in steps if s.rep.step.direction is sd) for sd in SIDES},  # type: ignore[union-attr]
+        "feet_too_close": sum(1 for s in steps if s.feet_too_close),
     }
 
 
@@ -164,6 +197,7 @@ def summary_dict(
         "thresholds": {
             "valgus_fppa_deg": th.valgus_fppa_deg,
             "valgus_landing_fppa_deg": th.valgus_landing_fppa_deg,
+            "band_min_ankle_separation": th.band_min_ankle_separation,
             "valgus_shank_deg": th.valgus_shank_deg,
             "valgus_knee_toe": th.valgus_knee_toe,
             "knee_toe_from_standing": th.knee_toe_from_standing,
@@ -174,6 +208,7 @@ def summary_dict(
             "peak_hold_s": th.peak_hold_s,
         },
         "rep_count": len(result.reps),
+        **({"steps": steps_json(result.reps)} if any(s.rep.step is not None for s in result.reps) else {}),
         "reps": [rep_json(s) for s in result.reps],
         "holds": [hold_json(h) for h in result.holds],
         **({"exercise_detected": {"name": result.detection.name, "confidence": result.detection.confidence,

@@ -36,7 +36,7 @@ import numpy as np
 from formcheck.config import Config
 from formcheck.core.landmarks import Side
 from formcheck.errors import InputError, SourceLostError
-from formcheck.judging.cues import Cue
+from formcheck.judging.cues import BandCue, Cue
 from formcheck.judging.feedback import Action, Coach, CoachStatus, Controls
 from formcheck.judging.setup_check import Check, SetupCheck, SetupState, SetupStatus, brightness
 from formcheck.media.newest_slot import NewestSlot
@@ -86,12 +86,13 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class CueRecord:
-    leg: str
+    leg: str | None  # None: a cue about both feet (band-walk's "keep the band tight")
     basis: str
     value: float
     crossed_s: float  # media time the causal measure first passed the threshold
     raised_s: float  # media time of the frame the cue fired on
     shown_after_capture_ms: float | None  # wall time from that frame's capture to the cue on screen
+    message: str = ""
 
 
 @dataclass
@@ -162,8 +163,8 @@ class PoseWorker(threading.Thread):
         self.setup = SetupCheck()
         self.lock = threading.Lock()  # coach is also touched by the display loop (r key)
         self.latest: Snapshot | None = None
-        self.cue_log: list[Cue] = []
-        self.new_cues: deque[Cue] = deque()
+        self.cue_log: list[Cue | BandCue] = []
+        self.new_cues: deque[Cue | BandCue] = deque()
         self.announcements: deque[str] = deque()
         self.outcome: Outcome | None = None
         self.error: BaseException | None = None
@@ -389,7 +390,8 @@ def run_live(
     outcome.files.update(files)
     latency = stats.summary(getattr(source, "dropped", 0))
     records = [
-        CueRecord(c.leg.value, c.basis, round(c.value, 2), round(c.crossed_s, 4), round(c.raised_s, 4), shown.get((c.leg, c.raised_s)))
+        CueRecord(c.leg.value if c.leg is not None else None, c.basis, round(c.value, 2), round(c.crossed_s, 4),
+                  round(c.raised_s, 4), shown.get((c.leg, c.raised_s)), c.message)
         for c in worker.cue_log
     ]
     live = LiveOutcome(outcome, stopped_by, latency, records, worker.setup.status, worker.coach.status(), speaker.warning, list(speaker.spoken))

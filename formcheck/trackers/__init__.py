@@ -1,6 +1,6 @@
 """Exercise trackers, registered by name (`formcheck analyze --help` lists them)."""
 
-from formcheck.trackers import auto, balance, hop, non_weight_bearing, range_of_motion, single_leg, squat  # noqa: F401  (registers)
+from formcheck.trackers import auto, balance, hop, non_weight_bearing, range_of_motion, side_step, single_leg, squat  # noqa: F401  (registers)
 from formcheck.trackers.base import (
     Event,
     HoldEnded,
@@ -13,6 +13,7 @@ from formcheck.trackers.base import (
     RepRejected,
     RepStarted,
     RepWindow,
+    SideStep,
     Tracker,
     TrackerState,
     tracker_class,
@@ -31,6 +32,7 @@ __all__ = [
     "RepRejected",
     "RepStarted",
     "RepWindow",
+    "SideStep",
     "Tracker",
     "TrackerState",
     "tracker_class",

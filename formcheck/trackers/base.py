@@ -40,6 +40,7 @@ class RepWindow:
     range_deg: float | None = None  # joint range of the rep, for exercises counted on an angle
     knee_rom: tuple[KneeRom, ...] = ()  # knee range of motion per working leg (knee-rom)
     landing: Landing | None = None  # hops: the landing this rep is (start = initial contact)
+    step: SideStep | None = None  # band-walk, side-push: the sideways step this rep is (start = push-off)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,20 @@ class Landing:
 
     window_frames: int  # relative to the contact frame, so the window moves with the rep
     contact_time_s: float | None  # contact to the next take-off; None: the person stayed down
+
+
+@dataclass(frozen=True)
+class SideStep:
+    """One sideways step (trackers/side_step.py): the rep's start is the push-off (the last frame
+    the feet were still before the leading foot moved out), its end the trailing foot settled.
+    Push-off valgus is FPPA at push-off and its peak over the `window_frames` frames after it."""
+
+    direction: Side  # the way the person stepped, their own left or right (the leading foot's side)
+    pushing: Side  # the trailing leg, which pushes the body over
+    window_frames: int  # relative to the push-off frame
+    min_separation: float | None  # narrowest ankle distance of the step, in standing hip widths
+    min_separation_i: int | None  # the frame it was read on
+    flexion_held_deg: float | None  # the least knee flexion (both knees' mean, 3D) over the step
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,9 @@ class TrackerState:
     working_legs: tuple[Side, ...] = ()
     reps: list[RepWindow] = field(default_factory=list)
     holds: list[HoldWindow] = field(default_factory=list)
+    # Band-walk: the ankles' distance now in standing hip widths (the live "keep the band tight"
+    # cue reads it); None for exercises without that rule or while it is unknown.
+    feet_apart: float | None = None
 
 
 class Tracker(ABC):
