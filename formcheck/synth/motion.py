@@ -66,6 +66,11 @@ class MotionParams:
     # knee-rom (seated knee extension): the working knee's fullest extension per rep (cycled);
     # the knees rest at `depth_deg` between reps
     extension_deg: tuple[float, ...] = (10.0,)
+    # band-walk, side-push: how far the leading foot steps out (metres), and the steps whose
+    # trailing foot closes in to `narrow_gap_m` of the other (the band gone slack)
+    step_m: float = 0.30
+    narrow_steps: tuple[int, ...] = ()
+    narrow_gap_m: float = 0.09
 
     def shift(self, rep: int, leg: Side) -> float:
         if rep < len(self.medial_shift_m):
@@ -102,6 +107,10 @@ class RepScript:
     legs: tuple[Side, ...]
     shift_m: dict[Side, float]
     loaded: tuple[float, float]
+    # A shift held over time (in, full, full until, out; seconds) rather than ramped with flexion:
+    # sideways steps keep their knees bent throughout and cave at push-off
+    shift_times: tuple[float, float, float, float] | None = None
+    direction: Side | None = None  # sideways steps: the way the person stepped
 
 
 @dataclass
@@ -123,6 +132,7 @@ class Rep:
     end_frame: int
     legs: tuple[Side, ...]
     medial_shift_m: dict[Side, float]  # actual 3D medial knee displacement at the bottom
+    direction: Side | None = None  # sideways steps: the way the person stepped (the leading foot's side)
 
 
 @dataclass
@@ -197,9 +207,10 @@ class _Script:
         self.t += dt
         self.keys.append((self.t, pose))
 
-    def rep(self, t0: float, legs: tuple[Side, ...], idx: int, loaded: tuple[float, float] | None = None) -> None:
+    def rep(self, t0: float, legs: tuple[Side, ...], idx: int, loaded: tuple[float, float] | None = None,
+            shift_times: tuple[float, float, float, float] | None = None, direction: Side | None = None) -> None:
         shift = {s: self.p.shift(idx, s) for s in SIDES}
-        self.reps.append(RepScript(idx + 1, t0, self.t, legs, shift, loaded or (t0, self.t)))
+        self.reps.append(RepScript(idx + 1, t0, self.t, legs, shift, loaded or (t0, self.t), shift_times, direction))
 
     def rest(self) -> None:
         self.key(self.p.rest_s, self.keys[-1][1].copy())
@@ -510,6 +521,73 @@ def _hop(s: _Script) -> None:
 HOP_READY_DEG, HOP_HEIGHT_M, HOP_FLIGHT_S, HOP_ABSORB_S = 12.0, 0.10, 0.3, 0.12
 
 
+def _side_steps(s: _Script, directions: list[Side], pushing_only: bool) -> None:
+    """Sideways steps in the athletic stance (knees bent `depth_deg`, ankles `stance_width_m`
+    apart): per step the leading foot (the `direction` side) steps `step_m` out with a small lift
+    (push-off = the moment it starts), the trailing leg's foot follows back to the stance width, or
+    to `narrow_gap_m` on `narrow_steps` (the next step's lead makes up the difference). The pelvis
+    stays midway between the ankles, so both knees keep the same flexion, and the person travels
+    across the frame. A rep is a step from push-off to the trailing foot down; its medial shift is
+    held from 0.25 s before push-off to 0.2 s after (`shift_times`), the push-off's loading."""
+    p = s.p
+    # Start off-centre by half the first run of steps one way, so the walk crosses the frame's middle.
+    run = next((k for k, d in enumerate(directions) if d is not directions[0]), len(directions))
+    offset = -lateral_sign(directions[0]) * p.step_m * run / 2 if directions else 0.0
+    x = {sd: lateral_sign(sd) * p.stance_width_m / 2 + offset for sd in SIDES}
+    flex = p.depth_deg
+
+    def pose(xs: dict[Side, float], bend: float, lift: Side | None = None) -> Pose:
+        ankle = {sd: s.ankle_at(xs[sd], 0.0) + (np.array([0.0, 0.04, 0.0]) if sd is lift else 0.0) for sd in SIDES}
+        mid = (xs[Side.LEFT] + xs[Side.RIGHT]) / 2
+        flat = {sd: s.ankle_at(xs[sd], 0.0) for sd in SIDES}
+        return Pose(s.pelvis_for(flat[Side.LEFT], Side.LEFT, bend, mid), ankle, lean_deg=s.lean_for(bend))
+
+    stand = pose(x, STANDING_FLEXION_DEG)
+    s.key(0.0, stand)
+    s.key(p.lead_in_s, stand.copy())
+    s.key(0.7, pose(x, flex))
+    s.key(0.4, pose(x, flex))
+    owed = 0.0
+    for i, d in enumerate(directions):
+        lead, trail = d, d.other
+        sg = lateral_sign(d)
+        t0 = s.t
+        out = dict(x)
+        out[lead] = x[lead] + sg * (p.step_m + owed)
+        half = dict(x)
+        half[lead] = (x[lead] + out[lead]) / 2
+        s.key(0.2, pose(half, flex, lift=lead))
+        s.key(0.2, pose(out, flex))
+        s.key(0.15, pose(out, flex))
+        gap = p.narrow_gap_m if i in p.narrow_steps else p.stance_width_m
+        owed = p.stance_width_m - gap
+        back = dict(out)
+        back[trail] = out[lead] - sg * gap
+        half = dict(out)
+        half[trail] = (out[trail] + back[trail]) / 2
+        s.key(0.2, pose(half, flex, lift=trail))
+        s.key(0.2, pose(back, flex))
+        x = back
+        s.rep(t0, SIDES if not pushing_only else (trail,), i, loaded=(t0, t0),
+              shift_times=(t0 - 0.35, t0 - 0.25, t0 + 0.2, t0 + 0.3), direction=d)
+        s.key(p.rest_s, pose(x, flex))
+    s.key(0.7, pose(x, STANDING_FLEXION_DEG))
+
+
+def _band_walk(s: _Script) -> None:
+    """Band side-shuffle: half the steps toward the working leg's side, then back the other way."""
+    w = s.p.working_leg
+    n = s.p.reps
+    _side_steps(s, [w] * (n - n // 2) + [w.other] * (n // 2), pushing_only=False)
+
+
+def _side_push(s: _Script) -> None:
+    """Side pushes: big steps side to side, the first pushed off the working leg (so toward the
+    other side), then alternating; only the pushing leg works."""
+    w = s.p.working_leg
+    _side_steps(s, [w.other if i % 2 == 0 else w for i in range(s.p.reps)], pushing_only=True)
+
+
 _SCRIPTS = {
     "squat": _squat,
     "lunge": _lunge,
@@ -520,6 +598,8 @@ _SCRIPTS = {
     "balance": _balance,
     "knee-rom": _knee_rom,
     "hop": _hop,
+    "band-walk": _band_walk,
+    "side-push": _side_push,
 }
 
 
@@ -660,22 +740,28 @@ def _apply_rep_shifts(scripts: list[RepScript], joints: np.ndarray, flex: dict[S
         # Deepest frame; with a pause at the bottom, the middle of the pause.
         deep = np.flatnonzero(work >= work.max() - 0.05)
         bottom = la + int(deep[len(deep) // 2])
+        lo, hi = a, e
+        if r.shift_times is not None:
+            lo, hi = max(0, int(np.floor(r.shift_times[0] * fps))), min(int(np.ceil(r.shift_times[3] * fps)), n - 1)
         actual = {}
         for sd in SIDES:
             shift = r.shift_m.get(sd, 0.0) if sd in r.legs else 0.0
             if shift == 0.0:
                 actual[sd] = 0.0
                 continue
-            th = flex[sd][a : e + 1]
-            env = np.clip((th - th[0]) / max(flex[sd][bottom] - th[0], 1e-6), 0.0, 1.0)
-            hip = joints[a : e + 1, side_joint("HIP", sd)]
-            other = joints[a : e + 1, side_joint("HIP", sd.other)]
-            knee = joints[a : e + 1, side_joint("KNEE", sd)].copy()
-            ankle = joints[a : e + 1, side_joint("ANKLE", sd)]
+            if r.shift_times is not None:
+                env = np.interp(t[lo : hi + 1], r.shift_times, (0.0, 1.0, 1.0, 0.0))
+            else:
+                th = flex[sd][a : e + 1]
+                env = np.clip((th - th[0]) / max(flex[sd][bottom] - th[0], 1e-6), 0.0, 1.0)
+            hip = joints[lo : hi + 1, side_joint("HIP", sd)]
+            other = joints[lo : hi + 1, side_joint("HIP", sd.other)]
+            knee = joints[lo : hi + 1, side_joint("KNEE", sd)].copy()
+            ankle = joints[lo : hi + 1, side_joint("ANKLE", sd)]
             medial = unit(other - hip)
             new = apply_medial_shift(hip, knee, ankle, medial, shift * env)
-            joints[a : e + 1, side_joint("KNEE", sd)] = new
-            b = bottom - a
+            joints[lo : hi + 1, side_joint("KNEE", sd)] = new
+            b = bottom - lo
             actual[sd] = float(np.dot(new[b] - knee[b], medial[b]))
-        reps.append(Rep(r.index, a, bottom, e, r.legs, actual))
+        reps.append(Rep(r.index, a, bottom, e, r.legs, actual, r.direction))
     return reps

@@ -163,7 +163,40 @@ def standard_specs() -> list[ClipSpec]:
         specs.append(replace(base, name=name, camera=cam, seed=base.seed + 500))
     specs.append(knee_rom_spec())
     specs.append(hop_spec())
+    specs.append(band_walk_spec())
+    specs.append(side_push_spec())
     return specs
+
+
+def band_walk_spec() -> ClipSpec:
+    """Band side-shuffle filmed from the front: four steps to the person's right then four back,
+    crossing the frame; the trailing foot closes in too far on steps 3 and 7 (the band slack), the
+    trailing knee caves at push-off on step 2 and both knees on step 6 (truth: each step's push-off,
+    narrowest ankle distance and direction)."""
+    caving = [(), (L,), (), (), (), (L, R), (), ()]
+    return _with_valgus(ClipSpec(
+        "bandwalk_front",
+        MotionParams(exercise="band-walk", reps=8, depth_deg=40.0, lead_in_s=1.6, tail_s=1.0, rest_s=0.35,
+                     stance_width_m=0.27, step_m=0.30, narrow_steps=(2, 6), narrow_gap_m=0.08, working_leg=R,
+                     toe_out_deg=6.0, arms="hips"),
+        Camera(height_m=0.6, distance_m=3.2),
+        Appearance(skin="tan", hair="brown", shirt="yellow", trousers="black", shoes="white", background="plain",
+                   noise_sigma=1.0),
+        seed=23), caving, "clear")
+
+
+def side_push_spec() -> ClipSpec:
+    """Side pushes filmed from the front: six big steps side to side (0.45 m), the first pushed off
+    the right leg; the pushing knee caves at push-off on pushes 2 (left) and 5 (right)."""
+    caving = [(), (L,), (), (), (R,), ()]
+    return _with_valgus(ClipSpec(
+        "sidepush_front",
+        MotionParams(exercise="side-push", reps=6, depth_deg=35.0, lead_in_s=1.6, tail_s=1.0, rest_s=0.5,
+                     stance_width_m=0.25, step_m=0.45, working_leg=R, toe_out_deg=6.0, arms="sides"),
+        Camera(height_m=0.6, distance_m=3.2),
+        Appearance(skin="dark", hair="black", shirt="blue", trousers="grey", shoes="red", background="room",
+                   noise_sigma=1.0),
+        seed=24), caving, "clear")
 
 
 def hop_spec() -> ClipSpec:

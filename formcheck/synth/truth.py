@@ -24,6 +24,13 @@ How the truth is defined:
 - `reps[].landing` (hop only): each rep is a landing; `contact_frame`, `takeoff_frame` (None for
   the last, which stands up) and `contact_time_s` read off the skeleton's feet, FPPA at contact
   and its peak over the 100 ms after it, per leg. `valgus` is the rep's medial shift as above.
+- `reps[].step` (band-walk, side-push): each rep is a sideways step from push-off (the leading
+  foot starts out) to the trailing foot down; `direction` (the leading foot's side), the
+  `pushing_leg` (the trailing one), `push_off_frame`, FPPA at push-off and its peak over the 0.2 s
+  after it per working leg, `min_separation` (the narrowest ankle distance of the projected
+  landmarks while the trailing foot closed in, over the standing hip width: the median projected
+  hip distance over the first second) and `flexion_held_deg` (the least mean 3D knee flexion
+  from push-off to the step's end). `valgus` is the rep's medial shift at push-off.
 - `holds[]`: balance holds: the stance leg, when the free foot left the floor and came back
   down, and the times the free foot touched down in between.
 """
@@ -94,6 +101,29 @@ def _landing(motion: Motion, r, legs: dict) -> dict:  # noqa: ANN001 - a motion.
     }
 
 
+def _step(motion: Motion, r, legs: dict, xy: np.ndarray) -> dict:  # noqa: ANN001 - a motion.Rep
+    """A sideways step read off the projected landmarks and the skeleton."""
+    fps = motion.params.fps
+    lead = r.direction
+    hips = np.abs(xy[: int(fps), int(PoseLandmark.LEFT_HIP), 0] - xy[: int(fps), int(PoseLandmark.RIGHT_HIP), 0])
+    gap = np.abs(xy[:, int(PoseLandmark.LEFT_ANKLE), 0] - xy[:, int(PoseLandmark.RIGHT_ANKLE), 0]) / float(np.median(hips))
+    p, e = r.start_frame, r.end_frame
+    wide = p + int(np.argmax(gap[p : e + 1]))
+    narrow = wide + int(np.argmin(gap[wide : e + 1]))
+    win = slice(p, p + int(np.floor(0.2 * fps + 1e-9)) + 1)
+    flex = (motion.flexion_deg[SIDES[0]] + motion.flexion_deg[SIDES[1]]) / 2
+    return {
+        "direction": lead.value,
+        "pushing_leg": lead.other.value,
+        "push_off_frame": p,
+        "fppa_push_off_deg": {sd.value: round(float(legs[sd.value]["fppa_deg"][p]), 2) for sd in r.legs},
+        "peak_fppa_push_off_deg": {sd.value: round(float(np.max(legs[sd.value]["fppa_deg"][win])), 2) for sd in r.legs},
+        "min_separation": round(float(gap[narrow]), 3),
+        "min_separation_frame": narrow,
+        "flexion_held_deg": round(float(np.min(flex[p : e + 1])), 1),
+    }
+
+
 def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: dict) -> dict:
     """The truth document (plain JSON types) for a rendered motion."""
     xy = projected_landmarks(motion, camera)
@@ -121,6 +151,7 @@ def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: d
                                         for s in r.legs},
             **({"rom_deg": _rom(motion, r.legs, win)} if motion.params.exercise == "knee-rom" else {}),
             **({"landing": _landing(motion, r, legs)} if motion.params.exercise == "hop" else {}),
+            **({"step": _step(motion, r, legs, xy)} if r.direction is not None else {}),
         })
     holds = [{"leg": h.leg.value, "start_s": h.start_s, "end_s": h.end_s, "touchdowns": h.touchdowns}
              for h in motion.holds]
