@@ -17,11 +17,12 @@ import numpy as np
 from formcheck.config import Thresholds
 from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import Metrics
-from formcheck.judging.scoring import STANDING_FRAMES, STANDING_MAX_FLEXION_DEG, Baseline, frame_verdict
+from formcheck.judging.scoring import MIN_REFERENCE_FRAMES, STANDING_FRAMES, STANDING_MAX_FLEXION_DEG, Baseline, frame_verdict
 from formcheck.judging.verdict import Verdict
 
 # Per standing frame and leg: FPPA, thigh image length over hip width, knee-to-toe px, shank px.
 _FIELDS = 4
+_FIRST_REFERENCE_FIELD = 2
 
 
 class LiveBaseline:
@@ -65,7 +66,8 @@ def _medians(frames: deque[tuple[float, ...]]) -> list[float | None]:
     out: list[float | None] = []
     for k in range(_FIELDS):
         col = a[:, k][np.isfinite(a[:, k])]
-        out.append(float(np.median(col)) if col.size else None)
+        need = MIN_REFERENCE_FRAMES if k >= _FIRST_REFERENCE_FIELD else 1  # knee_toe_px, shank_px
+        out.append(float(np.median(col)) if col.size >= need else None)
     return out
 
 

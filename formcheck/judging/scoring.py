@@ -115,6 +115,19 @@ def _median(a: np.ndarray) -> float | None:
     return float(np.median(a)) if a.size else None
 
 
+# Where the knee stood over its toes, from fewer standing frames than this (a third of a second at
+# 30 fps), is within the pose model's noise of the change-from-standing limit: the knee is then
+# judged on its absolute offset over the toes, as when no standing was seen.
+MIN_REFERENCE_FRAMES = 10
+REFERENCE_FIELDS = ("knee_toe_px", "shank_px")
+
+
+def _reference(a: np.ndarray) -> float | None:
+    """A knee-to-toe reference value: the median of at least MIN_REFERENCE_FRAMES finite values."""
+    a = a[np.isfinite(a)]
+    return float(np.median(a)) if a.size >= MIN_REFERENCE_FRAMES else None
+
+
 @dataclass(frozen=True)
 class StandingInputs:
     """What the standing baseline reads of each frame, per leg in SIDES order (float32: the
@@ -167,7 +180,7 @@ def compute_baseline(s: StandingInputs, reps: list[RepWindow]) -> Baseline:
     if reps:
         before = mask.copy()
         before[reps[0].start_i :] = False
-        if before.sum() >= 5:
+        if before.sum() >= MIN_REFERENCE_FRAMES:
             mask = before
     fppa: dict[Side, float | None] = {}
     ratio: dict[Side, float | None] = {}
@@ -176,8 +189,8 @@ def compute_baseline(s: StandingInputs, reps: list[RepWindow]) -> Baseline:
     for k, side in enumerate(SIDES):
         fppa[side] = _median(s.fppa_deg[mask, k])
         ratio[side] = _median(s.thigh_ratio[mask, k])
-        knee_toe[side] = _median(s.knee_toe_px[mask, k])
-        shank[side] = _median(s.shank_px[mask, k])
+        knee_toe[side] = _reference(s.knee_toe_px[mask, k])
+        shank[side] = _reference(s.shank_px[mask, k])
     return Baseline(fppa_deg=fppa, thigh_ratio=ratio, frames=int(mask.sum()), knee_toe_px=knee_toe, shank_px=shank)
 
 
@@ -188,8 +201,10 @@ class StandingReference:
 
     Where the knee stands over the toes depends on stance width and toe-out, and people reset
     their feet between reps (a narrow squat, then a wide one): a reference taken once, before the
-    first rep, then makes a wide rep's knees read as moving inward. A leg not yet seen standing
-    before a rep keeps the session's baseline (`compute_baseline`)."""
+    first rep, then makes a wide rep's knees read as moving inward. A leg not seen standing for
+    MIN_REFERENCE_FRAMES before a rep has no knee-to-toe reference for it (live cannot know one
+    either): the knee is judged on its absolute offset over the toes. Its other standing values
+    (FPPA, thigh length) fall back to the session's baseline (`compute_baseline`)."""
 
     def __init__(self, s: StandingInputs, reps: list[RepWindow], session: Baseline) -> None:
         self.s = s
@@ -212,7 +227,11 @@ class StandingReference:
             idx = idx[max(0, end - STANDING_FRAMES) : end]
             frames = max(frames, idx.size)
             for name, out in values.items():
-                out[side] = _median(getattr(self.s, name)[idx, k]) if idx.size else getattr(self.session, name).get(side)
+                if name in REFERENCE_FIELDS:  # no knee-to-toe reference but this stance's own
+                    out[side] = _reference(getattr(self.s, name)[idx, k])
+                else:
+                    own = _median(getattr(self.s, name)[idx, k]) if idx.size else None
+                    out[side] = own if own is not None else getattr(self.session, name).get(side)
         return Baseline(frames=frames, **values)
 
 
