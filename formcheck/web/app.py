@@ -20,7 +20,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.utils import secure_filename
 
-from formcheck.clinic.store import SAFETY_QUESTIONS, Store, known_exercises, parse_when, session_rom
+from formcheck.clinic.store import SAFETY_QUESTIONS, Store, known_exercises, parse_when, session_rom, session_steps
 from formcheck.clinic.store.db import private_folder
 from formcheck.clinic.store.store import BOOL_THRESHOLDS, THRESHOLD_KEYS, check_pain
 from formcheck.errors import InputError
@@ -326,7 +326,8 @@ def create_app(
         has_video = "annotated" in sess["files"] and sess["files"]["annotated"].is_file()
         reps = s.reps(sid)
         return render_template(
-            "session.html", sess=sess, p=p, reps=reps, holds=s.holds(sid), has_video=has_video, rom=session_rom(reps)
+            "session.html", sess=sess, p=p, reps=reps, holds=s.holds(sid), has_video=has_video, rom=session_rom(reps),
+            steps=session_steps(reps)
         )
 
     def annotated_video(sid: int) -> Path:

@@ -73,6 +73,38 @@ def test_knee_rom_on_the_patient_and_session_pages_and_every_exercise_prescribab
     assert 'id="rom-reps"' not in c.get("/sessions/1").data.decode()  # a squat session has none
 
 
+def step_rep(i: int, start: float, direction: str, separation: float, caved: str | None = None) -> dict:
+    """A band-walk step as summary.json writes it (both knees judged at push-off)."""
+    rep = rom_rep(i, start, {"left": (40.0, 30.0), "right": (40.0, 30.0)})
+    del rep["knee_rom"]
+    rep.update(valgus={"left": caved == "left", "right": caved == "right"},
+               peak_fppa_deg={"left": 22.0 if caved == "left" else -3.0, "right": 22.0 if caved == "right" else -3.0},
+               step={"direction": direction, "pushing_leg": "left" if direction == "right" else "right",
+                     "push_off_frame": int(start * 30), "push_off_s": start, "window_end_frame": int(start * 30) + 6,
+                     "fppa_at_push_off_deg": {"left": 1.0, "right": 1.0},
+                     "peak_fppa_push_off_deg": {"left": 22.0 if caved == "left" else -3.0,
+                                                "right": 22.0 if caved == "right" else -3.0},
+                     "min_ankle_separation": separation, "min_separation_frame": int(start * 30) + 20,
+                     "feet_too_close": separation < 0.8, "flexion_held_deg": 31.0})  # fmt: skip
+    return rep
+
+
+def test_band_walk_session_page_lists_steps_and_separation(db: Path, tmp_path: Path) -> None:
+    reps = [step_rep(1, 2.0, "right", 1.3), step_rep(2, 3.3, "right", 0.42, caved="left"), step_rep(3, 4.6, "left", 1.25)]
+    with Store(db) as s:
+        sid = s.record_session(make_out_dir(tmp_path / "bw", reps, tag="bw", exercise="band-walk",
+                                            thresholds={"band_min_ankle_separation": 0.8}), "P1",
+                               recorded_at="2025-03-03").session_id  # fmt: skip
+    _, c, _ = _client(db, tmp_path)
+    page = c.get(f"/sessions/{sid}").data.decode()
+    assert page.count('class="rep-row step-row') == 3 and page.count("step-row flagged") == 1
+    summary = re.sub(r"\s+", " ", page[page.index('id="steps-summary"'):page.index("</p>", page.index('id="steps-summary"'))])
+    assert "3 steps: 1 to the left, 2 to the right" in summary
+    assert "push-offs caving: left 1 of 3, right 0 of 3" in summary
+    assert "narrowest feet 0.42 hip widths, 1 step too close (limit 0.8)" in summary
+    assert 'id="step-reps"' not in c.get("/sessions/1").data.decode()  # a squat session has none
+
+
 def test_uploads_without_a_pose_model_are_refused_up_front(db: Path, tmp_path: Path) -> None:
     app = create_app(db, tmp_path / "data", model=None)
     c = app.test_client()

@@ -14,6 +14,7 @@ from formcheck.clinic.store.store import (
     parse_when,
     record_session,
     session_rom,
+    session_steps,
     thresholds_for,
 )
 
@@ -28,5 +29,6 @@ __all__ = [
     "parse_when",
     "record_session",
     "session_rom",
+    "session_steps",
     "thresholds_for",
 ]

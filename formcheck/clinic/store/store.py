@@ -555,7 +555,7 @@ class Store:
         )
         row = self.conn.execute("SELECT thresholds_json FROM sessions WHERE id = ?", (session_id,)).fetchone()
         thresholds = _json_dict(row["thresholds_json"] if row else None)
-        return [_with_knee_rom(_with_verdict(dict(r), thresholds)) for r in rows]
+        return [_with_step(_with_knee_rom(_with_verdict(dict(r), thresholds))) for r in rows]
 
     def sets(self, session_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM session_sets WHERE session_id = ? ORDER BY set_no", (session_id,))
@@ -687,6 +687,33 @@ def session_rom(reps: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
                              "measure": k.get("measure"), "rep_index": i}  # fmt: skip
         out[leg] = best
     return out
+
+
+def _with_step(rep: dict[str, Any]) -> dict[str, Any]:
+    """A stored rep with `step` (summary.json's sideways step of band-walk and side-push, kept in
+    extra_json; None for reps of other exercises)."""
+    stored = _json_dict(rep.get("extra_json")).get("step")
+    rep["step"] = stored if isinstance(stored, dict) else None
+    return rep
+
+
+def session_steps(reps: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A band-walk or side-push session's steps, from its reps as `Store.reps` returns them: how many
+    went each way, the narrowest ankle distance of any step (standing hip widths) and how many came
+    too close, and per leg how many push-offs caved; None for sessions of other exercises."""
+    steps = [r for r in reps if r.get("step")]
+    if not steps:
+        return None
+    seps = [r["step"]["min_ankle_separation"] for r in steps if isinstance(r["step"].get("min_ankle_separation"), (int, float))]
+    return {
+        "steps": len(steps),
+        "per_direction": {leg: sum(1 for r in steps if r["step"].get("direction") == leg) for leg in LEGS},
+        "narrowest_separation": min(seps) if seps else None,
+        "too_close": sum(1 for r in steps if r["step"].get("feet_too_close")),
+        "push_off_valgus": {leg: sum(1 for r in steps if (v := r["verdict"].get(leg)) is not None and v.valgus)
+                            for leg in LEGS},
+        "push_offs": {leg: sum(1 for r in steps if leg in r["verdict"]) for leg in LEGS},
+    }
 
 
 _LEGACY_VALUE_COLUMN = {
