@@ -69,6 +69,7 @@ class KneeRep:
     level: float | None = None  # warped clips: where the warped knee ends, shank lengths inside the toe
     warped_leg: bool = False  # warped clips: this is the leg that was warped
     bottom_knee_toe: float = math.nan  # the knee-to-toe offset the model reads at the labelled bottom
+    decided: str = ""  # the shipped verdict's measure, value and limit, and the tracker rep it judged
 
 
 def family_of(exercise: str) -> str | None:
@@ -121,6 +122,21 @@ def _world_medial(world: np.ndarray, side: Side) -> np.ndarray:
     rel = knee - hip
     off = rel - np.sum(rel * u, axis=-1, keepdims=True) * u
     return np.sum(off * medial, axis=-1) / length[..., 0]
+
+
+def _world_off_foot(world: np.ndarray, side: Side) -> np.ndarray:
+    """Knee-over-foot corrected for toe-out, world (3D) landmarks: the knee's horizontal offset
+    from the line through the ankle along the foot (heel to toe), toward the other ankle, over
+    the shank's length. A knee travelling over a turned-out foot reads 0 however far it moves."""
+    leg, other = LEG[side], LEG[side.other]
+    knee, ankle, heel, toe, other_ankle = (world[:, int(j), :] for j in (leg.knee, leg.ankle, leg.heel, leg.toe, other.ankle))
+    flat = [0, 2]  # MediaPipe's world y is vertical
+    with np.errstate(all="ignore"):
+        along = (toe - heel)[:, flat]
+        along /= np.linalg.norm(along, axis=-1, keepdims=True)
+        across = np.stack([-along[:, 1], along[:, 0]], axis=-1)
+        towards = np.sign(np.sum((other_ankle - ankle)[:, flat] * across, axis=-1))
+        return np.sum((knee - ankle)[:, flat] * across, axis=-1) * towards / np.linalg.norm(knee - ankle, axis=-1)
 
 
 def _image_medial(m: Metrics, xy: np.ndarray, side: Side) -> np.ndarray:
@@ -191,13 +207,15 @@ def measure_clip(entry: dict, video: pathlib.Path, cache: pathlib.Path, config: 
                 "knee_toe_change_before": peak(knee_toe_change(m, side, before.before(w.start_i)), loaded),
                 "knee_line_2d": peak(_image_medial(m, xy, side), loaded),
                 "knee_line_3d": peak(_world_medial(world, side), loaded),
+                "knee_foot_line_3d": peak(_world_off_foot(world, side), loaded),
                 "knee_ankle_sep": peak(-sep, loaded) if len(w.legs) == 2 else math.nan,
                 "knee_hip_sep": peak(-hip_sep, loaded) if len(w.legs) == 2 else math.nan,
             }
             bottom_kt = float(leg.knee_toe[w.bottom_i])
             out.append(KneeRep(entry["file"], person_of(entry), family, w.index, side.value, side.value in caving, f,
-                               shipped.get((w.bottom_i, side.value)), entry.get("warp_level"),
-                               entry.get("warped_leg") == side.value, bottom_kt))  # fmt: skip
+                               shipped.get((w.bottom_i, side.value), (None, ""))[0], entry.get("warp_level"),
+                               entry.get("warped_leg") == side.value, bottom_kt,
+                               shipped.get((w.bottom_i, side.value), (None, ""))[1]))  # fmt: skip
     return out
 
 
@@ -221,12 +239,12 @@ def _smoothed(frames: ReportFrames, name: str) -> np.ndarray:
     return zero_phase_lowpass(frames.t_s, despike(bridged, frames.fs), copy=False, fs=frames.fs)
 
 
-def _shipped(rec, exercise: str, config: Config, entry: dict, video: pathlib.Path) -> dict[tuple[int, str], bool | None]:  # noqa: ANN001
-    """The shipped rule's flags, keyed by each labelled rep's bottom frame (nearest tracker rep
-    whose window holds it) and leg."""
+def _shipped(rec, exercise: str, config: Config, entry: dict, video: pathlib.Path) -> dict[tuple[int, str], tuple[bool | None, str]]:  # noqa: ANN001
+    """The shipped rule's flags and what decided them, keyed by each labelled rep's bottom frame
+    (nearest tracker rep whose window holds it) and leg."""
     info = SourceInfo("file", video.name, float(entry["fps"]), len(rec), 640, 480, None)
     result = summarize(rec, exercise, config, info)
-    out: dict[tuple[int, str], bool | None] = {}
+    out: dict[tuple[int, str], tuple[bool | None, str]] = {}
     reps = entry["reps"][: entry["rep_count"]] if entry.get("rep_count") else entry["reps"]
     for r in reps:
         b = r["bottom_frame"]
@@ -234,7 +252,10 @@ def _shipped(rec, exercise: str, config: Config, entry: dict, video: pathlib.Pat
         for leg in ("left", "right"):
             if hit is not None:
                 v = hit.verdict.get(Side(leg))
-                out[(min(b, len(rec) - 1), leg)] = None if v is None else bool(v.valgus)
+                flag = None if v is None or v.valgus is None else bool(v.valgus)
+                what = "not judged" if v is None else (f"{v.measure.value} {'-' if v.value is None else f'{v.value:+.3f}'}"
+                                                       f" (limit {v.limit:g}), tracker rep {hit.rep.start_i}-{hit.rep.end_i}")  # fmt: skip
+                out[(min(b, len(rec) - 1), leg)] = (flag, what)
     return out
 
 
@@ -341,6 +362,35 @@ def loso_or(reps: list[KneeRep], fa: str, fb: str) -> tuple[Scores, list[tuple[f
     return scores, chosen
 
 
+LOGISTIC = ("shank", "knee_toe", "knee_line_2d", "knee_line_3d")  # none needs a standing reference
+
+
+def loso_logistic(reps: list[KneeRep], names: tuple[str, ...] = LOGISTIC) -> tuple[Scores, list[float]]:
+    """A logistic regression on several measures (standardised, balanced classes), fitted leaving
+    each person out; its probability threshold is the best-F1 one on the training people. A
+    knee-rep missing any of the measures is unscored."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.array([[r.features[n] for n in names] for r in reps])
+    y = np.array([r.caving for r in reps])
+    seen = np.isfinite(x).all(axis=1)
+    person = np.array([r.person for r in reps])
+    scores, chosen = Scores(), []
+    for p in sorted(set(person)):
+        train = seen & (person != p)
+        if y[train].all() or not y[train].any():
+            continue
+        model = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=1000))
+        model.fit(x[train], y[train])
+        thr = best_threshold(model.predict_proba(x[train])[:, 1], y[train])
+        chosen.append(thr)
+        for i in np.flatnonzero(person == p):
+            scores.add(bool(y[i]), bool(model.predict_proba(x[i : i + 1])[0, 1] > thr) if seen[i] else None)
+    return scores, chosen
+
+
 def collect(sources: list[tuple[pathlib.Path, pathlib.Path]], cache: pathlib.Path, config: Config) -> list[KneeRep]:
     out: list[KneeRep] = []
     for manifest, folder in sources:
@@ -367,6 +417,9 @@ def rule_rows(reps: list[KneeRep], pairs: list[tuple[str, str]]) -> list[list[st
         s, thr2 = loso_or(reps, fa, fb)
         med = [f"{np.median([t[k] for t in thr2 if np.isfinite(t[k])]):.3f}" if any(np.isfinite(t[k]) for t in thr2) else "off" for k in (0, 1)]
         rows.append([f"{fa} or {fb}", " / ".join(med), *s.row()])
+    if len({r.person for r in reps if r.caving}) >= 2:
+        s, probs = loso_logistic(reps)
+        rows.append([f"logistic regression ({', '.join(LOGISTIC)})", f"p > {np.median(probs):.2f}", *s.row()])
     return rows
 
 
@@ -433,7 +486,7 @@ def plot_curves(real: list[KneeRep], warped: list[KneeRep], folder: pathlib.Path
     folder.mkdir(parents=True, exist_ok=True)
     truth = np.array([r.caving for r in real])
     fig, ax = plt.subplots(figsize=(6.5, 5))
-    for name in ("knee_toe_change", "knee_toe", "shank", "knee_line_3d", "knee_ankle_sep", "fppa_any"):
+    for name in ("knee_toe_change", "knee_toe", "shank", "knee_line_3d", "knee_foot_line_3d", "knee_ankle_sep", "fppa_any"):
         v = np.array([r.features[name] for r in real])
         v = np.where(np.isfinite(v), v, -np.inf)
         pts = []
