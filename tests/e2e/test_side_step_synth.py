@@ -53,8 +53,12 @@ def _check_steps(s: dict, truth: dict) -> None:
 
 def test_band_walk_steps_separation_and_push_off_valgus(analyzed, band_walk_clip):
     truth = json.loads(truth_path(band_walk_clip).read_text())
-    s = load_summary(analyzed(band_walk_clip, "band-walk"))
+    out = analyzed(band_walk_clip, "band-walk")
+    s = load_summary(out)
     assert s["exercise"] == "band-walk" and s["rep_count"] == 8
+    report = " ".join((out / "report.html").read_text().split())
+    assert "8 steps: 4 to your left, 4 to your right; feet too close together" in report
+    assert report.count("(too close)") == 2
     _check_steps(s, truth)
     assert s["steps"]["per_direction"] == {"left": 4, "right": 4}
     limit = Config().thresholds.band_min_ankle_separation
