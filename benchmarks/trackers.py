@@ -34,7 +34,8 @@ from formcheck.pipeline.stages import Pipeline  # noqa: E402
 from formcheck.trackers import tracker_class  # noqa: E402
 
 BLANK = np.zeros((2, 2, 3), np.uint8)
-REAL_EXERCISE = {"squat": "squat", "lunge": "lunge", "lateral_lunge": "side-lunge", "stepdown": "step-down", "balance": "balance",
+REAL_EXERCISE = {"squat": "squat", "barbell_squat": "squat", "ogata": "squat", "lunge": "lunge", "lateral_lunge": "side-lunge",
+                 "stepdown": "step-down", "balance": "balance", "cmj": "hop", "broad_jump": "hop",
                  "sls": "single-leg-squat"}
 
 
@@ -69,7 +70,36 @@ def analyse(d: dict, exercise: str, name: str, config: Config | None = None):
     return summarize(pipe.recording, exercise, config, SourceInfo("file", name, fps, len(t), 640, 480, None))
 
 
-def cases(synth: pathlib.Path | None, media: pathlib.Path | None) -> list[tuple]:
+def real_cases(entries: list[dict], folder: pathlib.Path) -> list[tuple]:
+    """Labelled real clips (the manifest format of ../shared/media). A jump's labelled rep runs
+    from the countermovement to standing again; the hop tracker's rep is the landing, so its
+    window is compared from the labelled landing contact and landing bottom."""
+    out = []
+    for e in entries:
+        ex = next((v for k, v in sorted(REAL_EXERCISE.items(), key=lambda kv: -len(kv[0])) if e["file"].startswith(k)), None)
+        if ex is None:
+            print(f"skipped {e['file']}: no exercise known for its name", file=sys.stderr)
+            continue
+        if not (folder / e["file"]).exists():
+            print(f"skipped {e['file']}: not in {folder}", file=sys.stderr)
+            continue
+        legs = ("left", "right") if e["working_leg"] == "both" else (e["working_leg"],)
+        reps = []
+        for r in e["reps"]:
+            v = r["valgus_visible"] == "yes" if r["valgus_visible"] in ("yes", "no") else None
+            window = (r.get("start_frame"), r.get("bottom_frame"), r.get("end_frame"))
+            if ex == "hop":
+                phase = r.get("phase_frames", {})
+                contact = phase.get("landing_contact", phase.get("landing_contact_both_feet"))
+                window = (contact, phase.get("landing_bottom"), r.get("end_frame"))
+            reps.append((legs, v, window))
+        if e.get("rep_count") is not None and e["rep_count"] < len(reps):
+            reps = reps[: e["rep_count"]]  # the label's count wins over its rep list (squat_front_10 lists a cut-off 10th)
+        out.append(("real", e["file"], ex, reps, [e["hold"]] if e.get("hold") else [], folder / e["file"]))
+    return out
+
+
+def cases(synth: pathlib.Path | None, media: pathlib.Path | None, extra: tuple[pathlib.Path, pathlib.Path] | None = None) -> list[tuple]:
     """(set, clip, exercise, truth reps [(legs, valgus, (start, bottom, end))], truth holds, video)."""
     out = []
     if synth is not None:
@@ -81,20 +111,10 @@ def cases(synth: pathlib.Path | None, media: pathlib.Path | None) -> list[tuple]
             tr = json.loads(tp.read_text())
             reps = [(tuple(r["legs"]), any(r["valgus"].values()), (r["start_frame"], r["bottom_frame"], r["end_frame"])) for r in tr["reps"]]
             out.append(("synthetic", tp.name.replace(".truth.json", ".mp4"), tr["exercise"], reps, tr["holds"], tp.with_name(tr["clip"])))
-    if media is not None and (media / "manifest.json").exists():
-        for e in json.loads((media / "manifest.json").read_text()):
-            ex = next((v for k, v in REAL_EXERCISE.items() if e["file"].startswith(k)), None)
-            if ex is None:
-                print(f"skipped {e['file']}: no exercise known for its name", file=sys.stderr)
-                continue
-            legs = ("left", "right") if e["working_leg"] == "both" else (e["working_leg"],)
-            reps = []
-            for r in e["reps"]:
-                v = r["valgus_visible"] == "yes" if r["valgus_visible"] in ("yes", "no") else None
-                reps.append((legs, v, (r.get("start_frame"), r.get("bottom_frame"), r.get("end_frame"))))
-            if e.get("rep_count") is not None and e["rep_count"] < len(reps):
-                reps = reps[: e["rep_count"]]  # the label's count wins over its rep list (squat_front_10 lists a cut-off 10th)
-            out.append(("real", e["file"], ex, reps, [e["hold"]] if e.get("hold") else [], media / e["file"]))
+    sources = ([(media / "manifest.json", media)] if media else []) + ([extra] if extra else [])
+    for manifest, folder in sources:
+        if manifest.exists():
+            out += real_cases(json.loads(manifest.read_text()), folder)
     return out
 
 
@@ -163,14 +183,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--synth", type=pathlib.Path, help="synthetic standard set (made if empty)")
     ap.add_argument("--media", type=pathlib.Path, help="labelled real clips (manifest.json)")
+    ap.add_argument("--extra", type=pathlib.Path, help="a manifest of fetched real clips (benchmarks/real_clips), restored into --extra-cache")
+    ap.add_argument("--extra-cache", type=pathlib.Path, default=pathlib.Path.home() / ".cache/formcheck/real_clips")
     ap.add_argument("--cache", type=pathlib.Path, default=pathlib.Path("/tmp/formcheck-bench-cache"))
     ap.add_argument("--config", type=pathlib.Path, help="TOML settings (default: the defaults)")
     ap.add_argument("--write", action="store_true", help="write the tables into benchmarks/RESULTS.md (section trackers)")
     ap.add_argument("--notes", type=pathlib.Path, help="markdown appended to the written section")
     a = ap.parse_args()
     config = load_config(a.config) if a.config else Config()
-    summary, rows = run(cases(a.synth, a.media), a.cache, config)
-    sets = " ".join(x for x in (f"--synth {a.synth}" if a.synth else "", f"--media {a.media}" if a.media else "") if x)
+    extra = (a.extra / "manifest.json", a.extra_cache) if a.extra else None
+    summary, rows = run(cases(a.synth, a.media, extra), a.cache, config)
+    sets = " ".join(x for x in (f"--synth {a.synth}" if a.synth else "", f"--media {a.media}" if a.media else "",
+                                f"--extra {a.extra}" if a.extra else "") if x)  # fmt: skip
     body = "\n".join([
         "## Exercise trackers",
         "",
