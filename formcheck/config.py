@@ -163,6 +163,27 @@ class SideStepSettings:
 
 
 @dataclass(frozen=True)
+class AdductionSlideSettings:
+    """Hip adduction slides: from the side-lunge position (one knee bent, the other leg straight
+    out to the side) the straight leg's foot slides in and back out. A slide is the ankles' image
+    distance, in straight-leg lengths (the longest either leg's hip-to-ankle image distance has
+    been over `leg_window_s`), closing by at least `slide_on` from its widest and opening again by
+    as much. Leg lengths, so near and far read alike, and the range is the clinical unit.
+    """
+
+    slide_on: float = 0.12  # the ankles this much closer than their widest: the foot slides in
+    onset: float = 0.012  # within this of the widest: the foot still (the slide's start is the last such frame)
+    settle_s: float = 0.25  # the ankles no wider for this long after opening again: the slide is over
+    max_in_s: float = 3.0  # the foot kept in this long without sliding back out: the person stood up, not a slide
+    bent_min_deg: float = 15.0  # one knee bent this much more than the other (3D): the side-lunge position
+    leg_window_s: float = 10.0  # straight-leg length: the longest hip-to-ankle image distance over this long
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.onset < self.slide_on:
+            raise InputError(f"adduction slides need 0 <= onset < slide_on (got {self.onset}, {self.slide_on})")
+
+
+@dataclass(frozen=True)
 class TrackerConfig:
     """How reps and holds are counted (formcheck/trackers). Timing in seconds; each exercise family
     counts on its own depth signal with its own `RepLevels`:
@@ -200,6 +221,7 @@ class TrackerConfig:
     balance: HoldSettings = field(default_factory=HoldSettings)
     hop: HopSettings = field(default_factory=HopSettings)
     side_step: SideStepSettings = field(default_factory=SideStepSettings)
+    adduction_slide: AdductionSlideSettings = field(default_factory=AdductionSlideSettings)
 
 
 @dataclass(frozen=True)

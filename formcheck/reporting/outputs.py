@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import os
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,41 @@ def rep_json(score: RepScore) -> dict[str, Any]:
         **({"knee_rom": {k.leg.value: knee_rom_json(k) for k in r.knee_rom}} if r.knee_rom else {}),
         **({"landing": landing_json(score)} if r.landing is not None else {}),
         **({"step": step_json(score)} if r.step is not None else {}),
+        **({"slide": slide_json(score)} if r.slide is not None else {}),
     }
+
+
+def slide_json(score: RepScore) -> dict[str, Any]:
+    """A hip adduction slide: the bent leg (the rep's, judged as usual) and the sliding straight
+    one, the range the foot slid in and the ankles' distance at the start and at their closest,
+    in straight-leg lengths (`leg_px`, the unit, in pixels)."""
+    r = score.rep
+    assert r.slide is not None
+    sl = r.slide
+    return {
+        "bent_leg": sl.bent.value,
+        "straight_leg": sl.straight.value,
+        "start_frame": r.start_i,
+        "closest_frame": r.bottom_i,
+        "range": _r(sl.range, 3),
+        "start_separation": _r(sl.start_separation, 3),
+        "min_separation": _r(sl.min_separation, 3),
+        "leg_px": _r(sl.leg_px, 1),
+    }
+
+
+def slides_json(scores: list[RepScore]) -> dict[str, Any]:
+    """Adduction slides over the session, per bent leg: how many, and the median and smallest range
+    (straight-leg lengths)."""
+    out: dict[str, Any] = {}
+    for sd in SIDES:
+        ranges = sorted(s.rep.slide.range for s in scores if s.rep.slide is not None and s.rep.slide.bent is sd)
+        out[sd.value] = {
+            "slides": len(ranges),
+            "median_range": _r(statistics.median(ranges), 3) if ranges else None,
+            "smallest_range": _r(ranges[0], 3) if ranges else None,
+        }
+    return out
 
 
 def step_json(score: RepScore) -> dict[str, Any]:
@@ -209,6 +244,7 @@ def summary_dict(
         },
         "rep_count": len(result.reps),
         **({"steps": steps_json(result.reps)} if any(s.rep.step is not None for s in result.reps) else {}),
+        **({"slides": slides_json(result.reps)} if any(s.rep.slide is not None for s in result.reps) else {}),
         "reps": [rep_json(s) for s in result.reps],
         "holds": [hold_json(h) for h in result.holds],
         **({"exercise_detected": {"name": result.detection.name, "confidence": result.detection.confidence,

@@ -1,6 +1,6 @@
 """Exercise trackers, registered by name (`formcheck analyze --help` lists them)."""
 
-from formcheck.trackers import auto, balance, hop, non_weight_bearing, range_of_motion, side_step, single_leg, squat  # noqa: F401  (registers)
+from formcheck.trackers import adduction_slide, auto, balance, hop, non_weight_bearing, range_of_motion, side_step, single_leg, squat  # noqa: F401  (registers)
 from formcheck.trackers.base import (
     Event,
     HoldEnded,
@@ -14,6 +14,7 @@ from formcheck.trackers.base import (
     RepStarted,
     RepWindow,
     SideStep,
+    Slide,
     Tracker,
     TrackerState,
     tracker_class,
@@ -33,6 +34,7 @@ __all__ = [
     "RepStarted",
     "RepWindow",
     "SideStep",
+    "Slide",
     "Tracker",
     "TrackerState",
     "tracker_class",

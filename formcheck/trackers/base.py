@@ -41,6 +41,7 @@ class RepWindow:
     knee_rom: tuple[KneeRom, ...] = ()  # knee range of motion per working leg (knee-rom)
     landing: Landing | None = None  # hops: the landing this rep is (start = initial contact)
     step: SideStep | None = None  # band-walk, side-push: the sideways step this rep is (start = push-off)
+    slide: Slide | None = None  # adduction-slide: the slide this rep is (bottom = the feet at their closest)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,25 @@ class SideStep:
     min_separation: float | None  # narrowest ankle distance of the step, in standing hip widths
     min_separation_i: int | None  # the frame it was read on
     flexion_held_deg: float | None  # the least knee flexion (both knees' mean, 3D) over the step
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One hip adduction slide (trackers/adduction_slide.py): the rep's start is the last frame the
+    straight leg's foot was still out, its bottom the feet at their closest, its end the foot out
+    again. Distances are ankle separations in the image over the straight-leg length (the longest
+    hip-to-ankle image distance, `leg_px`). The rep's leg is the bent one, judged as usual."""
+
+    bent: Side  # the side-lunge's bent leg (its knee's valgus is watched)
+    straight: Side  # the leg whose foot slides
+    start_separation: float  # the ankles' distance at the start, leg lengths
+    min_separation: float  # at their closest (the rep's bottom)
+    leg_px: float  # the unit: straight-leg length in the image at the bottom, pixels
+
+    @property
+    def range(self) -> float:
+        """How far the foot slid in, leg lengths."""
+        return self.start_separation - self.min_separation
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,179 @@
+"""Hip adduction slides (`adduction-slide`): from the side-lunge position, one knee bent and the other
+leg straight out to the side, the straight leg's foot slides in toward the other and back out.
+
+Seen from the front, a slide closes the feet and opens them again. It is counted on the ankles'
+image distance in straight-leg lengths (the longest either leg's hip-to-ankle image distance has
+been over `leg_window_s`: the standing or straight leg, whichever the camera last saw at full
+length), with hysteresis: closed `slide_on` from its widest, then opened `slide_on` from its
+closest; it ends once the ankles come no wider for `settle_s`, or close into the next slide. Its
+start is the last frame the distance was within `onset` of the widest before it closed; its bottom
+the feet at their closest. A foot kept in for `max_in_s` (the person closing the feet to stand
+up) was not a slide, and neither is one closed while still in at the end of the recording.
+
+The bent leg is the one whose knee (3D flexion) is bent `bent_min_deg` more than the other's: per
+slide over its frames, and live on the current frame (the leg the valgus cue watches). A slide
+made with both knees straight (feet together and apart while standing) is rejected.
+
+Per slide (a `RepWindow` with its `Slide`): the range (how far the foot slid in, leg lengths),
+the widest and closest separations, and the bent knee's usual valgus verdict over the slide
+(scoring reads it at the bottom and its peak from start to end, `judging/scoring.py`).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from formcheck.config import TrackerConfig
+from formcheck.core.landmarks import SIDES, Side
+from formcheck.core.metrics import Metrics
+from formcheck.trackers.base import Event, Phase, RepCompleted, RepRejected, RepStarted, RepWindow, Slide, Tracker, register
+from formcheck.trackers.signals import LegShortening
+
+
+class _Stage(enum.Enum):
+    OUT = "out"  # the foot out to the side: waiting for a slide in
+    IN = "in"  # sliding in
+    BACK = "back"  # sliding back out
+
+
+@dataclass(frozen=True)
+class _Sample:
+    i: int
+    t: float
+    sep: float  # ankle distance, straight-leg lengths
+    leg_px: float  # the straight-leg length it was measured in
+    flexion: dict[Side, float]  # 3D knee flexion per leg
+
+
+@register
+class AdductionSlideTracker(Tracker):
+    name = "adduction-slide"
+    description = "hip adduction slides (slides counted, range in leg lengths, the bent knee's valgus)"
+
+    def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
+        """`side`: the bent leg when the user names it."""
+        super().__init__(side, settings)
+        self.p = self.settings.adduction_slide
+        self._leg = LegShortening(self.p.leg_window_s)  # for its running maximum
+        self._stage = _Stage.OUT
+        self._since: deque[_Sample] = deque()  # from the latest still-out frame on
+        self._high = -math.inf  # widest distance while OUT
+        self._start: _Sample | None = None
+        self._low: _Sample | None = None
+        self._wide: _Sample | None = None
+        self._bent_now: Side | None = None
+
+    def _sample(self, i: int, m: Metrics) -> _Sample | None:
+        t = float(m.t_s)
+        for s in SIDES:
+            self._leg.update(t, float(m.leg(s).hip_ankle_px))
+        unit = self._leg.standing
+        dx = float(m.left.ankle_x - m.right.ankle_x)
+        dy = float(m.leg(Side.LEFT).ankle_y - m.leg(Side.RIGHT).ankle_y)
+        gap = math.hypot(dx, dy)
+        if not (math.isfinite(gap) and math.isfinite(unit) and unit > 0):
+            return None
+        return _Sample(i, t, gap / unit, unit, {s: float(m.leg(s).flexion_deg) for s in SIDES})
+
+    def _bent(self, flexion: dict[Side, float]) -> Side | None:
+        """The leg bent `bent_min_deg` more than the other, if one is."""
+        f = {s: v for s, v in flexion.items() if math.isfinite(v)}
+        if len(f) < 2:
+            return None
+        hi = max(SIDES, key=lambda s: f[s])
+        return hi if f[hi] - f[hi.other] >= self.p.bent_min_deg else None
+
+    def update(self, i: int, m: Metrics) -> list[Event]:
+        events: list[Event] = []
+        s = self._sample(i, m)
+        if s is None:
+            self._sync()
+            return events
+        self._bent_now = self._bent(s.flexion)
+        self._since.append(s)
+        p = self.p
+        if self._stage is _Stage.BACK:
+            assert self._wide is not None
+            if s.sep > self._wide.sep:
+                self._wide = s
+            elif s.t - self._wide.t >= p.settle_s or s.sep < self._wide.sep - p.slide_on:
+                self._complete(events)
+        if self._stage is _Stage.IN:
+            assert self._low is not None
+            if s.sep < self._low.sep:
+                self._low = s
+            elif s.sep > self._low.sep + p.slide_on:
+                self._stage, self._wide = _Stage.BACK, s
+            elif s.t - self._low.t > p.max_in_s:  # feet together to stand up, not a slide
+                events.append(RepRejected(s.t, "the foot stayed in: not a slide"))
+                self._reset(s)
+        if self._stage is _Stage.OUT:
+            self._high = max(self._high, s.sep)
+            if s.sep >= self._high - p.onset:
+                self._since = deque([s])  # the latest frame the foot was still out
+            elif s.sep < self._high - p.slide_on:
+                self._start, self._low = self._since[0], s
+                self._stage = _Stage.IN
+                events.append(RepStarted(self.state.reps_done + 1, self._start.t))
+        self._sync()
+        return events
+
+    def _reset(self, s: _Sample) -> None:
+        self._stage, self._high = _Stage.OUT, s.sep
+        self._since = deque([s])
+        self._start = self._low = self._wide = None
+
+    def _complete(self, events: list[Event]) -> None:
+        start, low, wide = self._start, self._low, self._wide
+        assert start is not None and low is not None and wide is not None
+        slide = [f for f in self._since if f.i <= wide.i]
+        # the slide ends when the foot is back out: the first frame within `onset` of the widest
+        end = next(f for f in slide if f.i >= low.i and f.sep >= wide.sep - self.p.onset)
+        mean = {}
+        for sd in SIDES:
+            known = [f.flexion[sd] for f in slide if math.isfinite(f.flexion[sd])]
+            mean[sd] = sum(known) / len(known) if known else math.nan
+        bent = self.side if self.side is not None else self._bent(mean)
+        after = [f for f in self._since if f.i >= wide.i]
+        still = [k for k, f in enumerate(after) if f.sep >= wide.sep - self.p.onset]
+        self._reset(wide)
+        self._since = deque(after[still[-1]:])  # from the latest frame the foot was still out
+        if bent is None:
+            events.append(RepRejected(end.t, "both knees straight: not the side-lunge position"))
+            return
+        rep = RepWindow(
+            index=len(self.state.reps) + 1,
+            start_i=start.i, bottom_i=low.i, end_i=end.i,
+            start_s=start.t, bottom_s=low.t, end_s=end.t,
+            legs=(bent,),
+            slide=Slide(bent=bent, straight=bent.other, start_separation=start.sep, min_separation=low.sep,
+                        leg_px=low.leg_px),
+        )  # fmt: skip
+        self.state.reps.append(rep)
+        events.append(RepCompleted(rep))
+
+    def finish(self) -> list[Event]:
+        """A slide whose foot was on its way back out when the recording ended counts."""
+        events: list[Event] = []
+        if self._stage is _Stage.BACK:
+            self._complete(events)
+        self._sync()
+        return events
+
+    def _sync(self) -> None:
+        st = self.state
+        st.reps_done = len(st.reps)
+        sliding = self._stage is not _Stage.OUT
+        st.rep_in_progress = st.reps_done + 1 if sliding else None
+        st.phase = {_Stage.IN: Phase.DESCENT, _Stage.BACK: Phase.ASCENT}.get(self._stage, Phase.STANDING)
+        bent = self.side if self.side is not None else self._bent_now
+        st.working_legs = (bent,) if bent is not None else ()
+
+    @property
+    def loaded(self) -> bool:
+        """In the side-lunge position (one knee bent): the bent knee carries the body between
+        slides as well as during them."""
+        return self._bent_now is not None
