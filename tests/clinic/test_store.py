@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from formcheck.clinic.store import Store, StoreError, default_db_path, parse_safety, record_session, session_rom
+from formcheck.clinic.store import (
+    Store,
+    StoreError,
+    default_db_path,
+    parse_safety,
+    record_session,
+    session_landings,
+    session_rom,
+    session_steps,
+)
 from formcheck.clinic.store.db import Migration, connect, migrate, schema_version
 from formcheck.clinic.store.schema import LATEST, MIGRATIONS
 from formcheck.errors import InputError
@@ -38,6 +47,34 @@ def rom_rep(i: int, start: float, rom: dict[str, tuple[float, float]]) -> dict:
         leg: {"max_flexion_deg": flex, "fullest_extension_deg": ext, "uncertainty_deg": 3.0, "measure": "image"}
         for leg, (flex, ext) in rom.items()
     })  # fmt: skip
+    return rep
+
+
+def hop_rep(i: int, start: float, peaks: dict[str, float], contact_time_s: float | None = 0.3) -> dict:
+    """A hop landing as summary.json writes it: `peaks` is {leg: FPPA peak in the landing window},
+    flagged at 10 degrees and above; FPPA at contact 5 degrees under the peak."""
+    rep = _rep(i, start)
+    at_contact = {leg: p - 5.0 for leg, p in peaks.items()}
+    rep.update(legs=list(peaks), valgus={leg: p >= 10.0 for leg, p in peaks.items()}, fppa_deg=at_contact,
+               peak_fppa_deg=dict(peaks), landing={
+                   "contact_frame": int(start * 30), "contact_s": start, "contact_time_s": contact_time_s,
+                   "window_end_frame": int(start * 30) + 3, "fppa_at_contact_deg": at_contact, "peak_fppa_window_deg": dict(peaks)})  # fmt: skip
+    return rep
+
+
+def step_rep(i: int, start: float, direction: str, separation: float, caved: str | None = None) -> dict:
+    """A band-walk step as summary.json writes it (both knees judged at push-off)."""
+    rep = rom_rep(i, start, {"left": (40.0, 30.0), "right": (40.0, 30.0)})
+    del rep["knee_rom"]
+    rep.update(valgus={"left": caved == "left", "right": caved == "right"},
+               peak_fppa_deg={"left": 22.0 if caved == "left" else -3.0, "right": 22.0 if caved == "right" else -3.0},
+               step={"direction": direction, "pushing_leg": "left" if direction == "right" else "right",
+                     "push_off_frame": int(start * 30), "push_off_s": start, "window_end_frame": int(start * 30) + 6,
+                     "fppa_at_push_off_deg": {"left": 1.0, "right": 1.0},
+                     "peak_fppa_push_off_deg": {"left": 22.0 if caved == "left" else -3.0,
+                                                "right": 22.0 if caved == "right" else -3.0},
+                     "min_ankle_separation": separation, "min_separation_frame": int(start * 30) + 20,
+                     "feet_too_close": separation < 0.8, "flexion_held_deg": 31.0})  # fmt: skip
     return rep
 
 
@@ -183,6 +220,26 @@ def test_knee_rom_per_rep_and_best_per_session(store: Store, tmp_path: Path) -> 
     }}  # fmt: skip
     squat = store.record_session(make_out_dir(tmp_path / "squat"), "P1").session_id
     assert session_rom(store.reps(squat)) == {} and store.reps(squat)[0]["knee_rom"] == {}
+
+
+def test_hop_landings_per_leg_and_steps_separation_per_session(store: Store, tmp_path: Path) -> None:
+    """summary.json's landing block is kept in extra_json (no migration) and read back per leg;
+    a value that is not a number (a hand-edited or damaged summary) is left out, not a crash."""
+    reps = [hop_rep(1, 1.0, {"left": 4.0, "right": 12.0}), hop_rep(2, 2.0, {"left": 11.0, "right": 0.0}, contact_time_s=None),
+            hop_rep(3, 3.0, {"right": 6.0})]  # fmt: skip
+    reps[2]["landing"]["peak_fppa_window_deg"]["right"] = "n/a"
+    sid = store.record_session(make_out_dir(tmp_path / "hop", reps, exercise="hop"), "P1").session_id
+    stored = store.reps(sid)
+    assert stored[0]["landing"]["contact_time_s"] == 0.3 and stored[0]["step"] is None
+    assert session_landings(stored) == {"landings": 3, "contact_time_s": [0.3, 0.3], "legs": {
+        "left": {"judged": 2, "flagged": 1, "peak_fppa_deg": [4.0, 11.0], "fppa_at_contact_deg": [-1.0, 6.0]},
+        "right": {"judged": 3, "flagged": 1, "peak_fppa_deg": [12.0, 0.0], "fppa_at_contact_deg": [7.0, -5.0, 1.0]},
+    }}  # fmt: skip
+    squat = store.record_session(make_out_dir(tmp_path / "squat"), "P1").session_id
+    assert session_landings(store.reps(squat)) is None and store.reps(squat)[0]["landing"] is None
+    steps = [step_rep(1, 2.0, "right", 1.3), step_rep(2, 3.3, "left", 0.5), step_rep(3, 4.6, "left", 1.0)]
+    st = session_steps(store.reps(store.record_session(make_out_dir(tmp_path / "bw", steps, exercise="band-walk"), "P1").session_id))
+    assert (st["narrowest_separation"], st["median_separation"], st["separations"], st["too_close"]) == (0.5, 1.0, 3, 1)
 
 
 def test_reimport_does_not_duplicate(store: Store, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from formcheck.trackers import tracker_names
 from formcheck.web.app import create_app
 from formcheck.web.auth import is_loopback, set_password
 from tests.conftest import SAMPLES, run_cli
-from tests.clinic.test_store import make_out_dir, rom_rep
+from tests.clinic.test_store import make_out_dir, rom_rep, step_rep
 
 
 class _FakeModel:  # uploads need a model; these tests stop before analysis or never reach it
@@ -71,22 +71,6 @@ def test_knee_rom_on_the_patient_and_session_pages_and_every_exercise_prescribab
     assert session.count('class="rep-row rom-row"') == 3  # rep 1 both legs, rep 2 the left
     assert re.search(r'data-leg="left"><th colspan="3">left: best of 2 reps</th>\s*<th>96.5</th><th>12.0</th>', session)
     assert 'id="rom-reps"' not in c.get("/sessions/1").data.decode()  # a squat session has none
-
-
-def step_rep(i: int, start: float, direction: str, separation: float, caved: str | None = None) -> dict:
-    """A band-walk step as summary.json writes it (both knees judged at push-off)."""
-    rep = rom_rep(i, start, {"left": (40.0, 30.0), "right": (40.0, 30.0)})
-    del rep["knee_rom"]
-    rep.update(valgus={"left": caved == "left", "right": caved == "right"},
-               peak_fppa_deg={"left": 22.0 if caved == "left" else -3.0, "right": 22.0 if caved == "right" else -3.0},
-               step={"direction": direction, "pushing_leg": "left" if direction == "right" else "right",
-                     "push_off_frame": int(start * 30), "push_off_s": start, "window_end_frame": int(start * 30) + 6,
-                     "fppa_at_push_off_deg": {"left": 1.0, "right": 1.0},
-                     "peak_fppa_push_off_deg": {"left": 22.0 if caved == "left" else -3.0,
-                                                "right": 22.0 if caved == "right" else -3.0},
-                     "min_ankle_separation": separation, "min_separation_frame": int(start * 30) + 20,
-                     "feet_too_close": separation < 0.8, "flexion_held_deg": 31.0})  # fmt: skip
-    return rep
 
 
 def test_band_walk_session_page_lists_steps_and_separation(db: Path, tmp_path: Path) -> None:

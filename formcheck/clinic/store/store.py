@@ -11,7 +11,9 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import sqlite3
+import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -555,7 +557,7 @@ class Store:
         )
         row = self.conn.execute("SELECT thresholds_json FROM sessions WHERE id = ?", (session_id,)).fetchone()
         thresholds = _json_dict(row["thresholds_json"] if row else None)
-        return [_with_step(_with_knee_rom(_with_verdict(dict(r), thresholds))) for r in rows]
+        return [_with_landing(_with_step(_with_knee_rom(_with_verdict(dict(r), thresholds)))) for r in rows]
 
     def sets(self, session_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM session_sets WHERE session_id = ? ORDER BY set_no", (session_id,))
@@ -704,16 +706,59 @@ def session_steps(reps: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
     steps = [r for r in reps if r.get("step")]
     if not steps:
         return None
-    seps = [r["step"]["min_ankle_separation"] for r in steps if isinstance(r["step"].get("min_ankle_separation"), (int, float))]
+    seps = [float(x) for r in steps if (x := _number(r["step"].get("min_ankle_separation"))) is not None]
     return {
         "steps": len(steps),
         "per_direction": {leg: sum(1 for r in steps if r["step"].get("direction") == leg) for leg in LEGS},
         "narrowest_separation": min(seps) if seps else None,
+        "median_separation": statistics.median(seps) if seps else None,  # of each step's narrowest
+        "separations": len(seps),  # steps whose narrowest feet were measured (band-walk)
         "too_close": sum(1 for r in steps if r["step"].get("feet_too_close")),
         "push_off_valgus": {leg: sum(1 for r in steps if (v := r["verdict"].get(leg)) is not None and v.valgus)
                             for leg in LEGS},
         "push_offs": {leg: sum(1 for r in steps if leg in r["verdict"]) for leg in LEGS},
     }
+
+
+def _number(x: Any) -> float | None:
+    """A finite number kept in extra_json, else None (a bool is not a number here)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        return None
+    return float(x)
+
+
+def _with_landing(rep: dict[str, Any]) -> dict[str, Any]:
+    """A stored rep with `landing` (summary.json's hop landing: contact frame and time, ground contact
+    time, FPPA at contact and its peak in the landing window per leg; kept in extra_json; None for
+    reps of other exercises)."""
+    stored = _json_dict(rep.get("extra_json")).get("landing")
+    rep["landing"] = stored if isinstance(stored, dict) else None
+    return rep
+
+
+def session_landings(reps: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A hop session's landings, from its reps as `Store.reps` returns them: how many, their ground
+    contact times (landings followed by a take-off) and per leg how many were judged (the leg's
+    verdict known), how many were flagged, and each landing's FPPA peak in the landing window and at
+    initial contact (degrees, those measured). Legs no landing judged or measured are left out;
+    None for sessions of other exercises."""
+    landings = [r for r in reps if r.get("landing")]
+    if not landings:
+        return None
+    legs: dict[str, dict[str, Any]] = {}
+    for leg in LEGS:
+        verdicts = [v for r in landings if (v := r["verdict"].get(leg)) is not None and v.valgus is not None]
+        peaks = [x for r in landings if (x := _number(_legval(_dict(r["landing"].get("peak_fppa_window_deg")), leg))) is not None]
+        contact = [x for r in landings if (x := _number(_legval(_dict(r["landing"].get("fppa_at_contact_deg")), leg))) is not None]
+        if verdicts or peaks:
+            legs[leg] = {"judged": len(verdicts), "flagged": sum(1 for v in verdicts if v.valgus),
+                         "peak_fppa_deg": peaks, "fppa_at_contact_deg": contact}  # fmt: skip
+    times = [x for r in landings if (x := _number(r["landing"].get("contact_time_s"))) is not None]
+    return {"landings": len(landings), "contact_time_s": times, "legs": legs}
+
+
+def _dict(x: Any) -> dict[str, Any]:
+    return x if isinstance(x, dict) else {}
 
 
 _LEGACY_VALUE_COLUMN = {
