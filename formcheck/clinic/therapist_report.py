@@ -37,15 +37,21 @@ from formcheck.clinic.therapist_stats import (  # noqa: E402, F401  (re-exported
     Adherence,
     Asymmetry,
     FlaggedRep,
+    LandingPoint,
+    LandingTrend,
     PatientReport,
     RomTrend,
+    StepsPoint,
     Trend,
     TrendPoint,
     compute_report,
     judge_change,
     judge_rom_change,
+    landing_columns,
     measure_value,
+    plain,
     rom_columns,
+    share_text,
     signed,
     traffic_light,
     trend_columns,
@@ -62,6 +68,8 @@ CHART_WIDTH_IN = 7.0
 _env = Environment(loader=PackageLoader("formcheck", "templates"), autoescape=select_autoescape(["html", "j2"]))
 _env.filters["signed"] = signed
 _env.filters["measure_value"] = measure_value
+_env.filters["plain"] = plain
+_env.globals["share_text"] = share_text
 
 
 def build_report(
@@ -130,6 +138,79 @@ def rom_figure(report: PatientReport, size: tuple[float, float] = (CHART_WIDTH_I
     return fig
 
 
+def landing_figures(report: PatientReport, size: tuple[float, float] = (CHART_WIDTH_IN, 2.6)) -> list[plt.Figure]:
+    """Hop landings per session and leg: the median landing-window FPPA peak with the +/- SEM bar
+    and the worst landing, against the landing limit; then the share of landings flagged."""
+    if not report.landings:
+        return []
+    info = MEASURES["fppa"]
+    dates = [p.when for t in report.landings for p in t.points]
+    fig, ax = plt.subplots(figsize=size)
+    for t in report.landings:
+        colour = LEFT_COLOUR if t.leg == "left" else RIGHT_COLOUR
+        pts = [p for p in t.points if p.value is not None]
+        x, y = [p.when for p in pts], np.array([p.value for p in pts])
+        ax.plot(x, y, "o-", color=colour, lw=1.6, label=f"{t.leg} knee (median landing)")
+        ax.errorbar(x, y, yerr=info["sem"], fmt="none", ecolor=colour, capsize=4, lw=1, alpha=0.8)
+        ax.plot(x, [p.worst for p in pts], "^", color=colour, alpha=0.5, ms=6, label=f"{t.leg} worst landing")
+    ax.axhline(report.landing_limit, color="black", ls="--", lw=0.8, label="landing limit")
+    ax.axhline(0, color="#999", lw=0.5)
+    ax.set_ylabel("deg\n(+ = valgus)", fontsize=8)
+    ax.set_title(f"hop: FPPA peak in the landing window per session (bars: \u00b1{info['sem']:.0f} deg)", fontsize=9)
+    _date_axis(ax, dates)
+    ax.legend(fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+    share, ax2 = plt.subplots(figsize=size)
+    for t in report.landings:
+        colour = LEFT_COLOUR if t.leg == "left" else RIGHT_COLOUR
+        pts = [p for p in t.points if p.share is not None]
+        ax2.plot([p.when for p in pts], [100.0 * p.share for p in pts], "o-", color=colour, lw=1.6, label=f"{t.leg} knee")  # type: ignore[operator]
+    _share_axis(ax2, "hop: landings flagged per session", dates)
+    return [fig, share]
+
+
+def steps_figures(report: PatientReport, exercise: str, size: tuple[float, float] = (CHART_WIDTH_IN, 2.6)) -> list[plt.Figure]:
+    """Sideways steps per session: the share of push-offs caving per leg and (band-walk) of steps
+    with the feet too close; then (band-walk) the median and narrowest feet against the limit."""
+    pts = [p for p in report.steps if p.exercise == exercise]
+    if not pts:
+        return []
+    dates = [p.when for p in pts]
+    fig, ax = plt.subplots(figsize=size)
+    for leg in ("left", "right"):
+        mine = [p for p in pts if p.share(leg) is not None]
+        if mine:
+            ax.plot([p.when for p in mine], [100.0 * p.share(leg) for p in mine], "o-",  # type: ignore[operator]
+                    color=LEFT_COLOUR if leg == "left" else RIGHT_COLOUR, lw=1.6, label=f"{leg} push-offs caving")  # fmt: skip
+    close = [p for p in pts if p.too_close_share is not None]
+    if close:
+        ax.plot([p.when for p in close], [100.0 * p.too_close_share for p in close], "s--", color="#555", lw=1.4,  # type: ignore[operator]
+                label="steps with the feet too close")  # fmt: skip
+    _share_axis(ax, f"{exercise}: push-offs caving{' and feet too close' if close else ''} per session", dates)
+    figs = [fig]
+    seps = [p for p in pts if p.median_separation is not None]
+    if seps:
+        sep, ax2 = plt.subplots(figsize=size)
+        x = [p.when for p in seps]
+        ax2.plot(x, [p.median_separation for p in seps], "o-", color="#2a7", lw=1.6, label="median step")
+        ax2.plot(x, [p.narrowest for p in seps], "v", color="#2a7", alpha=0.6, ms=6, label="narrowest step")
+        ax2.plot(x, [p.limit for p in seps], "--", color="black", lw=0.8, label="limit (band slack below)")
+        ax2.set_ylim(bottom=0)
+        ax2.set_ylabel("standing hip widths", fontsize=8)
+        ax2.set_title(f"{exercise}: narrowest feet per step, per session", fontsize=9)
+        _date_axis(ax2, x)
+        ax2.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+        figs.append(sep)
+    return figs
+
+
+def _share_axis(ax: plt.Axes, title: str, dates: list[datetime]) -> None:
+    ax.set_ylim(-5, 105)
+    ax.set_ylabel("% of the session", fontsize=8)
+    ax.set_title(title, fontsize=9)
+    _date_axis(ax, dates)
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+
+
 def pain_figure(report: PatientReport, size: tuple[float, float] = (CHART_WIDTH_IN, 2.3)) -> plt.Figure | None:
     rows = [s for s in report.sessions if s["pain_before"] is not None or s["pain_after"] is not None]
     if not rows:
@@ -191,12 +272,16 @@ def render_html(report: PatientReport, *, standalone: bool = True) -> str:
         r=report,
         standalone=standalone,
         measures=MEASURES,
-        trend_columns={ex: trend_columns(report, ex) for ex in report.exercises},
-        trend_svgs={ex: figure_svg(trend_figure(report, ex), f"trend{i}") for i, ex in enumerate(report.exercises)},
+        trend_columns={ex: trend_columns(report, ex) for ex in report.valgus_exercises},
+        trend_svgs={ex: figure_svg(trend_figure(report, ex), f"trend{i}") for i, ex in enumerate(report.valgus_exercises)},
         pain_svg=figure_svg(pain_figure(report), "pain"),
         rom_svg=figure_svg(rom_figure(report), "rom"),
         rom_columns=rom_columns(report),
-    )
+        landing_svgs=[figure_svg(f, f"landing{i}") for i, f in enumerate(landing_figures(report))],
+        landing_columns=landing_columns(report),
+        steps_svgs={ex: [figure_svg(f, f"steps{i}-{j}") for j, f in enumerate(steps_figures(report, ex))]
+                    for i, ex in enumerate(report.step_exercises)},
+    )  # fmt: skip
 
 
 CSV_COLUMNS = [
@@ -209,7 +294,9 @@ CSV_COLUMNS = [
 def write_csv(report: PatientReport, path: Path) -> None:
     """One row per session, exercise and leg: the numbers behind the trend chart; then one per
     session, leg and knee range measure (knee-rom), its value in `session_best` (the session's
-    best rep, not a median of peaks: those columns stay empty)."""
+    best rep, not a median of peaks: those columns stay empty); then one per hop session and leg
+    (measure `landing_fppa`: the landing-window FPPA peaks' median and worst). The sideways steps'
+    counts and shares are not in it."""
     sessions = {s["id"]: s for s in report.sessions}
     with _atomic(path, newline="") as fh:
         w = csv.writer(fh)
@@ -234,6 +321,17 @@ def write_csv(report: PatientReport, path: Path) -> None:
                     "", "", "", "", t.info["sdd"], f"{p.value - first:.2f}",
                     "reference (first session)" if p is t.points[0] else judge_rom_change(p.value - first, t.measure),
                     *_session_cells(s), f"{p.value:.2f}",
+                ])  # fmt: skip
+        for lt in report.landings:
+            valued = [p for p in lt.points if p.value is not None]
+            for p in valued:
+                s = sessions[p.session_id]
+                w.writerow([
+                    p.when.date().isoformat(), p.session_id, s["exercise"], lt.leg, "landing_fppa", lt.info["unit"],
+                    p.measured, f"{p.value:.2f}", f"{p.worst:.2f}", "", lt.info["sem"], lt.info["sdd"],
+                    f"{p.value - valued[0].value:.2f}",
+                    "reference (first session)" if p is valued[0] else judge_change(p.value - valued[0].value, lt.measure),
+                    *_session_cells(s), "",
                 ])  # fmt: skip
 
 

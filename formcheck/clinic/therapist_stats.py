@@ -24,18 +24,36 @@ and reliability of knee goniometry methods"), and between testers the minimal de
 (MDC95) of knee extension was 3.7-10.4 degrees (ACL patients, Thieme 2024, doi 10.1055/a-2321-0516).
 The pose model's angle from video is no better than the goniometer (the knee-rom tracker measured
 +5 to +9 degrees on near-straight knees), so no smaller change is called progress.
+
+Hop landings (hop sessions, `store.session_landings`): per leg and session the share of landings
+flagged and the median and worst of each landing's FPPA peak in the landing window (the
+drop-landing convention the verdict judges by), against the landing limit the sessions were judged
+by (`Thresholds.valgus_landing_fppa_deg`). A landing's FPPA is the same 2D angle, so SDD_DEG holds
+for it: a change of the median under 8 degrees is not called progress. Hop sessions have this
+section instead of a line in the valgus trend per exercise, where they would be drawn against the
+squat's limit.
+
+Sideways steps (band-walk and side-push sessions, `store.session_steps`): per session the steps
+each way, the share of band-walk steps whose feet came closer than `band_min_ankle_separation`
+and the median of each step's narrowest feet (standing hip widths), and per leg the share of
+push-offs flagged. These are counts and a hip-width ratio with no published measurement error,
+so their changes are shown, never judged.
+
+Knee range of motion (knee-rom) has no valgus trend: a knee bending and straightening lying or
+seated is not loaded the way the valgus limits assume (NO_VALGUS_TREND).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import math
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from formcheck.clinic.store import Store, parse_when, session_rom
+from formcheck.clinic.store import Store, parse_when, session_landings, session_rom, session_steps
 from formcheck.config import Thresholds
 
 FPPA_SEM_DEG = 3.0  # standard error of measurement, middle of the published 2-4 degrees
@@ -48,6 +66,9 @@ STALE_DAYS = 7  # no session for longer than this: amber
 PAIN_HIGH = 7  # pain after a session at or above this: red
 PAIN_RISE = 2  # pain after minus before at or above this in the last session: red
 LEGS = ("left", "right")
+NO_VALGUS_TREND = frozenset({"knee-rom"})  # exercises whose reps' valgus trend means nothing
+LANDING_EXERCISES = frozenset({"hop"})  # their valgus is trended in the landing section instead
+STEP_EXERCISES = ("band-walk", "side-push")  # sideways steps, in this order
 
 _ANGLE_SOURCE = "2D FPPA: SEM 2-4 deg, smallest detectable difference 5-9 deg; Munro et al. 2012"
 _KNEE_TOE_SOURCE = "no published figure; about three standard deviations of one person's clean reps"
@@ -87,6 +108,14 @@ def signed(value: float | None, decimals: int = 1) -> str:
     if value is None:
         return "-"
     text = f"{value:+.{decimals}f}"
+    return "0" if float(text) == 0 else text
+
+
+def plain(value: float | None, decimals: int = 2) -> str:
+    """`1.25`, and `0` for anything that rounds to zero; `-` for None."""
+    if value is None:
+        return "-"
+    text = f"{value:.{decimals}f}"
     return "0" if float(text) == 0 else text
 
 
@@ -147,6 +176,59 @@ class RomTrend:
     def worse(self) -> bool:
         """Range lost by at least the smallest real change since the first session."""
         return self.change is not None and is_real(self.change, self.measure) and not rom_better(self.change, self.measure)
+
+
+@dataclass
+class LandingPoint:
+    session_id: int
+    when: datetime
+    judged: int  # landings this leg's verdict was known for
+    flagged: int
+    value: float | None  # median over landings of the FPPA peak in the landing window
+    worst: float | None  # the highest of those peaks
+    at_contact: float | None  # median FPPA at initial contact
+    measured: int  # landings with a peak measured
+
+    @property
+    def share(self) -> float | None:
+        """Flagged landings as a share (0-1) of those judged; None with none judged."""
+        return self.flagged / self.judged if self.judged else None
+
+
+@dataclass
+class LandingTrend:
+    leg: str
+    points: list[LandingPoint]
+    change: float | None = None  # last minus first session median peak
+    verdict: str = ""
+    measure: str = "fppa"
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return MEASURES[self.measure]
+
+
+@dataclass
+class StepsPoint:
+    session_id: int
+    when: datetime
+    exercise: str
+    steps: int
+    per_direction: dict[str, int]  # the person's own left and right
+    push_offs: dict[str, int]  # per leg: push-offs judged
+    push_off_valgus: dict[str, int]  # per leg: push-offs flagged
+    separations: int  # steps whose narrowest feet were measured (band-walk)
+    too_close: int
+    median_separation: float | None  # standing hip widths, median of each step's narrowest
+    narrowest: float | None
+    limit: float  # band_min_ankle_separation the session was judged by
+
+    def share(self, leg: str) -> float | None:
+        return self.push_off_valgus[leg] / self.push_offs[leg] if self.push_offs.get(leg) else None
+
+    @property
+    def too_close_share(self) -> float | None:
+        return self.too_close / self.separations if self.separations else None
 
 
 @dataclass
@@ -220,6 +302,19 @@ class PatientReport:
     status: str = "green"
     reasons: list[str] = field(default_factory=list)
     rom: list[RomTrend] = field(default_factory=list)  # knee range of motion per leg (knee-rom sessions)
+    landings: list[LandingTrend] = field(default_factory=list)  # hop landing valgus per leg
+    landing_limit: float = Thresholds.valgus_landing_fppa_deg  # the newest hop session's
+    steps: list[StepsPoint] = field(default_factory=list)  # band-walk and side-push sessions
+
+    @property
+    def valgus_exercises(self) -> list[str]:
+        """The exercises the valgus trend per exercise lists: not knee-rom (nothing to trend) nor
+        hop (its own landing section)."""
+        return [ex for ex in self.exercises if ex not in NO_VALGUS_TREND | LANDING_EXERCISES]
+
+    @property
+    def step_exercises(self) -> list[str]:
+        return [ex for ex in STEP_EXERCISES if any(p.exercise == ex for p in self.steps)]
 
     @property
     def exercises(self) -> list[str]:
@@ -229,7 +324,7 @@ class PatientReport:
     def measures(self) -> list[str]:
         """Every measure the report shows a number of, in MEASURES order: each is explained once."""
         used = {t.measure for t in self.trends} | {a.measure for a in self.asymmetry} | {f.basis for f in self.flagged}
-        used |= {t.measure for t in self.rom}
+        used |= {t.measure for t in self.rom} | {t.measure for t in self.landings}
         return [m for m in MEASURES if m in used]
 
 
@@ -305,6 +400,78 @@ def rom_trends(sessions: list[dict[str, Any]], reps_by_session: dict[int, list[d
     return trends
 
 
+def _recorded(session: dict[str, Any], key: str) -> float:
+    """A limit as the session recorded it in summary.json's thresholds, else the default."""
+    try:
+        value = json.loads(session.get("thresholds_json") or "{}").get(key)
+    except (ValueError, AttributeError):
+        value = None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else float(getattr(Thresholds, key))
+
+
+def landing_trends(sessions: list[dict[str, Any]], reps_by_session: dict[int, list[dict[str, Any]]]) -> list[LandingTrend]:
+    """Per leg, every hop session's landings: share flagged, median and worst peak FPPA."""
+    found = [(s, land) for s in sessions if (land := session_landings(reps_by_session[s["id"]])) is not None]
+    trends: list[LandingTrend] = []
+    for leg in LEGS:
+        points = []
+        for s, land in found:
+            d = land["legs"].get(leg)
+            if d is None:
+                continue
+            peaks, contact = d["peak_fppa_deg"], d["fppa_at_contact_deg"]
+            points.append(LandingPoint(
+                s["id"], when(s["recorded_at"]), d["judged"], d["flagged"],
+                float(statistics.median(peaks)) if peaks else None, max(peaks) if peaks else None,
+                float(statistics.median(contact)) if contact else None, len(peaks),
+            ))  # fmt: skip
+        if points:
+            valued = [p for p in points if p.value is not None]
+            change = valued[-1].value - valued[0].value if len(valued) > 1 else None  # type: ignore[operator]
+            trends.append(LandingTrend(leg, points, change, judge_change(change, "fppa")))
+    return trends
+
+
+def landing_asymmetry(trends: list[LandingTrend]) -> list[Asymmetry]:
+    """Right minus left median landing peak, per hop session that measured both."""
+    by_leg = {t.leg: {p.session_id: p for p in t.points if p.value is not None} for t in trends}
+    if set(by_leg) != set(LEGS):
+        return []
+    both = sorted(set(by_leg["left"]) & set(by_leg["right"]), key=lambda i: (by_leg["left"][i].when, i))
+    out = []
+    for sid in both:
+        d = by_leg["right"][sid].value - by_leg["left"][sid].value  # type: ignore[operator]
+        out.append(Asymmetry(sid, by_leg["left"][sid].when, "hop", "fppa", d, is_real(d, "fppa")))
+    return out
+
+
+def steps_points(sessions: list[dict[str, Any]], reps_by_session: dict[int, list[dict[str, Any]]]) -> list[StepsPoint]:
+    """Every band-walk or side-push session's steps, oldest first."""
+    points = []
+    for s in sessions:
+        st = session_steps(reps_by_session[s["id"]])
+        if st is None:
+            continue
+        points.append(StepsPoint(
+            s["id"], when(s["recorded_at"]), s["exercise"], st["steps"], st["per_direction"], st["push_offs"],
+            st["push_off_valgus"], st["separations"], st["too_close"], st["median_separation"],
+            st["narrowest_separation"], _recorded(s, "band_min_ankle_separation"),
+        ))  # fmt: skip
+    return points
+
+
+def landing_columns(report: PatientReport) -> list[tuple[int, datetime]]:
+    """(session id, date) of every session in the landing trends, oldest first."""
+    seen = {p.session_id: p.when for t in report.landings for p in t.points}
+    return sorted(seen.items(), key=lambda item: (item[1], item[0]))
+
+
+def share_text(part: int, whole: int) -> str:
+    """`2 of 6 (33%)`; `0 of 6 (0%)`; with nothing judged `-`."""
+    return f"{part} of {whole} ({100.0 * part / whole:.0f}%)" if whole else "-"
+
+
 def rom_columns(report: PatientReport) -> list[tuple[int, datetime]]:
     """(session id, date) of every session in the range-of-motion trends, oldest first."""
     seen = {p.session_id: p.when for t in report.rom for p in t.points}
@@ -341,7 +508,7 @@ def compute_report(store: Store, patient_id: str, since: str | date | None = Non
         s["hold_total_s"] = sum(h["duration_s"] or 0.0 for h in store.holds(s["id"]))
     trends: list[Trend] = []
     asym: list[Asymmetry] = []
-    for exercise in sorted({s["exercise"] for s in sessions}):
+    for exercise in sorted({s["exercise"] for s in sessions} - NO_VALGUS_TREND - LANDING_EXERCISES):
         ex_sessions = [s for s in sessions if s["exercise"] == exercise]
         measure = _measure_for([r for s in ex_sessions for r in reps_by_session[s["id"]]])
         per_leg: dict[str, dict[int, TrendPoint]] = {}
@@ -364,6 +531,8 @@ def compute_report(store: Store, patient_id: str, since: str | date | None = Non
             for sid in sorted(set(per_leg["left"]) & set(per_leg["right"]), key=lambda i: per_leg["left"][i].when):
                 d = per_leg["right"][sid].value - per_leg["left"][sid].value
                 asym.append(Asymmetry(sid, per_leg["left"][sid].when, exercise, measure, d, is_real(d, measure)))
+    landings = landing_trends(sessions, reps_by_session)
+    asym += landing_asymmetry(landings)
     rx = store.prescriptions(patient_id)
     first = min([when(s["recorded_at"]) for s in sessions], default=None)
     start = since_dt or first or as_of
@@ -385,7 +554,9 @@ def compute_report(store: Store, patient_id: str, since: str | date | None = Non
         patient=patient, since=since_dt, as_of=as_of, sessions=sessions, prescriptions=rx,
         thresholds=store.effective_thresholds(patient_id), trends=trends, asymmetry=asym, adherence=adherence,
         flagged=flagged[:MAX_STILLS], flagged_total=total, safety_concerns=store.safety_concerns(patient_id),
-        rom=rom_trends(sessions, reps_by_session),
+        rom=rom_trends(sessions, reps_by_session), landings=landings, steps=steps_points(sessions, reps_by_session),
+        landing_limit=next((_recorded(s, "valgus_landing_fppa_deg") for s in reversed(sessions) if s["exercise"] in LANDING_EXERCISES),
+                           Thresholds.valgus_landing_fppa_deg),
     )  # fmt: skip
     report.status, report.reasons = traffic_light(report)
     return report
@@ -407,6 +578,9 @@ def traffic_light(r: PatientReport) -> tuple[str, list[str]]:
     for t in r.trends:
         if t.change is not None and t.change > 0 and is_real(t.change, t.measure):
             red.append(f"{t.exercise}, {t.leg} knee: {t.verdict}")
+    for t in r.landings:
+        if t.change is not None and t.change > 0 and is_real(t.change, t.measure):
+            red.append(f"hop landings, {t.leg} knee: {t.verdict}")
     for t in r.rom:
         if t.worse:
             amber.append(f"{t.leg} knee: {t.verdict}")

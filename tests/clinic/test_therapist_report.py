@@ -33,7 +33,7 @@ from formcheck.clinic.therapist_report import (
 )
 from formcheck.errors import InputError
 from tests.conftest import SAMPLES
-from tests.clinic.test_store import _rep, make_out_dir, rom_rep
+from tests.clinic.test_store import _rep, hop_rep, make_out_dir, rom_rep, step_rep
 
 
 def _session(root: Path, name: str, right_peaks: list[float]) -> Path:
@@ -105,6 +105,116 @@ def test_rom_trend_per_leg_only_with_knee_rom_sessions(store: Store, tmp_path: P
     store.record_session(_rom_session(tmp_path, "r3", [{"left": (70.0, 12.0)}]), "P1", recorded_at="2025-03-16")
     r = build_report(store, "P1", as_of=AS_OF)
     assert "left knee: bends less far: -14.0 deg (worse)" in r.reasons
+
+
+def _hop_session(root: Path, name: str, landings: list[dict[str, float]]) -> Path:
+    reps = [hop_rep(i + 1, 1.0 + 0.8 * i, peaks) for i, peaks in enumerate(landings)]
+    return make_out_dir(root / name, reps, tag=name, exercise="hop", thresholds={"valgus_landing_fppa_deg": 10.0})
+
+
+def _step_session(root: Path, name: str, exercise: str, steps: list[tuple[str, float | None, str | None]]) -> Path:
+    """`steps`: (direction, narrowest feet in hip widths or None (side-push), the caving knee)."""
+    reps = []
+    for i, (direction, sep, caved) in enumerate(steps):
+        rep = step_rep(i + 1, 2.0 + 1.3 * i, direction, 1.0 if sep is None else sep, caved)
+        if sep is None:  # a side push: only the pushing leg is judged, the feet are not measured
+            leg = rep["step"]["pushing_leg"]
+            rep.update(legs=[leg], valgus={leg: rep["valgus"][leg]}, peak_fppa_deg={leg: rep["peak_fppa_deg"][leg]})
+            rep["step"].update(min_ankle_separation=None, feet_too_close=False)
+        reps.append(rep)
+    return make_out_dir(root / name, reps, tag=name, exercise=exercise, thresholds={"band_min_ankle_separation": 0.8})
+
+
+HOPS = [  # three hop sessions a week apart: {leg: FPPA peak in the landing window} per landing
+    [{"left": 4.0, "right": 6.0}, {"left": 12.0, "right": 15.0}, {"left": 5.0, "right": 22.0}],
+    [{"left": 3.0, "right": 9.0}, {"left": 6.0, "right": 11.0}, {"left": 2.0, "right": 8.0}, {"left": 0.0, "right": 7.5}],
+    [{"left": -2.0, "right": 5.0}, {"left": 1.0, "right": 4.0}, {"left": 0.0, "right": 3.0}],
+]
+
+
+def test_landing_valgus_per_leg_only_with_hop_sessions(store: Store, tmp_path: Path) -> None:
+    assert "Landing valgus" not in render_html(build_report(store, "P1", as_of=AS_OF))  # squats only
+    for k, landings in enumerate(HOPS):
+        store.record_session(_hop_session(tmp_path, f"hop{k}", landings), "P1", recorded_at=f"2025-03-{2 + 7 * k:02d}")
+    r = build_report(store, "P1", as_of=AS_OF)
+    left, right = r.landings
+    assert (left.leg, right.leg) == ("left", "right") and r.landing_limit == 10.0
+    assert [(p.flagged, p.judged) for p in left.points] == [(1, 3), (0, 4), (0, 3)]
+    assert [(p.flagged, p.judged) for p in right.points] == [(2, 3), (1, 4), (0, 3)]
+    assert [p.value for p in right.points] == [15.0, 8.5, 4.0] and [p.worst for p in right.points] == [22.0, 11.0, 5.0]
+    assert [p.at_contact for p in left.points] == [0.0, -2.5, -5.0]  # 5 deg under each peak, median
+    assert right.verdict == "less valgus: -11.0 deg (improved)"
+    assert left.verdict == "no real change (-5.0 deg)"  # under the 8-degree FPPA rule
+    # hop is trended here, against the landing limit, not in the valgus trend per exercise
+    assert "hop" not in r.valgus_exercises and not any(t.exercise == "hop" for t in r.trends)
+    assert [round(a.right_minus_left, 1) for a in r.asymmetry if a.exercise == "hop"] == [10.0, 6.0, 4.0]
+    page = render_html(r)
+    assert 'id="landings"' in page and 'id="landing-chart"' in page and 'id="landing-share-chart"' in page
+    text = _html_text(page)
+    for shown in ("left landings flagged 1 of 3 (33%) 0 of 4 (0%) 0 of 3 (0%)", "right landings flagged 2 of 3 (67%) 1 of 4 (25%) 0 of 3 (0%)",
+                  "+15.0 (worst +22.0, at contact +10.0, n=3)", "0 (worst +1.0, at contact -5.0, n=3)", "Herrington & Munro 2010",
+                  "must move by 8 deg or more"):  # fmt: skip
+        assert shown in text, shown
+    rows = [x for x in csv.DictReader(write_report_file(r, tmp_path / "r.csv").open()) if x["measure"] == "landing_fppa"]
+    assert [(x["leg"], x["median_peak"], x["worst_peak"], x["change_from_first"]) for x in rows if x["leg"] == "right"] == [
+        ("right", "15.00", "22.00", "0.00"), ("right", "8.50", "11.00", "-6.50"), ("right", "4.00", "5.00", "-11.00")]
+    # landings caving more than the error since the first session: red, like any valgus trend
+    store.record_session(_hop_session(tmp_path, "hop3", [{"left": 14.0, "right": 5.0}] * 3), "P1", recorded_at="2025-03-16")
+    r = build_report(store, "P1", as_of=AS_OF)
+    assert r.status == "red" and "hop landings, left knee: more valgus: +9.0 deg (worse)" in r.reasons
+
+
+def test_sideways_steps_per_session_only_with_step_sessions(store: Store, tmp_path: Path) -> None:
+    assert "Sideways steps" not in render_html(build_report(store, "P1", as_of=AS_OF))
+    bw1 = [("right", 1.3, None), ("right", 0.42, "left"), ("left", 1.25, None), ("left", 0.65, None)]
+    bw2 = [("right", 1.3, None), ("right", 1.1, None), ("left", 1.2, None), ("left", 1.24, "right"), ("left", 1.3, None)]
+    store.record_session(_step_session(tmp_path, "bw1", "band-walk", bw1), "P1", recorded_at="2025-03-03")
+    store.record_session(_step_session(tmp_path, "sp", "side-push", [("right", None, None), ("left", None, "right")]), "P1",
+                         recorded_at="2025-03-05")  # fmt: skip
+    store.record_session(_step_session(tmp_path, "bw2", "band-walk", bw2), "P1", recorded_at="2025-03-10")
+    r = build_report(store, "P1", as_of=AS_OF)
+    assert r.step_exercises == ["band-walk", "side-push"]
+    a, push, b = r.steps
+    assert (a.per_direction, b.per_direction, push.per_direction) == ({"left": 2, "right": 2}, {"left": 3, "right": 2}, {"left": 1, "right": 1})
+    assert (a.too_close, a.separations, a.median_separation, a.narrowest) == (2, 4, 0.95, 0.42)
+    assert (b.too_close, b.too_close_share, b.median_separation) == (0, 0.0, 1.24)
+    assert (a.share("left"), a.share("right"), b.share("right")) == (0.25, 0.0, 0.2)
+    assert (push.separations, push.too_close_share, push.push_offs, push.push_off_valgus) == (
+        0, None, {"left": 1, "right": 1}, {"left": 0, "right": 1})
+    page = render_html(r)
+    text = _html_text(page)
+    for shown in ("steps to the left / right 2 / 2 3 / 2", "left push-offs caving 1 of 4 (25%) 0 of 5 (0%)",
+                  "steps with the feet too close 2 of 4 (50%) 0 of 5 (0%)", "0.95 (narrowest 0.42; limit 0.8) 1.24 (narrowest 1.1",
+                  "left push-offs caving 0 of 1 (0%) right push-offs caving 1 of 1 (100%)", "changes are shown, not judged"):  # fmt: skip
+        assert shown in text, shown
+    side_push = page[page.index('id="steps-side-push"'):]
+    assert 'data-row="too-close"' not in side_push[: side_push.index("</table>")]  # side pushes: feet not measured
+    assert page.count('class="chart steps-chart"') == 3  # band-walk: caving and feet; side-push: caving
+
+
+def test_no_valgus_trend_for_knee_rom(tmp_path: Path) -> None:
+    """A knee-rom session's reps may carry an FPPA (seated, frontal): it is no valgus trend."""
+    with Store(tmp_path / "k.db") as s:
+        s.add_patient("P1")
+        s.record_session(_rom_session(tmp_path, "r1", [{"left": (80.0, 20.0), "right": (85.0, 10.0)}]), "P1", recorded_at="2025-03-02")
+        r = build_report(s, "P1", as_of=AS_OF)
+        assert r.trends == [] and r.asymmetry == [] and r.valgus_exercises == [] and r.rom
+        page = render_html(r)
+        assert 'id="no-rom-valgus"' in page and "knee-rom: peak FPPA" not in page and "no rep measured" not in page
+
+
+def test_pdf_shows_landings_and_steps(store: Store, tmp_path: Path) -> None:
+    """The new sections printed: their tables' numbers, zero as 0, every page A4."""
+    for k, landings in enumerate(HOPS[:2]):
+        store.record_session(_hop_session(tmp_path, f"hop{k}", landings), "P1", recorded_at=f"2025-03-{2 + 7 * k:02d}")
+    store.record_session(_step_session(tmp_path, "bw", "band-walk", [("right", 1.3, None), ("left", 0.5, "left")]), "P1",
+                         recorded_at="2025-03-03")  # fmt: skip
+    sizes, text = _pdf_pages_and_text(write_report_file(build_report(store, "P1", as_of=AS_OF), tmp_path / "r.pdf"))
+    assert set(sizes) == {"595.276 x 841.89 pts (A4)"}
+    for shown in ("Landing valgus per leg (hop)", "0 of 4 (0%)", "2 of 3 (67%)", "no real change (-6.5 deg)", "Sideways steps",
+                  "1 of 2 (50%)", "0 of 2 (0%)", "Share of each session's landings flagged, per knee", "0.90 (narrowest 0.50; limit 0.8)"):  # fmt: skip
+        assert shown in text, shown
+    assert not re.search(r"[+-]0\.0+(?![0-9])", text)
 
 
 def test_trend_asymmetry_adherence_pain(store: Store) -> None:
