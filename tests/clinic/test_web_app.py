@@ -14,7 +14,7 @@ from formcheck.trackers import tracker_names
 from formcheck.web.app import create_app
 from formcheck.web.auth import is_loopback, set_password
 from tests.conftest import SAMPLES, run_cli
-from tests.clinic.test_store import make_out_dir, rom_rep, step_rep
+from tests.clinic.test_store import hop_rep, make_out_dir, rom_rep, step_rep
 
 
 class _FakeModel:  # uploads need a model; these tests stop before analysis or never reach it
@@ -87,6 +87,29 @@ def test_band_walk_session_page_lists_steps_and_separation(db: Path, tmp_path: P
     assert "push-offs caving: left 1 of 3, right 0 of 3" in summary
     assert "narrowest feet 0.42 hip widths, 1 step too close (limit 0.8)" in summary
     assert 'id="step-reps"' not in c.get("/sessions/1").data.decode()  # a squat session has none
+
+
+def test_patient_page_shows_landing_valgus_and_sideways_steps_and_refuses_bad_input(db: Path, tmp_path: Path) -> None:
+    with Store(db) as s:
+        for k, peaks in enumerate(([4.0, 12.0, 5.0], [3.0, 2.0, 0.0])):
+            reps = [hop_rep(i + 1, 1.0 + 0.8 * i, {"left": p, "right": p + 3.0}) for i, p in enumerate(peaks)]
+            s.record_session(make_out_dir(tmp_path / f"hop{k}", reps, tag=f"hop{k}", exercise="hop"), "P1",
+                             recorded_at=f"2025-03-{2 + 7 * k:02d}")  # fmt: skip
+        steps = [step_rep(1, 2.0, "right", 1.3), step_rep(2, 3.3, "right", 0.42, caved="left"), step_rep(3, 4.6, "left", 1.25)]
+        s.record_session(make_out_dir(tmp_path / "bw", steps, tag="bw", exercise="band-walk"), "P1", recorded_at="2025-03-03")
+    _, c, _ = _client(db, tmp_path)
+    resp = c.get("/patients/P1")
+    page = resp.data.decode()
+    assert resp.status_code == 200 and "Landing valgus per leg (hop)" in page and 'id="landings"' in page
+    assert re.search(r'data-leg="left" data-row="flagged"><td>left</td><td>landings flagged</td>\s*<td>1 of 3 \(33%\)</td><td>0 of 3 \(0%\)</td>', page)
+    assert 'id="steps-band-walk"' in page and "1 of 3 (33%)" in page and "narrowest 0.42; limit 0.8" in page
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))  # every chart's ids prefixed apart
+    assert not re.search(r"<svg[^>]*\sstyle=|<(?:path|g|text)[^>]*\sstyle=", page)  # the CSP allows no inline styles
+    assert "Sideways steps" not in c.get("/patients/P1?since=2025-03-05").data.decode()  # the period holds no band walk
+    for bad in ("/patients/P1?since=yesterday", "/patients/P1?since=2025-13-40", "/patients/P1?since=%00"):
+        r = c.get(bad)
+        assert r.status_code == 400 and b"Traceback" not in r.data, bad
 
 
 def test_uploads_without_a_pose_model_are_refused_up_front(db: Path, tmp_path: Path) -> None:
