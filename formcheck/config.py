@@ -175,7 +175,13 @@ class AdductionSlideSettings:
     onset: float = 0.012  # within this of the widest: the foot still (the slide's start is the last such frame)
     settle_s: float = 0.25  # the ankles no wider for this long after opening again: the slide is over
     max_in_s: float = 3.0  # the foot kept in this long without sliding back out: the person stood up, not a slide
-    bent_min_deg: float = 15.0  # one knee bent this much more than the other (3D): the side-lunge position
+    # The side-lunge position: at the slide's start, the bent leg's hip-to-ankle image length this
+    # many leg lengths shorter than the straight one's. On the synthetic slides (50 degrees) the
+    # pose model read 0.09; standing with both knees straight, under 0.01. The model's 3D knee
+    # angle cannot tell the legs apart: it read the straight leg 18-25 degrees, the bent knee with
+    # the foot in 17-19.
+    bent_min_shortening: float = 0.04
+    active_s: float = 2.0  # the bent knee counts as loaded this long after a slide (the set goes on)
     leg_window_s: float = 10.0  # straight-leg length: the longest hip-to-ankle image distance over this long
 
     def __post_init__(self) -> None:

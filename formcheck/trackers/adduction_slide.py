@@ -10,9 +10,13 @@ start is the last frame the distance was within `onset` of the widest before it 
 the feet at their closest. A foot kept in for `max_in_s` (the person closing the feet to stand
 up) was not a slide, and neither is one closed while still in at the end of the recording.
 
-The bent leg is the one whose knee (3D flexion) is bent `bent_min_deg` more than the other's: per
-slide over its frames, and live on the current frame (the leg the valgus cue watches). A slide
-made with both knees straight (feet together and apart while standing) is rejected.
+The straight leg is the one whose foot slides: the ankle that moved further in the image from the
+slide's start to the feet closing by `slide_on`; the other is the bent leg, the rep's and the one
+the live valgus cue watches from then on (loaded while sliding and for `active_s` after, the person
+still in position). The pose model's 3D knee angle cannot tell the two apart (config.py); the
+image can: a slide whose bent leg's hip-to-ankle image length was not `bent_min_shortening` leg
+lengths shorter than the straight one's when it started was made standing straight (feet apart
+and together), and is rejected.
 
 Per slide (a `RepWindow` with its `Slide`): the range (how far the foot slid in, leg lengths),
 the widest and closest separations, and the bent knee's usual valgus verdict over the slide
@@ -45,7 +49,8 @@ class _Sample:
     t: float
     sep: float  # ankle distance, straight-leg lengths
     leg_px: float  # the straight-leg length it was measured in
-    flexion: dict[Side, float]  # 3D knee flexion per leg
+    x: dict[Side, float]  # ankle image x
+    length: dict[Side, float]  # hip-to-ankle image length, leg lengths
 
 
 @register
@@ -64,35 +69,28 @@ class AdductionSlideTracker(Tracker):
         self._start: _Sample | None = None
         self._low: _Sample | None = None
         self._wide: _Sample | None = None
-        self._bent_now: Side | None = None
+        self._bent: Side | None = side  # the latest slide's bent leg (the one named, if any)
+        self._last_end_t = -math.inf
+        self._t = -math.inf
 
     def _sample(self, i: int, m: Metrics) -> _Sample | None:
         t = float(m.t_s)
-        for s in SIDES:
-            self._leg.update(t, float(m.leg(s).hip_ankle_px))
+        for sd in SIDES:
+            self._leg.update(t, float(m.leg(sd).hip_ankle_px))
         unit = self._leg.standing
-        dx = float(m.left.ankle_x - m.right.ankle_x)
-        dy = float(m.leg(Side.LEFT).ankle_y - m.leg(Side.RIGHT).ankle_y)
-        gap = math.hypot(dx, dy)
+        gap = math.hypot(float(m.left.ankle_x - m.right.ankle_x), float(m.left.ankle_y - m.right.ankle_y))
         if not (math.isfinite(gap) and math.isfinite(unit) and unit > 0):
             return None
-        return _Sample(i, t, gap / unit, unit, {s: float(m.leg(s).flexion_deg) for s in SIDES})
-
-    def _bent(self, flexion: dict[Side, float]) -> Side | None:
-        """The leg bent `bent_min_deg` more than the other, if one is."""
-        f = {s: v for s, v in flexion.items() if math.isfinite(v)}
-        if len(f) < 2:
-            return None
-        hi = max(SIDES, key=lambda s: f[s])
-        return hi if f[hi] - f[hi.other] >= self.p.bent_min_deg else None
+        return _Sample(i, t, gap / unit, unit, {sd: float(m.leg(sd).ankle_x) for sd in SIDES},
+                       {sd: float(m.leg(sd).hip_ankle_px) / unit for sd in SIDES})
 
     def update(self, i: int, m: Metrics) -> list[Event]:
+        self._t = float(m.t_s)
         events: list[Event] = []
         s = self._sample(i, m)
         if s is None:
             self._sync()
             return events
-        self._bent_now = self._bent(s.flexion)
         self._since.append(s)
         p = self.p
         if self._stage is _Stage.BACK:
@@ -117,6 +115,9 @@ class AdductionSlideTracker(Tracker):
             elif s.sep < self._high - p.slide_on:
                 self._start, self._low = self._since[0], s
                 self._stage = _Stage.IN
+                if self.side is None:  # the foot that moved is the straight leg's
+                    moved = {sd: abs(s.x[sd] - self._start.x[sd]) for sd in SIDES}
+                    self._bent = min(SIDES, key=lambda sd: moved[sd])
                 events.append(RepStarted(self.state.reps_done + 1, self._start.t))
         self._sync()
         return events
@@ -127,22 +128,18 @@ class AdductionSlideTracker(Tracker):
         self._start = self._low = self._wide = None
 
     def _complete(self, events: list[Event]) -> None:
-        start, low, wide = self._start, self._low, self._wide
-        assert start is not None and low is not None and wide is not None
+        start, low, wide, bent = self._start, self._low, self._wide, self._bent
+        assert start is not None and low is not None and wide is not None and bent is not None
         slide = [f for f in self._since if f.i <= wide.i]
         # the slide ends when the foot is back out: the first frame within `onset` of the widest
         end = next(f for f in slide if f.i >= low.i and f.sep >= wide.sep - self.p.onset)
-        mean = {}
-        for sd in SIDES:
-            known = [f.flexion[sd] for f in slide if math.isfinite(f.flexion[sd])]
-            mean[sd] = sum(known) / len(known) if known else math.nan
-        bent = self.side if self.side is not None else self._bent(mean)
+        in_position = start.length[bent.other] - start.length[bent] >= self.p.bent_min_shortening
         after = [f for f in self._since if f.i >= wide.i]
         still = [k for k, f in enumerate(after) if f.sep >= wide.sep - self.p.onset]
         self._reset(wide)
         self._since = deque(after[still[-1]:])  # from the latest frame the foot was still out
-        if bent is None:
-            events.append(RepRejected(end.t, "both knees straight: not the side-lunge position"))
+        if not in_position:
+            events.append(RepRejected(end.t, "no knee bent: not the side-lunge position"))
             return
         rep = RepWindow(
             index=len(self.state.reps) + 1,
@@ -153,6 +150,7 @@ class AdductionSlideTracker(Tracker):
                         leg_px=low.leg_px),
         )  # fmt: skip
         self.state.reps.append(rep)
+        self._last_end_t = end.t
         events.append(RepCompleted(rep))
 
     def finish(self) -> list[Event]:
@@ -169,11 +167,10 @@ class AdductionSlideTracker(Tracker):
         sliding = self._stage is not _Stage.OUT
         st.rep_in_progress = st.reps_done + 1 if sliding else None
         st.phase = {_Stage.IN: Phase.DESCENT, _Stage.BACK: Phase.ASCENT}.get(self._stage, Phase.STANDING)
-        bent = self.side if self.side is not None else self._bent_now
-        st.working_legs = (bent,) if bent is not None else ()
+        st.working_legs = (self._bent,) if self._bent is not None else ()
 
     @property
     def loaded(self) -> bool:
-        """In the side-lunge position (one knee bent): the bent knee carries the body between
-        slides as well as during them."""
-        return self._bent_now is not None
+        """While sliding, and for `active_s` after a slide: the bent knee carries the body between
+        slides as well."""
+        return self._stage is not _Stage.OUT or self._t - self._last_end_t <= self.p.active_s

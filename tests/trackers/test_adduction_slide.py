@@ -37,7 +37,7 @@ def _move(x: np.ndarray, f: int, to: float, n: int) -> int:
     return f + n
 
 
-def slides(n: int, wide_deg: float = 35.0, in_deg: float = 15.0, depth: float = 45.0, stand_up: bool = True):
+def slides(n: int, wide_deg: float = 35.0, in_deg: float = 15.0, depth: float = 55.0, stand_up: bool = True):
     """Per frame: the bent knee's flexion, the straight leg's outward angle from vertical (radians)
     and each slide's scripted (start, closest, end) frames: into the side-lunge position, `n`
     slides of the straight foot from `wide_deg` to `in_deg` and back, then (`stand_up`) the feet
