@@ -71,6 +71,10 @@ class MotionParams:
     step_m: float = 0.30
     narrow_steps: tuple[int, ...] = ()
     narrow_gap_m: float = 0.09
+    # adduction-slide: how far the straight leg's foot slides in (metres) and the bent knee's
+    # flexion with the foot in (the body rises as the foot comes in; `depth_deg` with it out)
+    slide_m: float = 0.30
+    slide_in_deg: float = 25.0
 
     def shift(self, rep: int, leg: Side) -> float:
         if rep < len(self.medial_shift_m):
@@ -588,6 +592,62 @@ def _side_push(s: _Script) -> None:
     _side_steps(s, [w.other if i % 2 == 0 else w for i in range(s.p.reps)], pushing_only=True)
 
 
+def _straight_leg_pelvis(s: _Script, bent: np.ndarray, straight: np.ndarray, w: Side, flexion: float) -> np.ndarray:
+    """Pelvis over the bent leg `w` at this knee flexion with the other leg straight (its standing
+    hip-to-ankle length) to its foot at `straight`: the side-lunge position, solved for the pelvis x."""
+    want = hip_to_ankle_distance(STANDING_FLEXION_DEG, s.b.thigh, s.b.shank)
+    o = w.other
+    lo, hi = straight[0], bent[0]  # the pelvis lies between the feet
+    for _ in range(50):  # bisection: nearer the straight foot, the straight leg is shorter
+        mid = (lo + hi) / 2
+        pel = s.pelvis_for(bent, w, flexion, mid, share=0.35)
+        d = np.linalg.norm(pel + np.array([s.hip_x(0.0, o), 0.0, 0.0]) - straight)
+        lo, hi = (mid, hi) if d < want else (lo, mid)
+    return s.pelvis_for(bent, w, flexion, (lo + hi) / 2, share=0.35)
+
+
+def _adduction_slide(s: _Script) -> None:
+    """Hip adduction slides: from standing, the straight leg's foot slides out into the side-lunge
+    position (the working leg bent to `depth_deg` over its own foot, the other leg straight), then
+    per rep slides `slide_m` in (the body rising, the bent knee to `slide_in_deg`, the leg kept
+    straight), pauses, and slides back out; the person stands up at the end. Each slide is keyed
+    every quarter, each key solved with the leg straight, so the leg stays straight between keys.
+    A rep runs from the foot starting in to it back out, its bottom the foot in (`loaded`); its
+    medial shift is held from 0.3 s before the slide to its end (`shift_times`): the bent knee
+    carries the body throughout rather than bending into the slide."""
+    p, b = s.p, s.b
+    w = p.working_leg
+    o = w.other
+    stand = s.standing()
+    wide_x = stand.ankle[o][0] + lateral_sign(o) * (p.slide_m + 0.12 * b.height_m)
+
+    def pose(k: float) -> Pose:
+        """k = 0: the foot out, k = 1: the foot in."""
+        ankle = {w: stand.ankle[w].copy(), o: s.ankle_at(wide_x - lateral_sign(o) * k * p.slide_m, 0.0)}
+        flexion = p.depth_deg + k * (p.slide_in_deg - p.depth_deg)
+        pelvis = _straight_leg_pelvis(s, ankle[w], ankle[o], w, flexion)
+        return Pose(pelvis, ankle, lean_deg=s.lean_for(flexion, 0.35, 0.8))
+
+    def slide(frm: float, to: float, dt: float) -> None:
+        for q in (0.25, 0.5, 0.75, 1.0):
+            s.key(dt / 4, pose(frm + q * (to - frm)))
+
+    s.key(0.0, stand)
+    s.key(p.lead_in_s, stand.copy())
+    s.key(1.0, pose(0.0))
+    s.key(0.6, pose(0.0))
+    T = p.tempo_s
+    for i in range(p.reps):
+        t0 = s.t
+        slide(0.0, 1.0, 0.4 * T)
+        t_in = s.t
+        s.key(0.2 * T, pose(1.0))
+        slide(1.0, 0.0, 0.4 * T)
+        s.rep(t0, (w,), i, loaded=(t_in, t_in), shift_times=(t0 - 0.3, t0, s.t, s.t + 0.3))
+        s.rest()
+    s.key(1.0, stand.copy())
+
+
 _SCRIPTS = {
     "squat": _squat,
     "lunge": _lunge,
@@ -600,6 +660,7 @@ _SCRIPTS = {
     "hop": _hop,
     "band-walk": _band_walk,
     "side-push": _side_push,
+    "adduction-slide": _adduction_slide,
 }
 
 

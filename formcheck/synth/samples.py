@@ -165,7 +165,24 @@ def standard_specs() -> list[ClipSpec]:
     specs.append(hop_spec())
     specs.append(band_walk_spec())
     specs.append(side_push_spec())
+    specs.append(adduction_slide_spec())
     return specs
+
+
+def adduction_slide_spec() -> ClipSpec:
+    """Hip adduction slides filmed from the front: the right knee bent (50 degrees with the foot out,
+    25 with it in), the left foot sliding 0.30 m in and back five times; the bent knee caves over
+    slides 2 and 5 (truth: each slide's start, closest frame and range in straight-leg lengths)."""
+    caving = [(), (R,), (), (), (R,)]
+    return _with_valgus(ClipSpec(
+        "adductionslide_front",
+        MotionParams(exercise="adduction-slide", reps=5, depth_deg=50.0, slide_in_deg=25.0, slide_m=0.30,
+                     tempo_s=2.4, rest_s=0.8, lead_in_s=1.6, tail_s=1.0, working_leg=R, toe_out_deg=8.0,
+                     arms="hips"),
+        Camera(height_m=0.6, distance_m=3.2),
+        Appearance(skin="light", hair="brown", shirt="green", trousers="navy", shoes="white", background="room",
+                   noise_sigma=1.0),
+        seed=25), caving, "clear")
 
 
 def band_walk_spec() -> ClipSpec:

@@ -31,6 +31,13 @@ How the truth is defined:
   landmarks while the trailing foot closed in, over the standing hip width: the median projected
   hip distance over the first second) and `flexion_held_deg` (the least mean 3D knee flexion
   from push-off to the step's end). `valgus` is the rep's medial shift at push-off.
+- `reps[].slide` (adduction-slide): each rep is a slide from the straight leg's foot starting in to
+  it back out; `bent_leg` (the rep's leg) and `straight_leg`, `start_frame`, `closest_frame` (the
+  rep's bottom, the foot in), and `range`: the ankles' distance of the projected landmarks at the
+  start less that at the closest, over the straight leg's projected hip-to-ankle distance at the
+  start (its full length), with both separations (`start_separation`, `min_separation`) in the
+  same unit. FPPA at the closest and its peak over the slide are the rep's `fppa_bottom_deg` and
+  `peak_fppa_deg`; `valgus` is the bent knee's medial shift at the closest.
 - `holds[]`: balance holds: the stance leg, when the free foot left the floor and came back
   down, and the times the free foot touched down in between.
 """
@@ -43,7 +50,7 @@ import pathlib
 import numpy as np
 
 from formcheck.core.geometry import fppa_deg, knee_toe_offset, leg_points, shank_angle_deg
-from formcheck.core.landmarks import SIDES, PoseLandmark
+from formcheck.core.landmarks import SIDES, PoseLandmark, Side
 from formcheck.synth.body import blazepose_points, side_joint
 from formcheck.synth.camera import Camera
 from formcheck.synth.motion import Motion
@@ -124,6 +131,28 @@ def _step(motion: Motion, r, legs: dict, xy: np.ndarray) -> dict:  # noqa: ANN00
     }
 
 
+def _slide(r, xy: np.ndarray) -> dict:  # noqa: ANN001 - a motion.Rep
+    """An adduction slide read off the projected landmarks."""
+    bent = r.legs[0]
+    straight = bent.other
+    a, c = r.start_frame, r.bottom_frame
+
+    def point(name: str, side, i: int) -> np.ndarray:  # noqa: ANN001 - a Side
+        return xy[i, int(PoseLandmark[f"{side.name}_{name}"])]
+
+    gap = [float(np.linalg.norm(point("ANKLE", Side.LEFT, i) - point("ANKLE", Side.RIGHT, i))) for i in (a, c)]
+    leg = float(np.linalg.norm(point("HIP", straight, a) - point("ANKLE", straight, a)))
+    return {
+        "bent_leg": bent.value,
+        "straight_leg": straight.value,
+        "start_frame": a,
+        "closest_frame": c,
+        "range": round((gap[0] - gap[1]) / leg, 4),
+        "start_separation": round(gap[0] / leg, 4),
+        "min_separation": round(gap[1] / leg, 4),
+    }
+
+
 def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: dict) -> dict:
     """The truth document (plain JSON types) for a rendered motion."""
     xy = projected_landmarks(motion, camera)
@@ -152,6 +181,7 @@ def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: d
             **({"rom_deg": _rom(motion, r.legs, win)} if motion.params.exercise == "knee-rom" else {}),
             **({"landing": _landing(motion, r, legs)} if motion.params.exercise == "hop" else {}),
             **({"step": _step(motion, r, legs, xy)} if r.direction is not None else {}),
+            **({"slide": _slide(r, xy)} if motion.params.exercise == "adduction-slide" else {}),
         })
     holds = [{"leg": h.leg.value, "start_s": h.start_s, "end_s": h.end_s, "touchdowns": h.touchdowns}
              for h in motion.holds]
