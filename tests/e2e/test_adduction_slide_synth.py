@@ -49,6 +49,10 @@ def test_adduction_slides_range_and_bent_knee_valgus(analyzed, slide_clip):
     assert [r["index"] for r in s["reps"] if r["valgus"]["right"]] == [2, 5]
     assert s["slides"]["right"]["slides"] == 5 and s["slides"]["left"]["slides"] == 0
     assert abs(s["slides"]["right"]["median_range"] - truth["reps"][0]["slide"]["range"]) <= 0.02
+    report = " ".join((out / "report.html").read_text().split())
+    assert f"5 slides with the right knee bent, median range {s['slides']['right']['median_range']:.2f} leg lengths" in report
+    section = report[report.index("<h2>Adduction slides</h2>"):]
+    assert section[: section.index("</table>")].count('<tr class="valgus">') == 2
 
 
 def test_auto_does_not_misname_the_slides(analyzed, slide_clip):
