@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -110,6 +111,36 @@ def test_patient_page_shows_landing_valgus_and_sideways_steps_and_refuses_bad_in
     for bad in ("/patients/P1?since=yesterday", "/patients/P1?since=2025-13-40", "/patients/P1?since=%00"):
         r = c.get(bad)
         assert r.status_code == 400 and b"Traceback" not in r.data, bad
+
+
+def slide_rep(i: int, start: float, slide_range: float, caved: bool = False) -> dict:
+    """An adduction slide as summary.json writes it: the right knee bent, judged over the slide."""
+    rep = rom_rep(i, start, {"right": (50.0, 25.0)})
+    del rep["knee_rom"]
+    rep.update(valgus={"right": caved}, peak_fppa_deg={"right": 19.5 if caved else -5.5},
+               slide={"bent_leg": "right", "straight_leg": "left", "start_frame": int(start * 30),
+                      "closest_frame": int(start * 30) + 40, "range": slide_range, "start_separation": 0.81,
+                      "min_separation": round(0.81 - slide_range, 3), "leg_px": 250.0})  # fmt: skip
+    return rep
+
+
+def test_adduction_slide_session_page_lists_slides_and_their_range(db: Path, tmp_path: Path) -> None:
+    reps = [slide_rep(1, 3.0, 0.37), slide_rep(2, 6.0, 0.36, caved=True), slide_rep(3, 9.0, 0.30)]
+    out = make_out_dir(tmp_path / "as", reps, tag="as", exercise="adduction-slide")
+    summary = json.loads((out / "summary.json").read_text())
+    summary["slides"] = {"left": {"slides": 0, "median_range": None, "smallest_range": None},
+                         "right": {"slides": 3, "median_range": 0.36, "smallest_range": 0.30}}  # fmt: skip
+    (out / "summary.json").write_text(json.dumps(summary))
+    with Store(db) as s:
+        sid = s.record_session(out, "P1", recorded_at="2025-03-04").session_id
+    _, c, _ = _client(db, tmp_path)
+    page = c.get(f"/sessions/{sid}").data.decode()
+    assert page.count('class="rep-row slide-row') == 3 and page.count("slide-row flagged") == 1
+    i = page.index('id="slides-summary"')
+    summary_line = re.sub(r"\s+", " ", page[i : page.index("</p>", i)])
+    assert "3 slides with the right knee bent, median range 0.36 leg lengths (smallest 0.30); 1 with the bent knee caving" in summary_line
+    assert "0.81 / 0.51" in page  # slide 3: the feet's distance at the start and closest
+    assert 'id="slide-reps"' not in c.get("/sessions/1").data.decode()  # a squat session has none
 
 
 def test_uploads_without_a_pose_model_are_refused_up_front(db: Path, tmp_path: Path) -> None:
