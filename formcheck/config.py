@@ -190,6 +190,33 @@ class AdductionSlideSettings:
 
 
 @dataclass(frozen=True)
+class PivotSettings:
+    """Pivots: walk in, plant a foot, turn the body away from it, walk off. A pivot is the shoulder
+    line (world landmarks) turning `turn_on` degrees from where it was still, starting while the
+    person faced the camera (within `face_max_deg`); the planted leg is the one whose ankle moved
+    least in the image over the turn, and its plant the moment that ankle last came to rest. An
+    ankle is moving once it travelled `move_on` body lengths within `still_s`, at rest again once
+    it travelled under `still_on` within `still_s`.
+    """
+
+    turn_on: float = 25.0  # the shoulder line this many degrees from where it was still: a pivot
+    onset_deg: float = 4.0  # within this of where it was still: not turning yet (the turn starts at the last such frame)
+    settle_s: float = 0.25  # the shoulders no further round for this long: the pivot is over
+    max_drift_s: float = 1.5  # turning slower than this to reach turn_on: a drift, not a pivot
+    face_max_deg: float = 20.0  # a pivot starts facing the camera: the turn back toward it is no plant
+    move_on: float = 0.03  # ankle travel within still_s, body lengths: the foot is moving
+    still_on: float = 0.01  # under this: the foot is at rest (planted)
+    still_s: float = 0.1
+    lookback_s: float = 2.0  # the plant is looked for this long before the turn
+    active_s: float = 0.6  # a foot that came to rest loads its knee this long (live cues), and while turning
+    plant_window_s: float = 0.2  # plant valgus: FPPA at the plant and its peak within this long after
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.onset_deg < self.turn_on and 0 <= self.still_on < self.move_on):
+            raise InputError(f"pivot needs onset_deg < turn_on and still_on < move_on (got {self})")
+
+
+@dataclass(frozen=True)
 class TrackerConfig:
     """How reps and holds are counted (formcheck/trackers). Timing in seconds; each exercise family
     counts on its own depth signal with its own `RepLevels`:
@@ -228,6 +255,7 @@ class TrackerConfig:
     hop: HopSettings = field(default_factory=HopSettings)
     side_step: SideStepSettings = field(default_factory=SideStepSettings)
     adduction_slide: AdductionSlideSettings = field(default_factory=AdductionSlideSettings)
+    pivot: PivotSettings = field(default_factory=PivotSettings)
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,15 @@ def body_yaw_deg(world_xyz: FloatArray) -> FloatArray:
     return (out[0] + out[1]) / 2
 
 
+def shoulder_heading_deg(world_xyz: FloatArray) -> FloatArray:
+    """The shoulder line's rotation about the vertical from the world landmarks, signed degrees:
+    0 with the line parallel to the image plane and the person's left shoulder on the image right
+    (facing the camera), +-180 facing away. A trunk turn is the change of it (`body_yaw_deg` is its
+    unsigned, hip-and-shoulder cousin, for the view)."""
+    d = world_xyz[..., int(PoseLandmark.LEFT_SHOULDER), :] - world_xyz[..., int(PoseLandmark.RIGHT_SHOULDER), :]
+    return np.degrees(np.arctan2(d[..., 2], d[..., 0]))
+
+
 def width_ratio(image_xy: FloatArray) -> FloatArray:
     """Image shoulder-plus-hip width over torso length: about 1.1-1.5 facing the camera, near 0 side-on."""
     ls, rs = image_xy[..., int(PoseLandmark.LEFT_SHOULDER), :], image_xy[..., int(PoseLandmark.RIGHT_SHOULDER), :]

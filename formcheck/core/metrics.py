@@ -81,6 +81,7 @@ class Metrics:
     pelvic_tilt_deg: np.ndarray
     trunk_lean_deg: np.ndarray
     yaw_deg: np.ndarray
+    heading_deg: np.ndarray  # the shoulder line's signed rotation (world landmarks): a pivot's trunk turn
     width_ratio: np.ndarray
     view: np.ndarray  # int8 codes into VIEW_CODES
     body_px: np.ndarray  # torso + leg length in pixels, for normalising distances
@@ -160,6 +161,7 @@ def compute_metrics(
         pelvic_tilt_deg=g.pelvic_tilt_deg(hip_l, hip_r),
         trunk_lean_deg=g.trunk_lean_deg(hip_l, hip_r, sh_l, sh_r),
         yaw_deg=yaw,
+        heading_deg=g.shoulder_heading_deg(world_xyz),
         width_ratio=wr,
         view=view,
         body_px=body,

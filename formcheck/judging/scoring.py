@@ -273,7 +273,8 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
     """A rep's peaks and verdict. A hop landing (`rep.landing`) is judged by the drop-landing
     convention instead: FPPA at initial contact (the rep's start) and its peak from contact to the
     end of the landing window, against `Thresholds.valgus_landing_fppa_deg`. A sideways step
-    (`rep.step`) is read the same way from its push-off, against the usual limits."""
+    (`rep.step`) is read the same way from its push-off, and a pivot (`rep.plant`) from its plant,
+    against the usual limits; a pivot's view and yaw are read over its plant window only."""
     sl = slice(rep.start_i, rep.end_i + 1)
     b = rep.bottom_i
     peak_hi = rep.end_i + 1
@@ -282,7 +283,11 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
         th = dataclasses.replace(th, valgus_fppa_deg=th.valgus_landing_fppa_deg)
     elif rep.step is not None:  # a sideways step: at push-off and over the push-off window
         b, peak_hi = rep.start_i, rep.start_i + rep.step.window_frames + 1
+    elif rep.plant is not None:  # a pivot: at the plant and over the plant window
+        b, peak_hi = rep.start_i, rep.start_i + rep.plant.window_frames + 1
     loaded = loaded_mask(m, rep)
+    # A pivot turns away from the camera after its plant: only the plant window need be frontal.
+    sl = slice(rep.start_i, peak_hi) if rep.plant is not None else sl
     frontal = m.view[sl] == 0
     scoreable = bool(frontal.mean() >= 0.5) if frontal.size else False
 

@@ -73,7 +73,42 @@ def rep_json(score: RepScore) -> dict[str, Any]:
         **({"landing": landing_json(score)} if r.landing is not None else {}),
         **({"step": step_json(score)} if r.step is not None else {}),
         **({"slide": slide_json(score)} if r.slide is not None else {}),
+        **({"plant": plant_json(score)} if r.plant is not None else {}),
     }
+
+
+def plant_json(score: RepScore) -> dict[str, Any]:
+    """A pivot: the planted leg, the plant (the rep's start) with FPPA there and its peak over the
+    plant window, when the shoulders began to turn, and the trunk turn from the plant to the end of
+    the pivot (degrees, world landmarks)."""
+    r = score.rep
+    assert r.plant is not None
+    pl = r.plant
+    return {
+        "leg": pl.leg.value,
+        "plant_frame": r.start_i,
+        "plant_s": _r(r.start_s, 3),
+        "window_end_frame": r.start_i + pl.window_frames,
+        "fppa_at_plant_deg": _r(score.fppa_deg.get(pl.leg), 1),
+        "peak_fppa_plant_deg": _r(score.peak_fppa_deg.get(pl.leg), 1),
+        "turn_start_frame": pl.turn_start_i,
+        "turn_end_frame": r.end_i,
+        "trunk_turn_deg": _r(pl.turn_deg, 1),
+    }
+
+
+def plants_json(scores: list[RepScore]) -> dict[str, Any]:
+    """Pivots over the session, per planted leg: how many, how many caved at the plant, and the
+    median trunk turn (degrees)."""
+    out: dict[str, Any] = {}
+    for sd in SIDES:
+        mine = [s for s in scores if s.rep.plant is not None and s.rep.plant.leg is sd]
+        out[sd.value] = {
+            "plants": len(mine),
+            "caving": sum(1 for s in mine if s.valgus.get(sd)),
+            "median_turn_deg": _r(statistics.median(s.rep.plant.turn_deg for s in mine), 1) if mine else None,  # type: ignore[union-attr]
+        }
+    return out
 
 
 def slide_json(score: RepScore) -> dict[str, Any]:
@@ -245,6 +280,7 @@ def summary_dict(
         "rep_count": len(result.reps),
         **({"steps": steps_json(result.reps)} if any(s.rep.step is not None for s in result.reps) else {}),
         **({"slides": slides_json(result.reps)} if any(s.rep.slide is not None for s in result.reps) else {}),
+        **({"plants": plants_json(result.reps)} if any(s.rep.plant is not None for s in result.reps) else {}),
         "reps": [rep_json(s) for s in result.reps],
         "holds": [hold_json(h) for h in result.holds],
         **({"exercise_detected": {"name": result.detection.name, "confidence": result.detection.confidence,

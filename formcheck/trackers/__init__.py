@@ -1,6 +1,6 @@
 """Exercise trackers, registered by name (`formcheck analyze --help` lists them)."""
 
-from formcheck.trackers import adduction_slide, auto, balance, hop, non_weight_bearing, range_of_motion, side_step, single_leg, squat  # noqa: F401  (registers)
+from formcheck.trackers import adduction_slide, auto, balance, hop, non_weight_bearing, pivot, range_of_motion, side_step, single_leg, squat  # noqa: F401  (registers)
 from formcheck.trackers.base import (
     Event,
     HoldEnded,
@@ -9,6 +9,7 @@ from formcheck.trackers.base import (
     KneeRom,
     Landing,
     Phase,
+    Plant,
     RepCompleted,
     RepRejected,
     RepStarted,
@@ -29,6 +30,7 @@ __all__ = [
     "KneeRom",
     "Landing",
     "Phase",
+    "Plant",
     "RepCompleted",
     "RepRejected",
     "RepStarted",

@@ -42,6 +42,7 @@ class RepWindow:
     landing: Landing | None = None  # hops: the landing this rep is (start = initial contact)
     step: SideStep | None = None  # band-walk, side-push: the sideways step this rep is (start = push-off)
     slide: Slide | None = None  # adduction-slide: the slide this rep is (bottom = the feet at their closest)
+    plant: Plant | None = None  # pivot: the plant this rep is (start = the planted foot came to rest)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,19 @@ class Slide:
     def range(self) -> float:
         """How far the foot slid in, leg lengths."""
         return self.start_separation - self.min_separation
+
+
+@dataclass(frozen=True)
+class Plant:
+    """One pivot (trackers/pivot.py): the rep's start is the plant (the planted foot came to rest),
+    its end the turn's furthest. Plant valgus is FPPA at the plant and its peak over the
+    `window_frames` frames after it; the trunk turn the shoulder line's rotation from the plant to
+    the end (world landmarks, degrees)."""
+
+    leg: Side  # the planted leg
+    window_frames: int  # relative to the plant frame
+    turn_deg: float
+    turn_start_i: int  # the first frame the shoulders turned
 
 
 @dataclass(frozen=True)
