@@ -40,7 +40,8 @@ class _Sample:
     i: int
     t: float
     heading: float
-    ankle: dict[Side, tuple[float, float]]  # image position, body lengths
+    ankle: dict[Side, tuple[float, float]]  # image position, pixels
+    body: float  # body length, pixels
 
 
 def _travel(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -73,16 +74,17 @@ class PivotTracker(Tracker):
     def _sample(self, i: int, m: Metrics) -> _Sample | None:
         body = float(m.body_px)
         h = float(m.heading_deg)
-        ankle = {s: (float(m.leg(s).ankle_x) / body, float(m.leg(s).ankle_y) / body) for s in SIDES}
+        ankle = {s: (float(m.leg(s).ankle_x), float(m.leg(s).ankle_y)) for s in SIDES}
         if not (math.isfinite(body) and body > 0 and math.isfinite(h) and all(map(math.isfinite, sum(ankle.values(), ())))):
             return None
-        return _Sample(i, float(m.t_s), h, ankle)
+        return _Sample(i, float(m.t_s), h, ankle, body)
 
     def _feet(self, s: _Sample) -> None:
         """Each ankle's moving/at-rest state, and the touch-downs."""
         back = [f for f in self._recent if s.t - f.t <= self.p.still_s + 1e-9]
         for sd in SIDES:
-            travel = max(_travel(f.ankle[sd], s.ankle[sd]) for f in back)
+            # in pixels over the current body length: the length itself changes as the knees bend
+            travel = max(_travel(f.ankle[sd], s.ankle[sd]) for f in back) / s.body
             if travel >= self.p.move_on:
                 self._moving[sd] = True
             elif self._moving[sd] and travel < self.p.still_on:
@@ -130,7 +132,7 @@ class PivotTracker(Tracker):
         if self.side is not None:
             leg = self.side
         else:
-            leg = min(SIDES, key=lambda sd: max(_travel(f.ankle[sd], start.ankle[sd]) for f in turn))
+            leg = min(SIDES, key=lambda sd: max(_travel(f.ankle[sd], start.ankle[sd]) for f in turn))  # pixels: same body
         rest = self._rest[leg]
         plant = rest if rest is not None and rest.i <= start.i and start.t - rest.t <= self.p.lookback_s else start
         window = sum(1 for f in self._recent if 0 < f.t - plant.t <= self.p.plant_window_s + 1e-9)
