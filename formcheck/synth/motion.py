@@ -25,7 +25,7 @@ import numpy as np
 
 from formcheck.core.geometry import knee_flexion_deg
 from formcheck.core.landmarks import SIDES, Side
-from formcheck.synth.body import LEFT, NUM_JOINTS, UP, BodyShape, J, lateral_sign, side_joint
+from formcheck.synth.body import NUM_JOINTS, UP, BodyShape, J, lateral_sign, side_joint
 from formcheck.synth.kinematics import (
     apply_medial_shift,
     foot_points,
@@ -75,6 +75,10 @@ class MotionParams:
     # flexion with the foot in (the body rises as the foot comes in; `depth_deg` with it out)
     slide_m: float = 0.30
     slide_in_deg: float = 25.0
+    # pivot: how far the body turns away from the planted foot (degrees) and the knee's flexion as
+    # the foot lands (the plant; it then loads to `depth_deg`)
+    turn_deg: float = 60.0
+    plant_deg: float = 25.0
 
     def shift(self, rep: int, leg: Side) -> float:
         if rep < len(self.medial_shift_m):
@@ -95,9 +99,11 @@ class Pose:
     ankle: dict[Side, np.ndarray]
     pitch_deg: dict[Side, float] = field(default_factory=lambda: {Side.LEFT: 0.0, Side.RIGHT: 0.0})
     lean_deg: float = 0.0
+    turn_deg: float = 0.0  # pelvis and trunk turned about the vertical, + to the person's left (pivots)
 
     def copy(self, **kw) -> "Pose":
-        p = Pose(self.pelvis.copy(), {s: a.copy() for s, a in self.ankle.items()}, dict(self.pitch_deg), self.lean_deg)
+        p = Pose(self.pelvis.copy(), {s: a.copy() for s, a in self.ankle.items()}, dict(self.pitch_deg), self.lean_deg,
+                 self.turn_deg)
         for k, v in kw.items():
             setattr(p, k, v)
         return p
@@ -648,6 +654,52 @@ def _adduction_slide(s: _Script) -> None:
     s.key(1.0, stand.copy())
 
 
+def _pivot(s: _Script) -> None:
+    """Pivots: from standing, the working foot steps 0.3 m forward and lands with the knee bent
+    `plant_deg` (the plant), the weight comes onto it (the knee to `depth_deg`), then the body turns
+    `turn_deg` away from it about the vertical while the other foot steps round, holds, and
+    everything goes back; 2 s standing between pivots. A rep runs from the plant to the turn's end
+    (its bottom the plant); its medial shift is held from 0.05 s before the plant to 0.25 s after,
+    ramped over 0.1 s each side, and over before the turn starts (0.3 s after the plant)."""
+    p = s.p
+    w = p.working_leg
+    o = w.other
+    stand = s.standing()
+    ahead = np.array([0.0, 0.0, 0.30])
+    planted = stand.ankle[w] + ahead
+    mid = stand.copy(pelvis=stand.pelvis + 0.4 * ahead)
+    mid.ankle[w] = stand.ankle[w] + 0.5 * ahead + np.array([0.0, 0.08, 0.0])
+    px = stand.pelvis[0] + lateral_sign(w) * 0.03
+    landed = stand.copy(pelvis=s.pelvis_for(planted, w, p.plant_deg, px, share=0.3), lean_deg=s.lean_for(p.plant_deg, 0.3, 0.6))
+    landed.ankle[w] = planted
+    loaded = landed.copy(pelvis=s.pelvis_for(planted, w, p.depth_deg, px, share=0.3), lean_deg=s.lean_for(p.depth_deg, 0.3, 0.6))
+    turn = -lateral_sign(w) * p.turn_deg  # + turns to the person's left: away from a right foot
+    c, sn = np.cos(np.radians(turn)), np.sin(np.radians(turn))
+    rel = loaded.ankle[o] - loaded.pelvis
+    turned = loaded.copy(turn_deg=turn)
+    turned.ankle[o] = loaded.pelvis + np.array([c * rel[0] + sn * rel[2], rel[1], -sn * rel[0] + c * rel[2]])
+    half = loaded.copy(turn_deg=turn / 2)
+    half.ankle[o] = (loaded.ankle[o] + turned.ankle[o]) / 2 + np.array([0.0, 0.05, 0.0])
+    s.key(0.0, stand)
+    s.key(p.lead_in_s, stand.copy())
+    for i in range(p.reps):
+        s.key(0.25, mid.copy())
+        s.key(0.2, landed.copy())
+        t_plant = s.t
+        s.key(0.3, loaded.copy())
+        s.key(0.25, half.copy())
+        s.key(0.25, turned.copy())
+        s.rep(t_plant, (w,), i, loaded=(t_plant, t_plant),
+              shift_times=(t_plant - 0.15, t_plant - 0.05, t_plant + 0.25, t_plant + 0.3))
+        s.key(0.6, turned.copy())
+        s.key(0.25, half.copy())
+        s.key(0.25, loaded.copy())
+        s.key(0.3, landed.copy())
+        s.key(0.2, mid.copy())
+        s.key(0.25, stand.copy())
+        s.key(2.0, stand.copy())
+
+
 _SCRIPTS = {
     "squat": _squat,
     "lunge": _lunge,
@@ -661,6 +713,7 @@ _SCRIPTS = {
     "band-walk": _band_walk,
     "side-push": _side_push,
     "adduction-slide": _adduction_slide,
+    "pivot": _pivot,
 }
 
 
@@ -682,6 +735,7 @@ def _interpolate(keys: list[tuple[float, Pose]], t: np.ndarray) -> dict:
     return {
         "pelvis": lerp(lambda p: p.pelvis),
         "lean": lerp(lambda p: p.lean_deg),
+        "turn": lerp(lambda p: p.turn_deg),
         "ankle": {sd: lerp(lambda p, sd=sd: p.ankle[sd]) for sd in SIDES},
         "pitch": {sd: lerp(lambda p, sd=sd: p.pitch_deg[sd]) for sd in SIDES},
     }
@@ -697,11 +751,11 @@ def _sway(t: np.ndarray, t0: float, t1: float, amp: float, rng: np.random.Genera
     return out * env[:, None]
 
 
-def _arms(joints: np.ndarray, body: BodyShape, style: str, up: np.ndarray, fwd: np.ndarray) -> None:
+def _arms(joints: np.ndarray, body: BodyShape, style: str, up: np.ndarray, fwd: np.ndarray, left: np.ndarray) -> None:
     """Place elbows and wrists for an arm style, in place."""
     lu, lf = body.upper_arm, body.forearm
     for side in SIDES:
-        sl = lateral_sign(side) * LEFT
+        sl = lateral_sign(side) * left
         sh = joints[:, side_joint("SHOULDER", side)]
         hip = joints[:, side_joint("HIP", side)]
         if style == "hips":
@@ -744,11 +798,15 @@ def build_motion(params: MotionParams, body: BodyShape | None = None, seed: int 
 
     J_ = np.zeros((n, NUM_JOINTS, 3))
     J_[:, J.PELVIS] = pelvis
+    # The body's left and forward, turned about the vertical (LEFT and +z when square to the camera)
+    turn = np.radians(k["turn"])
+    left = np.stack([np.cos(turn), np.zeros(n), -np.sin(turn)], axis=-1)
+    ahead = np.stack([np.sin(turn), np.zeros(n), np.cos(turn)], axis=-1)
     toe_out = np.radians(params.toe_out_deg) * np.ones(n)
     flex = {}
     for sd in SIDES:
         sg = lateral_sign(sd)
-        hip = pelvis + sg * body.hip_width / 2 * LEFT
+        hip = pelvis + sg * body.hip_width / 2 * left
         yaw = toe_out * sg
         foot_fwd = np.stack([np.sin(yaw), np.zeros(n), np.cos(yaw)], axis=-1)
         knee, ankle = two_bone(hip, ankles[sd], body.thigh, body.shank, _over_foot_pole(hip, ankles[sd], foot_fwd, body))
@@ -762,15 +820,15 @@ def build_motion(params: MotionParams, body: BodyShape | None = None, seed: int 
 
     reps = _apply_rep_shifts(sc.reps, J_, flex, t, params.fps)
 
-    lean = np.radians(k["lean"])
-    up = np.stack([np.zeros(n), np.cos(lean), np.sin(lean)], axis=-1)
-    fwd = np.stack([np.zeros(n), -np.sin(lean), np.cos(lean)], axis=-1)
+    lean = np.radians(k["lean"])[:, None]
+    up = np.cos(lean) * UP + np.sin(lean) * ahead
+    fwd = -np.sin(lean) * UP + np.cos(lean) * ahead
     for sd in SIDES:
-        J_[:, side_joint("SHOULDER", sd)] = pelvis + body.trunk * up + lateral_sign(sd) * body.shoulder_width / 2 * LEFT
+        J_[:, side_joint("SHOULDER", sd)] = pelvis + body.trunk * up + lateral_sign(sd) * body.shoulder_width / 2 * left
     J_[:, J.NECK] = pelvis + body.trunk * up + 0.045 * body.height_m * up
-    head_up = unit(up + np.array([0.0, 0.0, -0.25]) * np.sin(lean)[:, None])  # head stays more upright
+    head_up = unit(up - 0.25 * ahead * np.sin(lean))  # head stays more upright
     J_[:, J.HEAD] = J_[:, J.NECK] + 0.085 * body.height_m * head_up
-    _arms(J_, body, params.arms, up, fwd)
+    _arms(J_, body, params.arms, up, fwd, left)
     return Motion(params, body, t, J_, flex, reps, sc.holds, sc.boxes)
 
 

@@ -166,7 +166,24 @@ def standard_specs() -> list[ClipSpec]:
     specs.append(band_walk_spec())
     specs.append(side_push_spec())
     specs.append(adduction_slide_spec())
+    specs.append(pivot_spec())
     return specs
+
+
+def pivot_spec() -> ClipSpec:
+    """Pivots filmed from the front: four times the right foot steps forward and lands (knee 25
+    degrees, loading to 40), and the body turns 60 degrees away from it (to the left) while the left
+    foot steps round, then back; the planted knee caves at the plant on pivots 2 and 4 (truth: each
+    plant's frame, FPPA there and over 0.2 s, and the trunk turn)."""
+    caving = [(), (R,), (), (R,)]
+    return _with_valgus(ClipSpec(
+        "pivot_front",
+        MotionParams(exercise="pivot", reps=4, depth_deg=40.0, plant_deg=25.0, turn_deg=60.0, lead_in_s=1.6,
+                     tail_s=1.0, working_leg=R, toe_out_deg=8.0, arms="sides"),
+        Camera(height_m=0.6, distance_m=3.2),
+        Appearance(skin="medium", hair="black", shirt="red", trousers="grey", shoes="white", background="plain",
+                   noise_sigma=1.0),
+        seed=26), caving, "clear")
 
 
 def adduction_slide_spec() -> ClipSpec:

@@ -38,6 +38,10 @@ How the truth is defined:
   start (its full length), with both separations (`start_separation`, `min_separation`) in the
   same unit. FPPA at the closest and its peak over the slide are the rep's `fppa_bottom_deg` and
   `peak_fppa_deg`; `valgus` is the bent knee's medial shift at the closest.
+- `reps[].plant` (pivot): each rep is a pivot from the plant (the frame the stepping foot lands,
+  the rep's start and bottom) to the end of the turn (its end); `leg` (the planted one),
+  `plant_frame`, FPPA at the plant and its peak over the 0.2 s after it, and `trunk_turn_deg`: the
+  skeleton's shoulder line's rotation about the vertical from the plant to the end, degrees.
 - `holds[]`: balance holds: the stance leg, when the free foot left the floor and came back
   down, and the times the free foot touched down in between.
 """
@@ -153,6 +157,23 @@ def _slide(r, xy: np.ndarray) -> dict:  # noqa: ANN001 - a motion.Rep
     }
 
 
+def _plant(motion: Motion, r, legs: dict) -> dict:  # noqa: ANN001 - a motion.Rep
+    """A pivot read off the skeleton: its plant, FPPA there and over 0.2 s, and the trunk turn."""
+    fps = motion.params.fps
+    p, e = r.start_frame, r.end_frame
+    win = slice(p, p + int(np.floor(0.2 * fps + 1e-9)) + 1)
+    d = motion.joints[:, side_joint("SHOULDER", Side.LEFT)] - motion.joints[:, side_joint("SHOULDER", Side.RIGHT)]
+    heading = np.degrees(np.arctan2(d[:, 2], d[:, 0]))
+    leg = r.legs[0].value
+    return {
+        "leg": leg,
+        "plant_frame": p,
+        "fppa_plant_deg": round(float(legs[leg]["fppa_deg"][p]), 2),
+        "peak_fppa_plant_deg": round(float(np.max(legs[leg]["fppa_deg"][win])), 2),
+        "trunk_turn_deg": round(float(abs(heading[e] - heading[p])), 2),
+    }
+
+
 def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: dict) -> dict:
     """The truth document (plain JSON types) for a rendered motion."""
     xy = projected_landmarks(motion, camera)
@@ -182,6 +203,7 @@ def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: d
             **({"landing": _landing(motion, r, legs)} if motion.params.exercise == "hop" else {}),
             **({"step": _step(motion, r, legs, xy)} if r.direction is not None else {}),
             **({"slide": _slide(r, xy)} if motion.params.exercise == "adduction-slide" else {}),
+            **({"plant": _plant(motion, r, legs)} if motion.params.exercise == "pivot" else {}),
         })
     holds = [{"leg": h.leg.value, "start_s": h.start_s, "end_s": h.end_s, "touchdowns": h.touchdowns}
              for h in motion.holds]
