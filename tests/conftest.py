@@ -68,6 +68,16 @@ def run_cli(
     )
 
 
+def live_on_clip(clip: Path, exercise: str, model: Path, tmp_path: Path) -> tuple[Path, list[dict]]:
+    """`formcheck live` with a clip as its camera (no window, safety questions answered): its
+    output folder and the cues it raised (live.json's)."""
+    out = tmp_path / "live"
+    proc = run_cli(["live", "--source", str(clip), "-e", exercise, "--no-window", "--yes", "--quiet", "--out", str(out)],
+                   model, env_extra={"FORMCHECK_HOME": str(tmp_path / "home")})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads((out / "live.json").read_text())["cues"]
+
+
 class AnalyzedClips:
     """Runs `formcheck analyze` once per (clip, exercise) for the whole test session."""
 

@@ -21,7 +21,7 @@ import pytest
 
 from formcheck.synth.clip import truth_path, write_clip
 from formcheck.synth.samples import adduction_slide_spec
-from tests.conftest import load_summary, run_cli
+from tests.conftest import live_on_clip, load_summary
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +66,7 @@ def test_live_cues_the_bent_knee_on_the_caving_slides_only(analyzed, slide_clip,
     the knee caving from 0.3 s before), none on a clean slide and none on the straight leg, and the
     live report flags what `analyze` flags."""
     truth = json.loads(truth_path(slide_clip).read_text())
-    out = tmp_path / "live"
-    proc = run_cli(["live", "--source", str(slide_clip), "-e", "adduction-slide", "--no-window", "--yes", "--quiet",
-                    "--out", str(out)], model_path, env_extra={"FORMCHECK_HOME": str(tmp_path / "home")})  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    cues = json.loads((out / "live.json").read_text())["cues"]
+    out, cues = live_on_clip(slide_clip, "adduction-slide", model_path, tmp_path)
     assert {c["leg"] for c in cues} <= {"right"}, cues
     for rep in truth["reps"]:
         raised = [c for c in cues if rep["start_s"] - 0.3 <= c["raised_s"] <= rep["end_s"]]
