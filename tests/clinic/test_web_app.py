@@ -124,23 +124,50 @@ def slide_rep(i: int, start: float, slide_range: float, caved: bool = False) -> 
     return rep
 
 
-def test_adduction_slide_session_page_lists_slides_and_their_range(db: Path, tmp_path: Path) -> None:
-    reps = [slide_rep(1, 3.0, 0.37), slide_rep(2, 6.0, 0.36, caved=True), slide_rep(3, 9.0, 0.30)]
-    out = make_out_dir(tmp_path / "as", reps, tag="as", exercise="adduction-slide")
+def session_page(db: Path, tmp_path: Path, exercise: str, reps: list[dict], session: dict) -> tuple[str, object]:
+    """The session page of a recorded session whose summary.json also holds `session` (its
+    session-level blocks), and the client that fetched it."""
+    out = make_out_dir(tmp_path / exercise, reps, tag=exercise, exercise=exercise)
     summary = json.loads((out / "summary.json").read_text())
-    summary["slides"] = {"left": {"slides": 0, "median_range": None, "smallest_range": None},
-                         "right": {"slides": 3, "median_range": 0.36, "smallest_range": 0.30}}  # fmt: skip
-    (out / "summary.json").write_text(json.dumps(summary))
+    (out / "summary.json").write_text(json.dumps({**summary, **session}))
     with Store(db) as s:
         sid = s.record_session(out, "P1", recorded_at="2025-03-04").session_id
     _, c, _ = _client(db, tmp_path)
-    page = c.get(f"/sessions/{sid}").data.decode()
+    return c.get(f"/sessions/{sid}").data.decode(), c
+
+
+def test_adduction_slide_session_page_lists_slides_and_their_range(db: Path, tmp_path: Path) -> None:
+    reps = [slide_rep(1, 3.0, 0.37), slide_rep(2, 6.0, 0.36, caved=True), slide_rep(3, 9.0, 0.30)]
+    page, c = session_page(db, tmp_path, "adduction-slide", reps, {"slides": {
+        "left": {"slides": 0, "median_range": None, "smallest_range": None},
+        "right": {"slides": 3, "median_range": 0.36, "smallest_range": 0.30}}})  # fmt: skip
     assert page.count('class="rep-row slide-row') == 3 and page.count("slide-row flagged") == 1
     i = page.index('id="slides-summary"')
     summary_line = re.sub(r"\s+", " ", page[i : page.index("</p>", i)])
     assert "3 slides with the right knee bent, median range 0.36 leg lengths (smallest 0.30); 1 with the bent knee caving" in summary_line
     assert "0.81 / 0.51" in page  # slide 3: the feet's distance at the start and closest
     assert 'id="slide-reps"' not in c.get("/sessions/1").data.decode()  # a squat session has none
+
+
+def test_pivot_session_page_lists_plants_and_trunk_turn(db: Path, tmp_path: Path) -> None:
+    reps = []
+    for i, (start, peak) in enumerate([(2.0, -1.0), (7.0, 16.5), (12.0, -0.5)], 1):
+        rep = rom_rep(i, start, {"right": (40.0, 25.0)})
+        del rep["knee_rom"]
+        rep.update(valgus={"right": peak > 10}, peak_fppa_deg={"right": peak},
+                   plant={"leg": "right", "plant_frame": int(start * 30), "plant_s": start, "window_end_frame": int(start * 30) + 6,
+                          "fppa_at_plant_deg": peak - 2, "peak_fppa_plant_deg": peak, "turn_start_frame": int(start * 30) + 10,
+                          "turn_end_frame": int(start * 30) + 30, "trunk_turn_deg": 43.0 + i})  # fmt: skip
+        reps.append(rep)
+    page, c = session_page(db, tmp_path, "pivot", reps, {"plants": {
+        "left": {"plants": 0, "caving": 0, "median_turn_deg": None},
+        "right": {"plants": 3, "caving": 1, "median_turn_deg": 45.0}}})  # fmt: skip
+    assert page.count('class="rep-row plant-row') == 3 and page.count("plant-row flagged") == 1
+    i = page.index('id="plants-summary"')
+    line = re.sub(r"\s+", " ", page[i : page.index("</p>", i)])
+    assert "3 plants on the right foot, 1 with the knee caving, median trunk turn 45 degrees" in line
+    assert "<td>+14.5</td><td>+16.5</td>" in page  # pivot 2: FPPA at the plant and its peak
+    assert 'id="plant-reps"' not in c.get("/sessions/1").data.decode()  # a squat session has none
 
 
 def test_uploads_without_a_pose_model_are_refused_up_front(db: Path, tmp_path: Path) -> None:

@@ -33,8 +33,11 @@ def pivot_clip(tmp_path_factory):
 
 def test_pivot_plants_valgus_at_the_plant_and_trunk_turn(analyzed, pivot_clip):
     truth = json.loads(truth_path(pivot_clip).read_text())
-    s = load_summary(analyzed(pivot_clip, "pivot"))
+    out = analyzed(pivot_clip, "pivot")
+    s = load_summary(out)
     assert s["exercise"] == "pivot" and s["rep_count"] == len(truth["reps"]) == 4
+    report = " ".join((out / "report.html").read_text().split())
+    assert "4 plants on the right foot, the knee caving at 2, median trunk turn" in report
     assert s["warnings"] == [] and s["view"] == "frontal"  # turning is the exercise, not a fault
     for rep, want in zip(s["reps"], truth["reps"]):
         got, true = rep["plant"], want["plant"]
