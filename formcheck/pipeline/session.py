@@ -196,6 +196,8 @@ def summarize(
         if j < len(reps):
             local = _in_window(reps[j], start)
             scores[j] = dataclasses.replace(score_rep(wm, local, reference.before(reps[j].start_i), th), rep=reps[j])
+            if not tracker.judges_valgus:  # no load on the knee: nothing judged, as in a side view
+                scores[j] = dataclasses.replace(scores[j], verdict={}, basis=None)
             loaded_windows[j] = (start, loaded_mask(wm, local))
         else:
             hold = tracker.state.holds[j - len(reps)]

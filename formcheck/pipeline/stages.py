@@ -10,6 +10,8 @@ tracker and scoring code, run on better-filtered landmarks.
 
 from __future__ import annotations
 
+import dataclasses
+
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -140,6 +142,8 @@ class Pipeline:
         )
         events = self.tracker.update(len(self.recording), metrics)
         verdicts = self._judge.update(metrics, self.tracker.loaded)
+        if not self.tracker.judges_valgus:  # drawn grey, never cued
+            verdicts = {s: dataclasses.replace(v, value=None, valgus=None, grade=None) for s, v in verdicts.items()}
         state = self.tracker.state
         cues: list[Cue | BandCue] = list(self._cues.update(frame.t_s, verdicts, state.working_legs, self.tracker.loaded))
         band = self._band_cue.update(frame.t_s, state.feet_apart, self.config.thresholds.band_min_ankle_separation,

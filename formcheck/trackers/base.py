@@ -184,6 +184,9 @@ class Tracker(ABC):
     # The report pass removes landmark spikes (a Hampel filter over 0.25 s either side) before
     # smoothing; false where the exercise's own fast moves would read as spikes (a hop's flight).
     despike: bool = True
+    # Whether knee valgus is judged at all: not where the knee carries no load to cave under
+    # (lying, seated or side-lying work), whatever its angles read from the front.
+    judges_valgus: bool = True
 
     def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
         """`side`: the working leg when the user names it (`--side`); None to detect it.

@@ -56,6 +56,7 @@ def hold_at_peak(trace: Trace, bottom_signal: float, band: float) -> float:
 class _AngleTracker(CountedTracker):
     levels = "side_lying"
     timed_hold = False
+    judges_valgus = False
 
     def rep_extras(self, rep: RepWindow, trace: Trace) -> RepWindow:
         signal = {i: x for i, _, x, _ in trace}
