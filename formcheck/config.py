@@ -115,10 +115,25 @@ class HoldSettings:
     lift_off: float = 0.03  # back under this: foot down (hysteresis against jitter)
     touchdown_max_s: float = 1.5  # a foot down for longer ends the hold (shorter: a touch-down)
     min_hold_s: float = 1.0  # shorter holds (a step, a stumble) are not counted
+    # Progressions (trackers/balance.py): tiptoes by the stance heel's rise over the flat foot
+    # measured while standing before the hold, head turns and arm or leg reaches as swings past a
+    # level and back, against where the head or limb rests over the hold.
+    flat_window_s: float = 3.0  # the flat foot: the heel's median height over this long before the hold
+    flat_min_s: float = 0.3  # with less standing than this before the hold, tiptoes are unknown
+    tiptoe_rise: float = 0.025  # heel this far (body lengths) above flat: on tiptoes
+    tiptoe_share: float = 0.5  # on tiptoes for at least this share of the hold: a tiptoe hold
+    head_turn_on: float = 30.0  # the head turned this far (degrees) from where it rests: a head turn
+    head_turn_off: float = 15.0  # back under this: the turn is over
+    reach_on: float = 0.2  # a foot or hand this much further (leg lengths) from the body than it rests: a reach
+    reach_off: float = 0.1  # back under this: the reach is over
 
     def __post_init__(self) -> None:
         if not 0 <= self.lift_off < self.lift_on:
             raise InputError(f"balance needs 0 <= lift_off < lift_on (got {self.lift_off}, {self.lift_on})")
+        if not (0 <= self.head_turn_off < self.head_turn_on and 0 <= self.reach_off < self.reach_on):
+            raise InputError("balance needs head_turn_off < head_turn_on and reach_off < reach_on")
+        if not (0 < self.tiptoe_share <= 1 and self.tiptoe_rise > 0 and 0 <= self.flat_min_s <= self.flat_window_s):
+            raise InputError("balance needs 0 < tiptoe_share <= 1, tiptoe_rise > 0 and flat_min_s <= flat_window_s")
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,39 @@ def shoulder_heading_deg(world_xyz: FloatArray) -> FloatArray:
     return np.degrees(np.arctan2(d[..., 2], d[..., 0]))
 
 
+# The nose's distance ahead of the ear line over half the ears' spacing (about 10 and 7.5 cm on an
+# adult head): what turns the nose's sideways image offset into a head turn angle.
+NOSE_AHEAD_OF_EARS = 1.36
+
+
+def head_yaw_deg(image_xy: FloatArray) -> FloatArray:
+    """The head's turn about the vertical from the image, signed degrees, + to the person's left.
+
+    A head seen from the front has its nose midway between the ears; turned by psi, the nose moves
+    sideways by its depth ahead of the ears times sin(psi) while the ears close in by cos(psi), so
+    psi = atan2(nose offset / NOSE_AHEAD_OF_EARS, half the ears' spacing). The image is the face's
+    strongest output (world depth under-reads turns). Mirrored video reads the same sign. NaN where
+    the ears are under a tenth of the shoulders' width apart (about 75 degrees and beyond, or ears
+    not found): there the angle is the landmarks' noise.
+    """
+    nose = image_xy[..., int(PoseLandmark.NOSE), 0]
+    el, er = image_xy[..., int(PoseLandmark.LEFT_EAR), 0], image_xy[..., int(PoseLandmark.RIGHT_EAR), 0]
+    shoulders = _norm(image_xy[..., int(PoseLandmark.LEFT_SHOULDER), :] - image_xy[..., int(PoseLandmark.RIGHT_SHOULDER), :])
+    spread = el - er  # + with the person's left ear on the image right
+    offset = (nose - (el + er) / 2) * np.sign(spread)
+    yaw = np.degrees(np.arctan2(offset / NOSE_AHEAD_OF_EARS, np.abs(spread) / 2))
+    with np.errstate(invalid="ignore"):
+        return np.where(np.abs(spread) >= 0.1 * shoulders, yaw, np.nan)
+
+
+def horizontal_reach_m(world_xyz: FloatArray, point: PoseLandmark) -> FloatArray:
+    """How far a landmark is from the body's vertical axis through the mid-hip, in the horizontal
+    plane (world metres): a hand or foot reaching out in any direction, the camera's depth included."""
+    mid = (world_xyz[..., int(PoseLandmark.LEFT_HIP), :] + world_xyz[..., int(PoseLandmark.RIGHT_HIP), :]) / 2
+    d = world_xyz[..., int(point), :] - mid
+    return np.hypot(d[..., 0], d[..., 2])
+
+
 def width_ratio(image_xy: FloatArray) -> FloatArray:
     """Image shoulder-plus-hip width over torso length: about 1.1-1.5 facing the camera, near 0 side-on."""
     ls, rs = image_xy[..., int(PoseLandmark.LEFT_SHOULDER), :], image_xy[..., int(PoseLandmark.RIGHT_SHOULDER), :]

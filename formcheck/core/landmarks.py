@@ -71,6 +71,7 @@ class LegJoints:
         self.heel = PoseLandmark[p + "HEEL"]
         self.toe = PoseLandmark[p + "FOOT_INDEX"]
         self.shoulder = PoseLandmark[p + "SHOULDER"]
+        self.wrist = PoseLandmark[p + "WRIST"]
 
 
 LEG = {side: LegJoints(side) for side in SIDES}

@@ -67,6 +67,10 @@ class LegMetrics:
     knee_x: np.ndarray
     knee_y: np.ndarray  # image positions: single-leg and lying exercises compare the two legs
     hip_x: np.ndarray
+    heel_over_toe_px: np.ndarray  # toe y minus heel y: grows as the heel rises off the floor (tiptoes)
+    ankle_reach_m: np.ndarray  # world metres from the body's vertical axis: a free foot reaching out
+    wrist_reach_m: np.ndarray  # the same for this side's wrist: an arm reaching out
+    leg_m: np.ndarray  # world thigh plus shank length: the unit of a reach
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class Metrics:
     trunk_lean_deg: np.ndarray
     yaw_deg: np.ndarray
     heading_deg: np.ndarray  # the shoulder line's signed rotation (world landmarks): a pivot's trunk turn
+    head_yaw_deg: np.ndarray  # the head's turn from the image (nose against the ears), + to the person's left
     width_ratio: np.ndarray
     view: np.ndarray  # int8 codes into VIEW_CODES
     body_px: np.ndarray  # torso + leg length in pixels, for normalising distances
@@ -141,6 +146,11 @@ def compute_metrics(
             knee_x=knee[..., 0],
             knee_y=knee[..., 1],
             hip_x=hip[..., 0],
+            heel_over_toe_px=toe[..., 1] - image_xy[..., int(leg.heel), 1],
+            ankle_reach_m=g.horizontal_reach_m(w, leg.ankle),
+            wrist_reach_m=g.horizontal_reach_m(w, leg.wrist),
+            leg_m=np.where(leg_ok, np.linalg.norm(w[..., int(leg.knee), :] - w[..., int(leg.hip), :], axis=-1)
+                           + np.linalg.norm(w[..., int(leg.ankle), :] - w[..., int(leg.knee), :], axis=-1), np.nan),
         )
     L, R = LEG[Side.LEFT], LEG[Side.RIGHT]
     xy = image_xy
@@ -162,6 +172,7 @@ def compute_metrics(
         trunk_lean_deg=g.trunk_lean_deg(hip_l, hip_r, sh_l, sh_r),
         yaw_deg=yaw,
         heading_deg=g.shoulder_heading_deg(world_xyz),
+        head_yaw_deg=g.head_yaw_deg(xy),
         width_ratio=wr,
         view=view,
         body_px=body,

@@ -21,7 +21,7 @@ from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import VIEW_CODES
 from formcheck.judging.scoring import HoldScore, RepScore
 from formcheck.pipeline.session import PHASES, SessionResult
-from formcheck.trackers.base import KneeRom
+from formcheck.trackers.base import KneeRom, Progression
 
 SCHEMA_VERSION = 2
 
@@ -219,6 +219,26 @@ def hold_json(score: HoldScore) -> dict[str, Any]:
         "sway_unit": "body lengths, RMS about the hold's mean position (pelvis; knee for knee_sway)",
         "start_frame": h.start_i,
         "end_frame": h.end_i,
+        **progression_json(h.progression),
+    }
+
+
+def progression_json(p: Progression | None) -> dict[str, Any]:
+    """A hold's progression (trackers/balance.py): tiptoes by the heel's rise, head turns, reaches."""
+    if p is None:
+        return {"progression": None}
+    return {
+        "progression": p.name,
+        "tiptoe_share": _r(p.tiptoe_share, 3),
+        "heel_rise": _r(p.heel_rise, 4),
+        "heel_rise_unit": "body lengths above the flat foot measured standing before the hold (median over the hold)",
+        "head_turns": p.head_turns,
+        "head_turn_max_deg": _r(p.head_turn_max_deg, 1),
+        "reaches": len(p.reaches),
+        "reach_max": _r(max((r.distance for r in p.reaches), default=None), 3),
+        "reach_unit": "leg lengths from the body's vertical axis (world landmarks)",
+        "reach_list": [{"limb": r.limb, "start_s": _r(r.start_s, 3), "end_s": _r(r.end_s, 3), "distance": _r(r.distance, 3)}
+                       for r in p.reaches],
     }
 
 

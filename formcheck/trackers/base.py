@@ -114,6 +114,29 @@ class KneeRom:
 
 
 @dataclass(frozen=True)
+class Reach:
+    """An arm or the free leg reaching out during a hold and back (trackers/balance.py)."""
+
+    limb: str  # "free-leg", "left-arm" or "right-arm"
+    start_s: float
+    end_s: float
+    distance: float  # furthest from the body's vertical axis, leg lengths
+
+
+@dataclass(frozen=True)
+class Progression:
+    """What makes a hold harder than a still flat-foot stand (trackers/balance.py): tiptoes, head
+    turns, reaches. `name` is "flat" with none of them, else theirs joined by "+"."""
+
+    name: str
+    tiptoe_share: float | None  # share of the hold's frames with the heel risen; None: no flat foot seen
+    heel_rise: float | None  # median rise of the stance heel over the hold, body lengths
+    head_turns: int
+    head_turn_max_deg: float | None  # the furthest turn from where the head rests
+    reaches: tuple[Reach, ...] = ()
+
+
+@dataclass(frozen=True)
 class HoldWindow:
     """A single-leg hold (balance work)."""
 
@@ -123,6 +146,7 @@ class HoldWindow:
     start_s: float
     end_s: float
     touchdowns: tuple[float, ...] = ()
+    progression: Progression | None = None
 
 
 @dataclass(frozen=True)
