@@ -41,6 +41,7 @@ class J(enum.IntEnum):
     WRIST_R = 16
     NECK = 17
     HEAD = 18
+    FACE = 19  # a point ahead of the head the way the face looks (head turns; see head_frame)
 
 
 NUM_JOINTS = len(J)
@@ -130,6 +131,18 @@ def body_frame(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return left, up, fwd
 
 
+def head_frame(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(left, up, forward) of the head: the trunk's, turned about its up by the head's turn toward
+    the FACE joint. A face looking the trunk's way (every motion without head turns) keeps the
+    trunk's frame exactly."""
+    left, up, fwd = body_frame(joints)
+    d = joints[..., J.FACE, :] - joints[..., J.HEAD, :]
+    psi = np.arctan2(np.sum(d * left, axis=-1), np.sum(d * fwd, axis=-1))[..., None]
+    turned = np.abs(psi) > 1e-6
+    c, s = np.cos(psi), np.sin(psi)
+    return np.where(turned, c * left - s * fwd, left), up, np.where(turned, c * fwd + s * left, fwd)
+
+
 def blazepose_points(joints: np.ndarray) -> np.ndarray:
     """The 33 BlazePose landmarks, (..., 33, 3), placed on the drawn figure.
 
@@ -138,7 +151,8 @@ def blazepose_points(joints: np.ndarray) -> np.ndarray:
     """
     P = PoseLandmark
     out = np.zeros(joints.shape[:-2] + (NUM_LANDMARKS, 3))
-    left, up, fwd = body_frame(joints)
+    left, up, fwd = head_frame(joints)  # the face turns with the head, the hands with the trunk
+    body_fwd = body_frame(joints)[2]
     head = joints[..., J.HEAD, :]
     hs = np.linalg.norm(joints[..., J.SHOULDER_L, :] - joints[..., J.SHOULDER_R, :], axis=-1)[..., None] / 0.35
 
@@ -157,9 +171,9 @@ def blazepose_points(joints: np.ndarray) -> np.ndarray:
         out[..., P[pre + "FOOT_INDEX"], :] = joints[..., side_joint("TOE", side), :]
         wrist = joints[..., side_joint("WRIST", side), :]
         along = _unit(wrist - joints[..., side_joint("ELBOW", side), :])
-        across = _unit(np.cross(along, fwd)) * s
+        across = _unit(np.cross(along, body_fwd)) * s
         out[..., P[pre + "INDEX"], :] = wrist + 0.075 * along - 0.015 * across
         out[..., P[pre + "PINKY"], :] = wrist + 0.065 * along + 0.025 * across
-        out[..., P[pre + "THUMB"], :] = wrist + 0.035 * along - 0.035 * across + 0.01 * fwd
+        out[..., P[pre + "THUMB"], :] = wrist + 0.035 * along - 0.035 * across + 0.01 * body_fwd
     out[..., P.NOSE, :] = face(0.0, -0.022, 0.102)
     return out

@@ -25,7 +25,7 @@ import numpy as np
 
 from formcheck.core.geometry import knee_flexion_deg
 from formcheck.core.landmarks import SIDES, Side
-from formcheck.synth.body import NUM_JOINTS, UP, BodyShape, J, lateral_sign, side_joint
+from formcheck.synth.body import NUM_JOINTS, UP, BodyShape, J, body_frame, lateral_sign, side_joint
 from formcheck.synth.kinematics import (
     apply_medial_shift,
     foot_points,
@@ -79,6 +79,15 @@ class MotionParams:
     # the foot lands (the plant; it then loads to `depth_deg`)
     turn_deg: float = 60.0
     plant_deg: float = 25.0
+    # balance progressions: the stance heel raised by this toe-down pitch through the hold (tiptoes;
+    # 0 flat), head turns of `head_turn_deg` starting these seconds into the hold (alternately to
+    # the person's left and right), and the free leg reaching `reach_deg` out to its side from
+    # these seconds into the hold
+    tiptoe_deg: float = 0.0
+    head_turns_s: tuple[float, ...] = ()
+    head_turn_deg: float = 60.0
+    reaches_s: tuple[float, ...] = ()
+    reach_deg: float = 40.0
 
     def shift(self, rep: int, leg: Side) -> float:
         if rep < len(self.medial_shift_m):
@@ -100,10 +109,11 @@ class Pose:
     pitch_deg: dict[Side, float] = field(default_factory=lambda: {Side.LEFT: 0.0, Side.RIGHT: 0.0})
     lean_deg: float = 0.0
     turn_deg: float = 0.0  # pelvis and trunk turned about the vertical, + to the person's left (pivots)
+    head_deg: float = 0.0  # the head turned from the trunk about the vertical, + to the person's left
 
     def copy(self, **kw) -> "Pose":
         p = Pose(self.pelvis.copy(), {s: a.copy() for s, a in self.ankle.items()}, dict(self.pitch_deg), self.lean_deg,
-                 self.turn_deg)
+                 self.turn_deg, self.head_deg)
         for k, v in kw.items():
             setattr(p, k, v)
         return p
@@ -151,6 +161,9 @@ class Hold:
     start_s: float
     end_s: float
     touchdowns: list[float]
+    tiptoe_deg: float = 0.0  # the stance heel's toe-down pitch through the hold (0: flat)
+    head_turns: list[tuple[float, float, float]] = field(default_factory=list)  # (start, end s, degrees)
+    reaches: list[tuple[float, float]] = field(default_factory=list)  # the free leg's (start, end s)
 
 
 @dataclass
@@ -439,7 +452,12 @@ def _balance(s: _Script) -> None:
     p = s.p
     w = p.working_leg
     stand = s.standing()
-    hold = _single_leg_hold_pose(s, w, stand, 8.0, behind=True)
+    on = stand
+    if p.tiptoe_deg:  # the stance heel rises about the toe as the other foot lifts
+        on = stand.copy()
+        on.ankle[w] = s.toe_pivot(stand.ankle[w], w, p.tiptoe_deg)
+        on.pitch_deg[w] = p.tiptoe_deg
+    hold = _single_leg_hold_pose(s, w, on, 8.0, behind=True)
     s.key(0.0, stand)
     s.key(p.lead_in_s, stand)
     s.key(0.7, hold)
@@ -449,18 +467,46 @@ def _balance(s: _Script) -> None:
     td_pose.ankle[w.other] = stand.ankle[w.other] + np.array([0.0, 0.0, -0.05])
     td_pose.pelvis = hold.pelvis + np.array([-lateral_sign(w) * 0.02, 0.0, 0.0])
     td_pose.pitch_deg[w.other] = 10.0
-    for td in sorted(p.touchdowns_s):
-        at = t_start + td
-        if at - 0.35 <= s.t or at + 0.9 >= t_start + p.hold_s:
-            continue
-        s.key(at - 0.35 - s.t, hold.copy())
-        s.key(0.35, td_pose)
-        touch.append(round(s.t, 3))
-        s.key(0.30, td_pose.copy())
-        s.key(0.35, hold.copy())
+    turns: list[tuple[float, float, float]] = []
+    reaches: list[tuple[float, float]] = []
+    events = sorted([(td, "touchdown") for td in p.touchdowns_s] + [(h, "head") for h in p.head_turns_s]
+                    + [(r, "reach") for r in p.reaches_s])
+    for when, kind in events:
+        at = t_start + when
+        if kind == "touchdown":
+            if at - 0.35 <= s.t or at + 0.9 >= t_start + p.hold_s:
+                continue
+            s.key(at - 0.35 - s.t, hold.copy())
+            s.key(0.35, td_pose)
+            touch.append(round(s.t, 3))
+            s.key(0.30, td_pose.copy())
+            s.key(0.35, hold.copy())
+        elif kind == "head":  # out 0.6 s, held 0.5 s, back 0.6 s
+            if at <= s.t or at + 1.9 >= t_start + p.hold_s:
+                continue
+            deg = p.head_turn_deg * (1 if len(turns) % 2 == 0 else -1)
+            s.key(at - s.t, hold.copy())
+            s.key(0.6, hold.copy(head_deg=deg))
+            s.key(0.5, hold.copy(head_deg=deg))
+            s.key(0.6, hold.copy())
+            turns.append((round(at, 3), round(s.t, 3), deg))
+        else:  # the free leg swung out to its side, nearly straight: out 0.7 s, held 0.4 s, back 0.7 s
+            if at <= s.t or at + 2.0 >= t_start + p.hold_s:
+                continue
+            o = w.other
+            a = np.radians(p.reach_deg)
+            out = hold.copy()
+            out.ankle[o] = (hold.pelvis + np.array([lateral_sign(o) * s.b.hip_width / 2, 0.0, 0.0])
+                            + 0.97 * s.b.leg * np.array([lateral_sign(o) * np.sin(a), -np.cos(a), 0.0]))
+            out.pitch_deg[o] = 10.0
+            s.key(at - s.t, hold.copy())
+            s.key(0.7, out)
+            s.key(0.4, out.copy())
+            s.key(0.7, hold.copy())
+            reaches.append((round(at, 3), round(s.t, 3)))
     s.key(t_start + p.hold_s - s.t, hold.copy())
     s.key(0.7, stand.copy())
-    s.holds.append(Hold(w, round(t_start, 3), round(s.t - 0.35, 3), touch))
+    s.holds.append(Hold(w, round(t_start, 3), round(s.t - 0.35, 3), touch, p.tiptoe_deg, turns, reaches))
     s.sway = (t_start, t_start + p.hold_s, w)
     s.key(p.tail_s, stand.copy())
 
@@ -736,6 +782,7 @@ def _interpolate(keys: list[tuple[float, Pose]], t: np.ndarray) -> dict:
         "pelvis": lerp(lambda p: p.pelvis),
         "lean": lerp(lambda p: p.lean_deg),
         "turn": lerp(lambda p: p.turn_deg),
+        "head": lerp(lambda p: p.head_deg),
         "ankle": {sd: lerp(lambda p, sd=sd: p.ankle[sd]) for sd in SIDES},
         "pitch": {sd: lerp(lambda p, sd=sd: p.pitch_deg[sd]) for sd in SIDES},
     }
@@ -828,6 +875,10 @@ def build_motion(params: MotionParams, body: BodyShape | None = None, seed: int 
     J_[:, J.NECK] = pelvis + body.trunk * up + 0.045 * body.height_m * up
     head_up = unit(up - 0.25 * ahead * np.sin(lean))  # head stays more upright
     J_[:, J.HEAD] = J_[:, J.NECK] + 0.085 * body.height_m * head_up
+    # The face's way: the trunk's forward (as body.head_frame reads it) turned by the head's turn
+    t_left, _, t_fwd = body_frame(J_)
+    psi = np.radians(k["head"])[:, None]
+    J_[:, J.FACE] = J_[:, J.HEAD] + 0.1 * (np.cos(psi) * t_fwd + np.sin(psi) * t_left)
     _arms(J_, body, params.arms, up, fwd, left)
     return Motion(params, body, t, J_, flex, reps, sc.holds, sc.boxes)
 

@@ -18,7 +18,7 @@ import numpy as np
 from formcheck.core.landmarks import PoseLandmark as P
 from formcheck.core.landmarks import SIDES, Side
 from formcheck.synth.appearance import HAIR, SHIRTS, SHOES, SKIN_TONES, TROUSERS, Appearance, SensorNoise, background
-from formcheck.synth.body import BodyShape, J, blazepose_points, body_frame, side_joint
+from formcheck.synth.body import BodyShape, J, blazepose_points, body_frame, head_frame, side_joint
 from formcheck.synth.camera import Camera
 from formcheck.synth.motion import Box
 
@@ -228,7 +228,7 @@ class FigureRenderer:
 
     def _head_part(self, cv: Canvas, jt, uv, z):
         pts = blazepose_points(jt)
-        left, up, fwd = body_frame(jt)
+        left, up, fwd = head_frame(jt)
         head = jt[J.HEAD]
         facing = float(np.dot(fwd, self.cam_pos - head)) > 0
         f_uv, f_z = self._px(pts)

@@ -167,7 +167,29 @@ def standard_specs() -> list[ClipSpec]:
     specs.append(side_push_spec())
     specs.append(adduction_slide_spec())
     specs.append(pivot_spec())
+    specs.extend(balance_progression_specs())
     return specs
+
+
+def balance_progression_specs() -> list[ClipSpec]:
+    """Balance progressions filmed from the front, a 10 s hold on the right leg each: on tiptoes
+    (the heel raised by a 20-degree toe-down pitch), with three head turns of 60 degrees (left,
+    right, left), and with three reaches of the free leg 40 degrees out to its side (truth: the
+    progression's name, the heel's rise, each turn and each reach's distance)."""
+    common = dict(exercise="balance", working_leg=R, hold_s=10.0, touchdowns_s=(), lead_in_s=1.6, tail_s=1.0,
+                  arms="hips")
+    cam = Camera(height_m=0.6, distance_m=3.0)
+    return [
+        ClipSpec("balancetiptoes_front", MotionParams(**common, tiptoe_deg=20.0), cam,
+                 Appearance(skin="light", hair="brown", shirt="blue", trousers="black", shoes="white",
+                            background="plain", noise_sigma=1.0), seed=27),
+        ClipSpec("balanceheadturns_front", MotionParams(**common, head_turns_s=(1.5, 4.0, 6.5)), cam,
+                 Appearance(skin="tan", hair="black", shirt="red", trousers="navy", shoes="white", background="room",
+                            noise_sigma=1.0), seed=28),
+        ClipSpec("balancereaches_front", MotionParams(**common, reaches_s=(1.5, 4.0, 6.5)), cam,
+                 Appearance(skin="medium", hair="grey", shirt="green", trousers="grey", shoes="black",
+                            background="plain", noise_sigma=1.0), seed=29),
+    ]
 
 
 def pivot_spec() -> ClipSpec:

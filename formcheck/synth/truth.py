@@ -43,7 +43,15 @@ How the truth is defined:
   `plant_frame`, FPPA at the plant and its peak over the 0.2 s after it, and `trunk_turn_deg`: the
   skeleton's shoulder line's rotation about the vertical from the plant to the end, degrees.
 - `holds[]`: balance holds: the stance leg, when the free foot left the floor and came back
-  down, and the times the free foot touched down in between.
+  down, and the times the free foot touched down in between. `progression`: its name as
+  formcheck names it ("flat", or "tiptoes", "head-turns", "reaches" joined by "+", from the
+  script), `tiptoe_deg` (the stance foot's toe-down pitch), `heel_rise_m` (the skeleton's stance
+  heel above where it stood, median over the hold) and `heel_rise` (the projected heel over its
+  toe, over the body length as core/metrics measures it, median over the hold less its median
+  over the second before it), `head_turns[]` (start and end seconds and the scripted turn in
+  degrees, + to the person's left) and `reaches[]` (the free leg's start and end seconds and
+  `distance`: the skeleton's free ankle furthest from the vertical through the mid-hip, over
+  thigh plus shank).
 """
 
 from __future__ import annotations
@@ -55,7 +63,7 @@ import numpy as np
 
 from formcheck.core.geometry import fppa_deg, knee_toe_offset, leg_points, shank_angle_deg
 from formcheck.core.landmarks import SIDES, PoseLandmark, Side
-from formcheck.synth.body import blazepose_points, side_joint
+from formcheck.synth.body import J, blazepose_points, side_joint
 from formcheck.synth.camera import Camera
 from formcheck.synth.motion import Motion
 
@@ -109,6 +117,36 @@ def _landing(motion: Motion, r, legs: dict) -> dict:  # noqa: ANN001 - a motion.
         "contact_time_s": round((takeoff - c) / fps, 3) if takeoff is not None else None,
         "fppa_contact_deg": {s.value: round(float(legs[s.value]["fppa_deg"][c]), 2) for s in r.legs},
         "peak_fppa_window_deg": {s.value: round(float(np.max(legs[s.value]["fppa_deg"][win])), 2) for s in r.legs},
+    }
+
+
+def _progression(motion: Motion, h, xy: np.ndarray) -> dict:  # noqa: ANN001 - a motion.Hold
+    """A balance hold's progression from the script, the skeleton and the projected landmarks."""
+    fps = motion.params.fps
+    a, b = int(round(h.start_s * fps)), int(round(h.end_s * fps))
+    w, o = h.leg, h.leg.other
+    heel = motion.joints[:, side_joint("HEEL", w), 1]
+    L, R = (leg_points(xy, s) for s in (Side.LEFT, Side.RIGHT))
+    torso = np.linalg.norm((xy[:, int(PoseLandmark.LEFT_SHOULDER)] + xy[:, int(PoseLandmark.RIGHT_SHOULDER)]) / 2
+                           - (L[0] + R[0]) / 2, axis=-1)
+    body = torso + np.fmax(np.linalg.norm(L[2] - L[0], axis=-1), np.linalg.norm(R[2] - R[0], axis=-1))
+    stance = L if w is Side.LEFT else R
+    lm = PoseLandmark.LEFT_HEEL if w is Side.LEFT else PoseLandmark.RIGHT_HEEL
+    over = (stance[3][:, 1] - xy[:, int(lm), 1]) / body
+    flat = float(np.median(over[max(0, a - int(fps)) : a]))
+    ankle = motion.joints[:, side_joint("ANKLE", o)] - motion.joints[:, J.PELVIS]  # from the mid-hip
+    out = np.hypot(ankle[:, 0], ankle[:, 2]) / motion.body.leg
+    reaches = [{"limb": "free-leg", "start_s": s0, "end_s": s1,
+                "distance": round(float(np.max(out[int(round(s0 * fps)) : int(round(s1 * fps)) + 1])), 4)}
+               for s0, s1 in h.reaches]
+    kinds = [k for k, on in (("tiptoes", h.tiptoe_deg > 0), ("head-turns", h.head_turns), ("reaches", h.reaches)) if on]
+    return {
+        "progression": "+".join(kinds) or "flat",
+        "tiptoe_deg": h.tiptoe_deg,
+        "heel_rise_m": round(float(np.median(heel[a : b + 1] - heel[0])), 4),
+        "heel_rise": round(float(np.median(over[a : b + 1])) - flat, 4) + 0.0,
+        "head_turns": [{"start_s": s0, "end_s": s1, "deg": d} for s0, s1, d in h.head_turns],
+        "reaches": reaches,
     }
 
 
@@ -205,8 +243,8 @@ def build_truth(motion: Motion, camera: Camera, clip_name: str, render_params: d
             **({"slide": _slide(r, xy)} if motion.params.exercise == "adduction-slide" else {}),
             **({"plant": _plant(motion, r, legs)} if motion.params.exercise == "pivot" else {}),
         })
-    holds = [{"leg": h.leg.value, "start_s": h.start_s, "end_s": h.end_s, "touchdowns": h.touchdowns}
-             for h in motion.holds]
+    holds = [{"leg": h.leg.value, "start_s": h.start_s, "end_s": h.end_s, "touchdowns": h.touchdowns,
+              **_progression(motion, h, xy)} for h in motion.holds]
     return {
         "schema": SCHEMA,
         "clip": clip_name,
