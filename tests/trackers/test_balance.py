@@ -87,7 +87,7 @@ def test_head_turns_are_counted_each_way_and_back():
     assert p.name == "head-turns" and p.head_turns == 3
     assert p.head_turn_max_deg == pytest.approx(45.0, abs=2.0)
     # glances under the threshold are no turns
-    assert _hold(head_yaw_deg=20.0 * _bumps([(3.0, 4.5), (6.0, 7.5)])).head_turns == 0
+    assert _hold(head_yaw_deg=12.0 * _bumps([(3.0, 4.5), (6.0, 7.5)])).head_turns == 0
 
 
 def test_reaches_of_the_free_leg_and_an_arm_with_their_distance():
