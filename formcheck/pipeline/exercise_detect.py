@@ -30,11 +30,15 @@ MIN_CONFIDENCE = 0.6
 # body lengths (model jitter), the synthetic step-down at yaw 15, whose reps otherwise look like
 # squats, 0.27-0.31 (the free foot lowers to the floor).
 SQUAT_FEET_MOVE = 0.15
-# Hops: at least MIN_HOPS landings after a flight in which the pelvis rose above its standing
-# height by FLIGHT_RISE body lengths (about 3.5 cm; a 10 cm hop lifts it about 0.06) within
-# FLIGHT_LOOK_S before the landing. The feet alone are not enough: in side and oblique views both
+# Hops: at least MIN_HOPS landings after a flight in which the pelvis and both ankles rose above
+# their standing heights by FLIGHT_RISE body lengths (about 3.5 cm; a 10 cm hop lifts them about
+# 0.06) within FLIGHT_LOOK_S before the landing. The feet alone are not enough: in side and oblique views both
 # ankles of squats and lunges read as off the floor now and then, the pelvis never above standing.
 MIN_HOPS = 3
+# Feet whose heights differ by more than this (body lengths) are not on one floor: a step, a split
+# stance. At a side lunge's bottom they differ by at most 0.03 (synthetic and real); at a step-down's
+# or step-up's, whose straight leg also reads as a side lunge's, by 0.11-0.26.
+FEET_LEVEL = 0.06
 HOP_SHARE = 0.8  # and those landings at least this share of the bends the squat counter finds
 FLIGHT_RISE = 0.02
 FLIGHT_LOOK_S = 0.25
@@ -117,8 +121,8 @@ def _rep_shapes(frames: ReportFrames, ev: _Evidence) -> list[str]:
         if knee_ratio > 0.7 and leg_ratio > 0.6:
             start = frames.metrics(rep.start_i, rep.start_i + 1).at(0)
             shapes.append("squat" if _feet_moved(start, b) <= SQUAT_FEET_MOVE else "unclear")
-        elif leg_ratio < 0.35:
-            shapes.append("side-lunge")
+        elif leg_ratio < 0.35:  # one leg straight: a side lunge if both feet are on one floor
+            shapes.append("side-lunge" if ev.lift[rep.bottom_i] <= FEET_LEVEL else "unclear")
         elif knee_ratio < 0.5:
             shapes.append("lunge")
         else:
@@ -128,24 +132,30 @@ def _rep_shapes(frames: ReportFrames, ev: _Evidence) -> list[str]:
 
 def count_hops(frames: ReportFrames) -> int:
     """Landings after flights that lifted the whole body: the hop tracker's landings, on frames
-    that keep fast moves (not despiked), each preceded by the pelvis rising above standing."""
+    that keep fast moves (not despiked), each preceded by the pelvis and both ankles rising above
+    where they stood. Each ankle against its own standing height, so a foot resting on a step
+    (a step-down: the other foot dips to the floor and comes back) is not taken for a flight."""
     from formcheck.trackers import tracker_class
 
     hop = tracker_class("hop")()
     n = len(frames)
     pelvis, body, flexion = (np.full(n, np.nan) for _ in range(3))
+    ankles = np.full((n, 2), np.nan)
     for w in frames.chunks():
         m, sl = w.metrics, slice(w.lo, w.hi)
         for k in range(w.hi - w.lo):
             hop.update(w.lo + k, m.at(k))
         pelvis[sl] = (m.left.hip_y + m.right.hip_y) / 2
+        ankles[sl, 0], ankles[sl, 1] = m.left.ankle_y, m.right.ankle_y
         body[sl], flexion[sl] = m.body_px, np.fmax(m.left.flexion_deg, m.right.flexion_deg)
     hop.finish()
     standing = np.isfinite(pelvis) & np.isfinite(body) & (flexion <= STANDING_FLEXION_DEG)
     if standing.sum() < 5:
         return 0
+    rise = FLIGHT_RISE * np.median(body[standing])
     with np.errstate(invalid="ignore"):
-        above = np.median(pelvis[standing]) - pelvis >= FLIGHT_RISE * np.median(body[standing])  # image y grows down
+        above = np.median(pelvis[standing]) - pelvis >= rise  # image y grows down
+        above &= (np.nanmedian(ankles[standing], axis=0) - ankles >= rise).all(axis=1)
     look = max(1, round(FLIGHT_LOOK_S * frames.fs))
     return sum(bool(above[max(0, r.start_i - look) : r.start_i].any()) for r in hop.state.reps)
 
@@ -172,7 +182,7 @@ def detect_exercise(frames: ReportFrames, flights: ReportFrames | None = None) -
         name = "clamshell" if flex > 50 else "side-lying-leg-raise"
         return Detection(name, round(lying * 0.8, 2), [f"lying on the side in {lying:.0%} of frames"])
     lift = ev.lift[pose]
-    raised = float(np.mean(lift > 0.06))  # feet at different heights (a step, a split stance)
+    raised = float(np.mean(lift > FEET_LEVEL))  # feet at different heights (a step, a split stance)
     lifted = float(np.mean(lift > 0.1))  # one foot well off the floor
     if lifted > 0.5:
         bends = len(ev.single_leg.state.reps)
