@@ -226,7 +226,8 @@ def hold_json(score: HoldScore) -> dict[str, Any]:
 def progression_json(p: Progression | None) -> dict[str, Any]:
     """A hold's progression (trackers/balance.py): tiptoes by the heel's rise, head turns, reaches."""
     if p is None:
-        return {"progression": None}
+        keys = ("progression", "tiptoe_share", "heel_rise", "head_turns", "head_turn_max_deg", "reaches", "reach_max")
+        return {**dict.fromkeys(keys), "reach_list": []}
     return {
         "progression": p.name,
         "tiptoe_share": _r(p.tiptoe_share, 3),

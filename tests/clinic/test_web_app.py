@@ -170,6 +170,35 @@ def test_pivot_session_page_lists_plants_and_trunk_turn(db: Path, tmp_path: Path
     assert 'id="plant-reps"' not in c.get("/sessions/1").data.decode()  # a squat session has none
 
 
+def balance_hold(start: float, duration: float, progression: str, tiptoe_share: float, heel_rise: float,
+                 head_turns: int = 0, reach_list: list[dict] | None = None) -> dict:
+    """A balance hold as summary.json writes it, with its progression block (reporting/outputs.py)."""
+    reach_list = reach_list or []
+    return {"leg": "right", "start_s": start, "end_s": start + duration, "duration_s": duration, "touchdowns": 0,
+            "touchdown_s": [], "peak_fppa_deg": -2.0, "valgus": False, "sway": 0.004, "knee_sway": 0.005,
+            "progression": progression, "tiptoe_share": tiptoe_share, "heel_rise": heel_rise, "head_turns": head_turns,
+            "head_turn_max_deg": 45.0 if head_turns else 4.0, "reaches": len(reach_list),
+            "reach_max": max((r["distance"] for r in reach_list), default=None), "reach_list": reach_list}  # fmt: skip
+
+
+def test_balance_session_page_shows_each_holds_progression(db: Path, tmp_path: Path) -> None:
+    out = make_out_dir(tmp_path / "bal", [], tag="bal", exercise="balance")
+    summary = json.loads((out / "summary.json").read_text())
+    reach = [{"limb": "free-leg", "start_s": 20.0, "end_s": 21.5, "distance": 0.74}]
+    summary["holds"] = [balance_hold(2.0, 10.0, "tiptoes", 0.95, 0.021),
+                        balance_hold(15.0, 10.0, "head-turns+reaches", 0.0, -0.004, head_turns=3, reach_list=reach)]  # fmt: skip
+    (out / "summary.json").write_text(json.dumps(summary))
+    with Store(db) as s:
+        sid = s.record_session(out, "P1", recorded_at="2025-03-05").session_id
+    _, c, _ = _client(db, tmp_path)
+    page = c.get(f"/sessions/{sid}").data.decode()
+    rows = re.findall(r'<tr class="rep-row hold-row".*?</tr>', page, re.S)
+    assert len(rows) == 2
+    cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "|", r)) for r in rows]
+    assert "|tiptoes|" in cells[0] and "|95%|" in cells[0] and "|+0.021|" in cells[0], cells[0]
+    assert "|head-turns+reaches|" in cells[1] and "|3 (45 deg)|" in cells[1] and "|1 (0.74)|" in cells[1], cells[1]
+
+
 def test_uploads_without_a_pose_model_are_refused_up_front(db: Path, tmp_path: Path) -> None:
     app = create_app(db, tmp_path / "data", model=None)
     c = app.test_client()

@@ -15,6 +15,7 @@ barely moves, real heads turn their outline too); reach distances 0.741-0.742 le
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -41,6 +42,9 @@ def _hold(analyzed, clip):
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_each_hold_names_its_progression(analyzed, clips, name):
     got, true = _hold(analyzed, clips[name])
+    report = " ".join((analyzed(clips[name], "balance") / "report.html").read_text().split())
+    said = true["progression"].replace("-", " ")
+    assert re.search(rf"Hold 1 on the right leg, [0-9.]+ s: {said}\.", report), said
     assert got["leg"] == true["leg"] == "right"
     assert got["progression"] == true["progression"], (got, true)
     assert got["head_turns"] == len(true["head_turns"])
