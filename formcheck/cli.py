@@ -920,6 +920,8 @@ def main() -> None:
         typer.echo(f"formcheck: {message[:1].lower()}{message[1:]}{see}", err=True)
         sys.exit(getattr(exc, "exit_code", 2))
     except Exception as exc:  # noqa: BLE001 - the unexpected: one line, details on request
+        if isinstance(exc, ImportError) and stop_signals.stopped():  # a library's initialisation was interrupted
+            _interrupted_early(stop_signals.Terminated() if stop_signals.terminated() else KeyboardInterrupt())
         _unexpected(exc, debug)
 
 
@@ -936,9 +938,9 @@ def _interrupted_early(exc: KeyboardInterrupt) -> None:
 
     if isinstance(exc, stop_signals.Terminated):
         typer.echo("formcheck: terminated before anything was measured", err=True)
-        sys.exit(stop_signals.EXIT_TERMINATED)
+        stop_signals.exit_before_measuring(stop_signals.EXIT_TERMINATED)
     typer.echo("formcheck: interrupted before anything was measured", err=True)
-    sys.exit(EXIT_INTERRUPTED)
+    stop_signals.exit_before_measuring(EXIT_INTERRUPTED)
 
 
 def _unexpected(exc: BaseException, debug: bool) -> None:

@@ -12,7 +12,16 @@ def main() -> None:
     try:
         from formcheck.cli import main as run
     except KeyboardInterrupt as exc:
-        terminated = isinstance(exc, stop_signals.Terminated)
-        sys.stderr.write(f"formcheck: {'terminated' if terminated else 'interrupted'} before anything was measured\n")
-        sys.exit(stop_signals.EXIT_TERMINATED if terminated else 130)
+        _stopped(isinstance(exc, stop_signals.Terminated))
+    except ImportError:
+        if not stop_signals.stopped():
+            raise
+        _stopped(stop_signals.terminated())  # a library's initialisation was interrupted
     run()
+
+
+def _stopped(terminated: bool) -> None:
+    from formcheck.runs import stop_signals
+
+    sys.stderr.write(f"formcheck: {'terminated' if terminated else 'interrupted'} before anything was measured\n")
+    stop_signals.exit_before_measuring(stop_signals.EXIT_TERMINATED if terminated else 130)
