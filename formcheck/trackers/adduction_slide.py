@@ -25,7 +25,6 @@ the widest and closest separations, and the bent knee's usual valgus verdict ove
 
 from __future__ import annotations
 
-import enum
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -33,14 +32,9 @@ from dataclasses import dataclass
 from formcheck.config import TrackerConfig
 from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import Metrics
-from formcheck.trackers.base import Event, Phase, RepCompleted, RepRejected, RepStarted, RepWindow, Slide, Tracker, register
+from formcheck.trackers.base import Event, RepCompleted, RepRejected, RepStarted, RepWindow, Slide, register
 from formcheck.trackers.signals import LegShortening
-
-
-class _Stage(enum.Enum):
-    OUT = "out"  # the foot out to the side: waiting for a slide in
-    IN = "in"  # sliding in
-    BACK = "back"  # sliding back out
+from formcheck.trackers.stroke import Stroke, StrokeTracker
 
 
 @dataclass(frozen=True)
@@ -54,7 +48,7 @@ class _Sample:
 
 
 @register
-class AdductionSlideTracker(Tracker):
+class AdductionSlideTracker(StrokeTracker):
     name = "adduction-slide"
     description = "hip adduction slides (slides counted, range in leg lengths, the bent knee's valgus)"
 
@@ -63,15 +57,12 @@ class AdductionSlideTracker(Tracker):
         super().__init__(side, settings)
         self.p = self.settings.adduction_slide
         self._leg = LegShortening(self.p.leg_window_s)  # for its running maximum
-        self._stage = _Stage.OUT
         self._since: deque[_Sample] = deque()  # from the latest still-out frame on
-        self._high = -math.inf  # widest distance while OUT
+        self._high = -math.inf  # widest distance at rest
         self._start: _Sample | None = None
         self._low: _Sample | None = None
         self._wide: _Sample | None = None
         self._bent: Side | None = side  # the latest slide's bent leg (the one named, if any)
-        self._last_end_t = -math.inf
-        self._t = -math.inf
 
     def _sample(self, i: int, m: Metrics) -> _Sample | None:
         t = float(m.t_s)
@@ -93,28 +84,28 @@ class AdductionSlideTracker(Tracker):
             return events
         self._since.append(s)
         p = self.p
-        if self._stage is _Stage.BACK:
+        if self._stage is Stroke.RETURNING:
             assert self._wide is not None
             if s.sep > self._wide.sep:
                 self._wide = s
             elif s.t - self._wide.t >= p.settle_s or s.sep < self._wide.sep - p.slide_on:
                 self._complete(events)
-        if self._stage is _Stage.IN:
+        if self._stage is Stroke.GOING:
             assert self._low is not None
             if s.sep < self._low.sep:
                 self._low = s
             elif s.sep > self._low.sep + p.slide_on:
-                self._stage, self._wide = _Stage.BACK, s
+                self._stage, self._wide = Stroke.RETURNING, s
             elif s.t - self._low.t > p.max_in_s:  # feet together to stand up, not a slide
                 events.append(RepRejected(s.t, "the foot stayed in: not a slide"))
                 self._reset(s)
-        if self._stage is _Stage.OUT:
+        if self._stage is Stroke.REST:
             self._high = max(self._high, s.sep)
             if s.sep >= self._high - p.onset:
                 self._since = deque([s])  # the latest frame the foot was still out
             elif s.sep < self._high - p.slide_on:
                 self._start, self._low = self._since[0], s
-                self._stage = _Stage.IN
+                self._stage = Stroke.GOING
                 if self.side is None:  # the foot that moved is the straight leg's
                     moved = {sd: abs(s.x[sd] - self._start.x[sd]) for sd in SIDES}
                     self._bent = min(SIDES, key=lambda sd: moved[sd])
@@ -123,7 +114,7 @@ class AdductionSlideTracker(Tracker):
         return events
 
     def _reset(self, s: _Sample) -> None:
-        self._stage, self._high = _Stage.OUT, s.sep
+        self._stage, self._high = Stroke.REST, s.sep
         self._since = deque([s])
         self._start = self._low = self._wide = None
 
@@ -153,24 +144,6 @@ class AdductionSlideTracker(Tracker):
         self._last_end_t = end.t
         events.append(RepCompleted(rep))
 
-    def finish(self) -> list[Event]:
-        """A slide whose foot was on its way back out when the recording ended counts."""
-        events: list[Event] = []
-        if self._stage is _Stage.BACK:
-            self._complete(events)
-        self._sync()
-        return events
-
     def _sync(self) -> None:
-        st = self.state
-        st.reps_done = len(st.reps)
-        sliding = self._stage is not _Stage.OUT
-        st.rep_in_progress = st.reps_done + 1 if sliding else None
-        st.phase = {_Stage.IN: Phase.DESCENT, _Stage.BACK: Phase.ASCENT}.get(self._stage, Phase.STANDING)
-        st.working_legs = (self._bent,) if self._bent is not None else ()
-
-    @property
-    def loaded(self) -> bool:
-        """While sliding, and for `active_s` after a slide: the bent knee carries the body between
-        slides as well."""
-        return self._stage is not _Stage.OUT or self._t - self._last_end_t <= self.p.active_s
+        super()._sync()
+        self.state.working_legs = (self._bent,) if self._bent is not None else ()

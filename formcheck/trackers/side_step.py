@@ -22,7 +22,6 @@ over `hip_window_s`, steady from the front whatever the legs do); and the least 
 
 from __future__ import annotations
 
-import enum
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -30,14 +29,9 @@ from dataclasses import dataclass
 from formcheck.config import TrackerConfig
 from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import Metrics
-from formcheck.trackers.base import Event, Phase, RepCompleted, RepStarted, RepWindow, SideStep, Tracker, register
+from formcheck.trackers.base import Event, RepCompleted, RepStarted, RepWindow, SideStep, register
 from formcheck.trackers.signals import LegShortening
-
-
-class _Stage(enum.Enum):
-    CLOSED = "closed"  # feet at their closest: waiting for a step out
-    OPEN = "open"  # the leading foot stepped out
-    CLOSING = "closing"  # the trailing foot is following
+from formcheck.trackers.stroke import Stroke, StrokeTracker
 
 
 @dataclass(frozen=True)
@@ -50,7 +44,7 @@ class _Sample:
     flexion: float  # both knees' mean 3D flexion
 
 
-class SideStepTracker(Tracker):
+class SideStepTracker(StrokeTracker):
     """Steps sideways counted on the ankles' distance; subclasses say which knees work and whether
     the feet-apart rule is cued."""
 
@@ -61,14 +55,11 @@ class SideStepTracker(Tracker):
         super().__init__(side, settings)
         self.p = self.settings.side_step
         self._hips = LegShortening(self.p.hip_window_s)  # for its running maximum
-        self._stage = _Stage.CLOSED
         self._since: deque[_Sample] = deque()  # from the latest push-off candidate on
-        self._low: float = math.inf  # closest distance while CLOSED
+        self._low: float = math.inf  # closest distance at rest
         self._push: _Sample | None = None
         self._wide: _Sample | None = None
         self._close: _Sample | None = None
-        self._last_end_t = -math.inf
-        self._t = -math.inf
         self.state.working_legs = SIDES
 
     def _sample(self, i: int, m: Metrics) -> _Sample | None:
@@ -97,33 +88,33 @@ class SideStepTracker(Tracker):
         self.state.feet_apart = (s.apart if math.isfinite(s.apart) else None) if self.band_rule else None
         self._since.append(s)
         p = self.p
-        if self._stage is _Stage.CLOSING:
+        if self._stage is Stroke.RETURNING:
             assert self._close is not None
             if s.sep < self._close.sep:
                 self._close = s
             elif s.t - self._close.t >= p.settle_s or s.sep > self._close.sep + p.step_on:
                 self._complete(events)
-        if self._stage is _Stage.OPEN:
+        if self._stage is Stroke.GOING:
             assert self._wide is not None
             if s.sep > self._wide.sep:
                 self._wide = s
             elif s.sep < self._wide.sep - p.step_on:
-                self._stage, self._close = _Stage.CLOSING, s
+                self._stage, self._close = Stroke.RETURNING, s
             elif s.t - self._wide.t > p.max_open_s:  # a wider stance, not a step
                 self._reset(s)
-        if self._stage is _Stage.CLOSED:
+        if self._stage is Stroke.REST:
             self._low = min(self._low, s.sep)
             if s.sep <= self._low + p.onset:
                 self._since = deque([s])  # the latest frame the feet were still
             elif s.sep > self._low + p.step_on:
                 self._push, self._wide = self._since[0], s
-                self._stage = _Stage.OPEN
+                self._stage = Stroke.GOING
                 events.append(RepStarted(self.state.reps_done + 1, self._push.t))
         self._sync()
         return events
 
     def _reset(self, s: _Sample) -> None:
-        self._stage, self._low = _Stage.CLOSED, s.sep
+        self._stage, self._low = Stroke.REST, s.sep
         self._since = deque([s])
         self._push = self._wide = self._close = None
 
@@ -163,26 +154,6 @@ class SideStepTracker(Tracker):
         still = [k for k, f in enumerate(after) if f.sep <= close.sep + self.p.onset]
         self._reset(close)
         self._since = deque(after[still[-1]:])  # from the latest frame the feet were still
-
-    def finish(self) -> list[Event]:
-        """A step whose trailing foot was closing in when the recording ended counts."""
-        events: list[Event] = []
-        if self._stage is _Stage.CLOSING:
-            self._complete(events)
-        self._sync()
-        return events
-
-    def _sync(self) -> None:
-        st = self.state
-        st.reps_done = len(st.reps)
-        stepping = self._stage is not _Stage.CLOSED
-        st.rep_in_progress = st.reps_done + 1 if stepping else None
-        st.phase = {_Stage.OPEN: Phase.DESCENT, _Stage.CLOSING: Phase.ASCENT}.get(self._stage, Phase.STANDING)
-
-    @property
-    def loaded(self) -> bool:
-        """While stepping, and for `active_s` after a step: the knees stay bent between steps."""
-        return self._stage is not _Stage.CLOSED or self._t - self._last_end_t <= self.p.active_s
 
 
 @register
