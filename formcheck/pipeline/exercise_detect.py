@@ -36,8 +36,9 @@ SQUAT_FEET_MOVE = 0.15
 # ankles of squats and lunges read as off the floor now and then, the pelvis never above standing.
 MIN_HOPS = 3
 # Feet whose heights differ by more than this (body lengths) are not on one floor: a step, a split
-# stance. At a side lunge's bottom they differ by at most 0.03 (synthetic and real); at a step-down's
-# or step-up's, whose straight leg also reads as a side lunge's, by 0.11-0.26.
+# stance. At a side lunge's bottom they differ by at most 0.03 (the synthetic side lunges and
+# lateral_lunge_front_01; lateral_lunge_front_02's one shallow rep reads 0.16, unsure either way);
+# at a step-down's or step-up's, whose straight leg also reads as a side lunge's, by 0.11-0.26.
 FEET_LEVEL = 0.06
 HOP_SHARE = 0.8  # and those landings at least this share of the bends the squat counter finds
 FLIGHT_RISE = 0.02
