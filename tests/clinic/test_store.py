@@ -21,7 +21,10 @@ from formcheck.clinic.store import (
     parse_safety,
     record_session,
     session_landings,
+    session_plants,
+    session_progressions,
     session_rom,
+    session_slides,
     session_steps,
 )
 from formcheck.clinic.store.db import Migration, connect, migrate, schema_version
@@ -78,8 +81,46 @@ def step_rep(i: int, start: float, direction: str, separation: float, caved: str
     return rep
 
 
+def slide_rep(i: int, start: float, slide_range: float, caved: bool = False, bent: str = "right") -> dict:
+    """An adduction slide as summary.json writes it: the `bent` knee judged over the slide."""
+    rep = rom_rep(i, start, {bent: (50.0, 25.0)})
+    del rep["knee_rom"]
+    rep.update(valgus={bent: caved}, peak_fppa_deg={bent: 19.5 if caved else -5.5},
+               slide={"bent_leg": bent, "straight_leg": "left" if bent == "right" else "right", "start_frame": int(start * 30),
+                      "closest_frame": int(start * 30) + 40, "range": slide_range, "start_separation": 0.81,
+                      "min_separation": round(0.81 - slide_range, 3), "leg_px": 250.0})  # fmt: skip
+    return rep
+
+
+def plant_rep(i: int, start: float, peak: float, turn: float, leg: str = "right") -> dict:
+    """A pivot as summary.json writes it: `peak` the planted knee's FPPA peak over the plant window
+    (flagged above 10 degrees), 2 degrees more than at the plant; `turn` the trunk turn."""
+    rep = rom_rep(i, start, {leg: (40.0, 25.0)})
+    del rep["knee_rom"]
+    rep.update(valgus={leg: peak > 10}, peak_fppa_deg={leg: peak},
+               plant={"leg": leg, "plant_frame": int(start * 30), "plant_s": start, "window_end_frame": int(start * 30) + 6,
+                      "fppa_at_plant_deg": peak - 2, "peak_fppa_plant_deg": peak, "turn_start_frame": int(start * 30) + 10,
+                      "turn_end_frame": int(start * 30) + 30, "trunk_turn_deg": turn})  # fmt: skip
+    return rep
+
+
+def balance_hold(start: float, duration: float, progression: str | None, tiptoe_share: float = 0.0, heel_rise: float = 0.0,
+                 head_turns: int = 0, reach_list: list[dict] | None = None, sway: float = 0.004, leg: str = "right") -> dict:
+    """A balance hold as summary.json writes it, with its progression block (reporting/outputs.py);
+    `progression` None: a hold from before progressions were named (no progression keys)."""
+    reach_list = reach_list or []
+    hold = {"leg": leg, "start_s": start, "end_s": start + duration, "duration_s": duration, "touchdowns": 0,
+            "touchdown_s": [], "peak_fppa_deg": -2.0, "valgus": False, "sway": sway, "knee_sway": 0.005}  # fmt: skip
+    if progression is not None:
+        hold.update(progression=progression, tiptoe_share=tiptoe_share, heel_rise=heel_rise, head_turns=head_turns,
+                    head_turn_max_deg=45.0 if head_turns else 4.0, reaches=len(reach_list),
+                    reach_max=max((r["distance"] for r in reach_list), default=None), reach_list=reach_list)  # fmt: skip
+    return hold
+
+
 def make_out_dir(
-    path: Path, reps: list[dict] | None = None, tag: str = "", thresholds: dict | None = None, exercise: str = "squat"
+    path: Path, reps: list[dict] | None = None, tag: str = "", thresholds: dict | None = None, exercise: str = "squat",
+    holds: list[dict] | None = None,
 ) -> Path:
     """A minimal formcheck output folder (summary.json schema 1) without running the model;
     `thresholds` adds to (or replaces) the summary's thresholds."""
@@ -91,7 +132,7 @@ def make_out_dir(
         "model": {"name": "pose_landmarker_full", "sha256": "x"}, "view": "frontal", "pose_coverage": 0.99,
         "baseline_fppa_deg": {"left": 1.0, "right": -0.5},
         "thresholds": {"valgus_fppa_deg": 10.0, "valgus_shank_deg": 10.0, "valgus_knee_toe": 0.3, **(thresholds or {})},
-        "rep_count": len(reps), "reps": reps, "holds": [], "warnings": [],
+        "rep_count": len(reps), "reps": reps, "holds": holds or [], "warnings": [],
     }  # fmt: skip
     (path / "summary.json").write_text(json.dumps(summary))
     (path / "frames.csv").write_text("frame,t_s\n")
@@ -240,6 +281,41 @@ def test_hop_landings_per_leg_and_steps_separation_per_session(store: Store, tmp
     steps = [step_rep(1, 2.0, "right", 1.3), step_rep(2, 3.3, "left", 0.5), step_rep(3, 4.6, "left", 1.0)]
     st = session_steps(store.reps(store.record_session(make_out_dir(tmp_path / "bw", steps, exercise="band-walk"), "P1").session_id))
     assert (st["narrowest_separation"], st["median_separation"], st["separations"], st["too_close"]) == (0.5, 1.0, 3, 1)
+
+
+def test_slides_plants_and_hold_progressions_per_session(store: Store, tmp_path: Path) -> None:
+    """summary.json's slide and plant blocks and each hold's progression are kept in extra_json (no
+    migration) and read back per session; a value that is not a number is left out, not a crash."""
+    slides = [slide_rep(1, 3.0, 0.37), slide_rep(2, 6.0, 0.36, caved=True), slide_rep(3, 9.0, 0.30), slide_rep(4, 12.0, 0.2, bent="left")]
+    slides[2]["slide"]["range"] = "n/a"
+    slid = store.reps(store.record_session(make_out_dir(tmp_path / "sl", slides, exercise="adduction-slide"), "P1").session_id)
+    assert slid[0]["slide"]["straight_leg"] == "left" and slid[0]["plant"] is None and slid[0]["step"] is None
+    assert session_slides(slid) == {"slides": 4, "legs": {
+        "left": {"slides": 1, "ranges": [0.2], "judged": 1, "flagged": 0},
+        "right": {"slides": 3, "ranges": [0.37, 0.36], "judged": 3, "flagged": 1},
+    }}  # fmt: skip
+    plants = [plant_rep(1, 2.0, -1.0, 43.0), plant_rep(2, 7.0, 16.5, 45.0), plant_rep(3, 12.0, 3.0, 41.0, leg="left")]
+    plants[0]["plant"]["trunk_turn_deg"] = None
+    stored = store.reps(store.record_session(make_out_dir(tmp_path / "pv", plants, exercise="pivot"), "P1").session_id)
+    assert session_plants(stored) == {"plants": 3, "legs": {
+        "left": {"plants": 1, "judged": 1, "flagged": 0, "peak_fppa_deg": [3.0], "fppa_at_plant_deg": [1.0], "trunk_turn_deg": [41.0]},
+        "right": {"plants": 2, "judged": 2, "flagged": 1, "peak_fppa_deg": [-1.0, 16.5], "fppa_at_plant_deg": [-3.0, 14.5],
+                  "trunk_turn_deg": [45.0]},
+    }}  # fmt: skip
+    assert session_slides(stored) is None and session_plants(slid) is None
+    holds = [balance_hold(20.0, 8.0, "tiptoes", sway=0.006), balance_hold(2.0, 12.0, "flat", sway=0.003),
+             balance_hold(40.0, 5.5, "tiptoes+reaches", leg="left"), balance_hold(30.0, 9.0, "tiptoes", sway=0.008),
+             balance_hold(50.0, 4.0, None)]  # fmt: skip
+    sid = store.record_session(make_out_dir(tmp_path / "bal", [], exercise="balance", holds=holds), "P1").session_id
+    assert [h["progression"] for h in store.holds(sid)] == ["flat", "tiptoes", "tiptoes", "tiptoes+reaches", None]
+    assert session_progressions(store.holds(sid)) == {
+        "flat": {"holds": 1, "seconds": 12.0, "longest": 12.0, "sway": [0.003], "legs": {"right": 1}},
+        "tiptoes": {"holds": 2, "seconds": 17.0, "longest": 9.0, "sway": [0.006, 0.008], "legs": {"right": 2}},
+        "tiptoes+reaches": {"holds": 1, "seconds": 5.5, "longest": 5.5, "sway": [0.004], "legs": {"left": 1}},
+        None: {"holds": 1, "seconds": 4.0, "longest": 4.0, "sway": [0.004], "legs": {"right": 1}},
+    }
+    assert list(session_progressions(store.holds(sid))) == ["flat", "tiptoes", "tiptoes+reaches", None]
+    assert session_progressions([]) == {}
 
 
 def test_reimport_does_not_duplicate(store: Store, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from formcheck.trackers import tracker_names
 from formcheck.web.app import create_app
 from formcheck.web.auth import is_loopback, set_password
 from tests.conftest import SAMPLES, run_cli
-from tests.clinic.test_store import hop_rep, make_out_dir, rom_rep, step_rep
+from tests.clinic.test_store import balance_hold, hop_rep, make_out_dir, plant_rep, rom_rep, slide_rep, step_rep
 
 
 class _FakeModel:  # uploads need a model; these tests stop before analysis or never reach it
@@ -113,17 +113,6 @@ def test_patient_page_shows_landing_valgus_and_sideways_steps_and_refuses_bad_in
         assert r.status_code == 400 and b"Traceback" not in r.data, bad
 
 
-def slide_rep(i: int, start: float, slide_range: float, caved: bool = False) -> dict:
-    """An adduction slide as summary.json writes it: the right knee bent, judged over the slide."""
-    rep = rom_rep(i, start, {"right": (50.0, 25.0)})
-    del rep["knee_rom"]
-    rep.update(valgus={"right": caved}, peak_fppa_deg={"right": 19.5 if caved else -5.5},
-               slide={"bent_leg": "right", "straight_leg": "left", "start_frame": int(start * 30),
-                      "closest_frame": int(start * 30) + 40, "range": slide_range, "start_separation": 0.81,
-                      "min_separation": round(0.81 - slide_range, 3), "leg_px": 250.0})  # fmt: skip
-    return rep
-
-
 def session_page(db: Path, tmp_path: Path, exercise: str, reps: list[dict], session: dict) -> tuple[str, object]:
     """The session page of a recorded session whose summary.json also holds `session` (its
     session-level blocks), and the client that fetched it."""
@@ -150,15 +139,7 @@ def test_adduction_slide_session_page_lists_slides_and_their_range(db: Path, tmp
 
 
 def test_pivot_session_page_lists_plants_and_trunk_turn(db: Path, tmp_path: Path) -> None:
-    reps = []
-    for i, (start, peak) in enumerate([(2.0, -1.0), (7.0, 16.5), (12.0, -0.5)], 1):
-        rep = rom_rep(i, start, {"right": (40.0, 25.0)})
-        del rep["knee_rom"]
-        rep.update(valgus={"right": peak > 10}, peak_fppa_deg={"right": peak},
-                   plant={"leg": "right", "plant_frame": int(start * 30), "plant_s": start, "window_end_frame": int(start * 30) + 6,
-                          "fppa_at_plant_deg": peak - 2, "peak_fppa_plant_deg": peak, "turn_start_frame": int(start * 30) + 10,
-                          "turn_end_frame": int(start * 30) + 30, "trunk_turn_deg": 43.0 + i})  # fmt: skip
-        reps.append(rep)
+    reps = [plant_rep(i, start, peak, 43.0 + i) for i, (start, peak) in enumerate([(2.0, -1.0), (7.0, 16.5), (12.0, -0.5)], 1)]
     page, c = session_page(db, tmp_path, "pivot", reps, {"plants": {
         "left": {"plants": 0, "caving": 0, "median_turn_deg": None},
         "right": {"plants": 3, "caving": 1, "median_turn_deg": 45.0}}})  # fmt: skip
@@ -168,17 +149,6 @@ def test_pivot_session_page_lists_plants_and_trunk_turn(db: Path, tmp_path: Path
     assert "3 plants on the right foot, 1 with the knee caving, median trunk turn 45 degrees" in line
     assert "<td>+14.5</td><td>+16.5</td>" in page  # pivot 2: FPPA at the plant and its peak
     assert 'id="plant-reps"' not in c.get("/sessions/1").data.decode()  # a squat session has none
-
-
-def balance_hold(start: float, duration: float, progression: str, tiptoe_share: float, heel_rise: float,
-                 head_turns: int = 0, reach_list: list[dict] | None = None) -> dict:
-    """A balance hold as summary.json writes it, with its progression block (reporting/outputs.py)."""
-    reach_list = reach_list or []
-    return {"leg": "right", "start_s": start, "end_s": start + duration, "duration_s": duration, "touchdowns": 0,
-            "touchdown_s": [], "peak_fppa_deg": -2.0, "valgus": False, "sway": 0.004, "knee_sway": 0.005,
-            "progression": progression, "tiptoe_share": tiptoe_share, "heel_rise": heel_rise, "head_turns": head_turns,
-            "head_turn_max_deg": 45.0 if head_turns else 4.0, "reaches": len(reach_list),
-            "reach_max": max((r["distance"] for r in reach_list), default=None), "reach_list": reach_list}  # fmt: skip
 
 
 def test_balance_session_page_shows_each_holds_progression(db: Path, tmp_path: Path) -> None:

@@ -14,7 +14,10 @@ from formcheck.clinic.store.store import (
     parse_when,
     record_session,
     session_landings,
+    session_plants,
+    session_progressions,
     session_rom,
+    session_slides,
     session_steps,
     thresholds_for,
 )
@@ -30,7 +33,10 @@ __all__ = [
     "parse_when",
     "record_session",
     "session_landings",
+    "session_plants",
+    "session_progressions",
     "session_rom",
+    "session_slides",
     "session_steps",
     "thresholds_for",
 ]

@@ -557,15 +557,18 @@ class Store:
         )
         row = self.conn.execute("SELECT thresholds_json FROM sessions WHERE id = ?", (session_id,)).fetchone()
         thresholds = _json_dict(row["thresholds_json"] if row else None)
-        return [_with_landing(_with_step(_with_knee_rom(_with_verdict(dict(r), thresholds)))) for r in rows]
+        return [_with_blocks(_with_knee_rom(_with_verdict(dict(r), thresholds))) for r in rows]
 
     def sets(self, session_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM session_sets WHERE session_id = ? ORDER BY set_no", (session_id,))
         return [dict(r) for r in rows]
 
     def holds(self, session_id: int) -> list[dict[str, Any]]:
+        """A session's holds, each with `progression`: the name summary.json gave it ("flat",
+        "tiptoes", "head-turns", "reaches" or several joined by "+"; kept in extra_json), None for
+        holds analysed before progressions were named."""
         rows = self.conn.execute("SELECT * FROM holds WHERE session_id = ? ORDER BY start_s", (session_id,))
-        return [dict(r) for r in rows]
+        return [_with_progression(dict(r)) for r in rows]
 
     def files(self, session_id: int) -> dict[str, Path]:
         rows = self.conn.execute("SELECT kind, path FROM session_files WHERE session_id = ?", (session_id,))
@@ -691,11 +694,17 @@ def session_rom(reps: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _with_step(rep: dict[str, Any]) -> dict[str, Any]:
-    """A stored rep with `step` (summary.json's sideways step of band-walk and side-push, kept in
-    extra_json; None for reps of other exercises)."""
-    stored = _json_dict(rep.get("extra_json")).get("step")
-    rep["step"] = stored if isinstance(stored, dict) else None
+# summary.json's per-rep blocks of the rehab-programme exercises, kept in extra_json (no migration):
+# `step` a sideways step (band-walk, side-push), `landing` a hop landing, `slide` an adduction slide,
+# `plant` a pivot (reporting/outputs.py writes each).
+REP_BLOCKS = ("step", "landing", "slide", "plant")
+
+
+def _with_blocks(rep: dict[str, Any]) -> dict[str, Any]:
+    """A stored rep with each of REP_BLOCKS as summary.json wrote it (None for reps without it)."""
+    extra = _json_dict(rep.get("extra_json"))
+    for key in REP_BLOCKS:
+        rep[key] = extra[key] if isinstance(extra.get(key), dict) else None
     return rep
 
 
@@ -727,15 +736,6 @@ def _number(x: Any) -> float | None:
     return float(x)
 
 
-def _with_landing(rep: dict[str, Any]) -> dict[str, Any]:
-    """A stored rep with `landing` (summary.json's hop landing: contact frame and time, ground contact
-    time, FPPA at contact and its peak in the landing window per leg; kept in extra_json; None for
-    reps of other exercises)."""
-    stored = _json_dict(rep.get("extra_json")).get("landing")
-    rep["landing"] = stored if isinstance(stored, dict) else None
-    return rep
-
-
 def session_landings(reps: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
     """A hop session's landings, from its reps as `Store.reps` returns them: how many, their ground
     contact times (landings followed by a take-off) and per leg how many were judged (the leg's
@@ -747,14 +747,98 @@ def session_landings(reps: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None
         return None
     legs: dict[str, dict[str, Any]] = {}
     for leg in LEGS:
-        verdicts = [v for r in landings if (v := r["verdict"].get(leg)) is not None and v.valgus is not None]
+        flags = _flags(landings, leg)
         peaks = [x for r in landings if (x := _number(_legval(_dict(r["landing"].get("peak_fppa_window_deg")), leg))) is not None]
         contact = [x for r in landings if (x := _number(_legval(_dict(r["landing"].get("fppa_at_contact_deg")), leg))) is not None]
-        if verdicts or peaks:
-            legs[leg] = {"judged": len(verdicts), "flagged": sum(1 for v in verdicts if v.valgus),
-                         "peak_fppa_deg": peaks, "fppa_at_contact_deg": contact}  # fmt: skip
+        if flags["judged"] or peaks:
+            legs[leg] = {**flags, "peak_fppa_deg": peaks, "fppa_at_contact_deg": contact}
     times = [x for r in landings if (x := _number(r["landing"].get("contact_time_s"))) is not None]
     return {"landings": len(landings), "contact_time_s": times, "legs": legs}
+
+
+def _flags(reps: list[Mapping[str, Any]], leg: str) -> dict[str, int]:
+    """How many of `reps` had `leg`'s verdict known (`judged`) and how many of those were valgus."""
+    verdicts = [v for r in reps if (v := r["verdict"].get(leg)) is not None and v.valgus is not None]
+    return {"judged": len(verdicts), "flagged": sum(1 for v in verdicts if v.valgus)}
+
+
+def _numbers(blocks: Iterable[Mapping[str, Any]], key: str) -> list[float]:
+    """Each block's `key` that is a finite number, in order."""
+    return [x for b in blocks if (x := _number(b.get(key))) is not None]
+
+
+def session_slides(reps: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """An adduction-slide session's slides, from its reps as `Store.reps` returns them: how many, and
+    per bent leg how many, each slide's range (straight-leg lengths: how far the sliding foot came
+    in) and how many had the bent knee judged and flagged. Legs no slide bent are left out; None for
+    sessions of other exercises."""
+    slides = [r for r in reps if r.get("slide")]
+    if not slides:
+        return None
+    legs: dict[str, dict[str, Any]] = {}
+    for leg in LEGS:
+        mine = [r for r in slides if r["slide"].get("bent_leg") == leg]
+        if mine:
+            legs[leg] = {"slides": len(mine), "ranges": _numbers((r["slide"] for r in mine), "range"), **_flags(mine, leg)}
+    return {"slides": len(slides), "legs": legs}
+
+
+def session_plants(reps: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A pivot session's plants, from its reps as `Store.reps` returns them: how many, and per planted
+    leg how many, how many had the planted knee judged and flagged, and each plant's FPPA peak over
+    the plant window and at the plant and its trunk turn (degrees, those measured). Legs no plant
+    stood on are left out; None for sessions of other exercises."""
+    plants = [r for r in reps if r.get("plant")]
+    if not plants:
+        return None
+    legs: dict[str, dict[str, Any]] = {}
+    for leg in LEGS:
+        mine = [r for r in plants if r["plant"].get("leg") == leg]
+        blocks = [r["plant"] for r in mine]
+        if mine:
+            legs[leg] = {
+                "plants": len(mine), **_flags(mine, leg), "peak_fppa_deg": _numbers(blocks, "peak_fppa_plant_deg"),
+                "fppa_at_plant_deg": _numbers(blocks, "fppa_at_plant_deg"), "trunk_turn_deg": _numbers(blocks, "trunk_turn_deg"),
+            }  # fmt: skip
+    return {"plants": len(plants), "legs": legs}
+
+
+def _with_progression(hold: dict[str, Any]) -> dict[str, Any]:
+    """A stored hold with `progression` (summary.json's name for it, kept in extra_json; None for
+    holds analysed before progressions were named)."""
+    name = _json_dict(hold.get("extra_json")).get("progression")
+    hold["progression"] = name if isinstance(name, str) and name else None
+    return hold
+
+
+PROGRESSIONS = ("flat", "tiptoes", "head-turns", "reaches")  # trackers/balance.py; several join with "+"
+
+
+def _progression_order(name: str | None) -> tuple[int, list[int]]:
+    """flat, tiptoes, head-turns, reaches, then the combinations (fewest parts first), then None."""
+    if name is None:
+        return (99, [])
+    parts = name.split("+")
+    return (len(parts), [PROGRESSIONS.index(x) if x in PROGRESSIONS else len(PROGRESSIONS) for x in parts])
+
+
+def session_progressions(holds: Iterable[Mapping[str, Any]]) -> dict[str | None, dict[str, Any]]:
+    """A balance session's holds grouped by progression, from `Store.holds`: per progression (None:
+    holds analysed before progressions were named) how many holds, the seconds held in all and the
+    longest hold, each hold's sway (body lengths, those measured) and the holds per leg. Ordered
+    flat, tiptoes, head-turns, reaches, then combinations; {} for a session without holds."""
+    groups: dict[str | None, list[Mapping[str, Any]]] = {}
+    for h in holds:
+        groups.setdefault(h.get("progression"), []).append(h)
+    out: dict[str | None, dict[str, Any]] = {}
+    for name in sorted(groups, key=_progression_order):
+        mine = groups[name]
+        seconds = _numbers(mine, "duration_s")
+        out[name] = {
+            "holds": len(mine), "seconds": sum(seconds), "longest": max(seconds, default=None),
+            "sway": _numbers(mine, "sway"), "legs": {leg: n for leg in LEGS if (n := sum(1 for h in mine if h.get("leg") == leg))},
+        }  # fmt: skip
+    return out
 
 
 def _dict(x: Any) -> dict[str, Any]:
