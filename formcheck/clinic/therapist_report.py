@@ -36,11 +36,16 @@ from formcheck.clinic.therapist_stats import (  # noqa: E402, F401  (re-exported
     SDD_KNEE_TOE,
     Adherence,
     Asymmetry,
+    TRUNK_TURN_NOTE,
+    BalancePoint,
     FlaggedRep,
+    HoldGroup,
     LandingPoint,
     LandingTrend,
     PatientReport,
+    PlantPoint,
     RomTrend,
+    SlidesPoint,
     StepsPoint,
     Trend,
     TrendPoint,
@@ -50,6 +55,7 @@ from formcheck.clinic.therapist_stats import (  # noqa: E402, F401  (re-exported
     landing_columns,
     measure_value,
     plain,
+    plant_columns,
     rom_columns,
     share_text,
     signed,
@@ -141,31 +147,120 @@ def rom_figure(report: PatientReport, size: tuple[float, float] = (CHART_WIDTH_I
 def landing_figures(report: PatientReport, size: tuple[float, float] = (CHART_WIDTH_IN, 2.6)) -> list[plt.Figure]:
     """Hop landings per session and leg: the median landing-window FPPA peak with the +/- SEM bar
     and the worst landing, against the landing limit; then the share of landings flagged."""
-    if not report.landings:
+    return _window_figures(report.landings, report.landing_limit, "hop", "landing", "landing limit", size)
+
+
+def plant_figures(report: PatientReport, size: tuple[float, float] = (CHART_WIDTH_IN, 2.6)) -> list[plt.Figure]:
+    """Pivot plants per session and planted leg: the median plant-window FPPA peak with the +/- SEM
+    bar and the worst plant, against the limit; then the share of plants flagged."""
+    return _window_figures(report.plants, report.plant_limit, "pivot", "plant", "limit", size)
+
+
+def _window_figures(
+    trends: list[LandingTrend], limit: float, exercise: str, what: str, limit_label: str, size: tuple[float, float]
+) -> list[plt.Figure]:
+    if not trends:
         return []
     info = MEASURES["fppa"]
-    dates = [p.when for t in report.landings for p in t.points]
+    dates = [p.when for t in trends for p in t.points]
     fig, ax = plt.subplots(figsize=size)
-    for t in report.landings:
+    for t in trends:
         colour = LEFT_COLOUR if t.leg == "left" else RIGHT_COLOUR
         pts = [p for p in t.points if p.value is not None]
         x, y = [p.when for p in pts], np.array([p.value for p in pts])
-        ax.plot(x, y, "o-", color=colour, lw=1.6, label=f"{t.leg} knee (median landing)")
+        ax.plot(x, y, "o-", color=colour, lw=1.6, label=f"{t.leg} knee (median {what})")
         ax.errorbar(x, y, yerr=info["sem"], fmt="none", ecolor=colour, capsize=4, lw=1, alpha=0.8)
-        ax.plot(x, [p.worst for p in pts], "^", color=colour, alpha=0.5, ms=6, label=f"{t.leg} worst landing")
-    ax.axhline(report.landing_limit, color="black", ls="--", lw=0.8, label="landing limit")
+        ax.plot(x, [p.worst for p in pts], "^", color=colour, alpha=0.5, ms=6, label=f"{t.leg} worst {what}")
+    ax.axhline(limit, color="black", ls="--", lw=0.8, label=limit_label)
     ax.axhline(0, color="#999", lw=0.5)
     ax.set_ylabel("deg\n(+ = valgus)", fontsize=8)
-    ax.set_title(f"hop: FPPA peak in the landing window per session (bars: \u00b1{info['sem']:.0f} deg)", fontsize=9)
+    ax.set_title(f"{exercise}: FPPA peak in the {what} window per session (bars: \u00b1{info['sem']:.0f} deg)", fontsize=9)
     _date_axis(ax, dates)
     ax.legend(fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     share, ax2 = plt.subplots(figsize=size)
-    for t in report.landings:
-        colour = LEFT_COLOUR if t.leg == "left" else RIGHT_COLOUR
+    for t in trends:
         pts = [p for p in t.points if p.share is not None]
-        ax2.plot([p.when for p in pts], [100.0 * p.share for p in pts], "o-", color=colour, lw=1.6, label=f"{t.leg} knee")  # type: ignore[operator]
-    _share_axis(ax2, "hop: landings flagged per session", dates)
+        ax2.plot([p.when for p in pts], [100.0 * p.share for p in pts], "o-", color=LEFT_COLOUR if t.leg == "left" else RIGHT_COLOUR,  # type: ignore[operator]
+                 lw=1.6, label=f"{t.leg} knee")  # fmt: skip
+    _share_axis(ax2, f"{exercise}: {what}s flagged per session", dates)
     return [fig, share]
+
+
+def slides_figures(report: PatientReport, size: tuple[float, float] = (CHART_WIDTH_IN, 2.6)) -> list[plt.Figure]:
+    """Adduction slides per session and bent leg: the median slide range with the best slide; then
+    the share of slides whose bent knee caved."""
+    if not report.slides:
+        return []
+    dates = [p.when for p in report.slides]
+    rng, ax = plt.subplots(figsize=size)
+    share, ax2 = plt.subplots(figsize=size)
+    for leg in ("left", "right"):
+        colour = LEFT_COLOUR if leg == "left" else RIGHT_COLOUR
+        mine = [p for p in report.slides if p.median_range.get(leg) is not None]
+        if mine:
+            x = [p.when for p in mine]
+            ax.plot(x, [p.median_range[leg] for p in mine], "o-", color=colour, lw=1.6, label=f"{leg} knee bent: median slide")
+            ax.plot(x, [p.best_range[leg] for p in mine], "^", color=colour, alpha=0.5, ms=6, label=f"{leg} knee bent: best slide")
+        judged = [p for p in report.slides if p.share(leg) is not None]
+        if judged:
+            ax2.plot([p.when for p in judged], [100.0 * p.share(leg) for p in judged], "o-", color=colour, lw=1.6,  # type: ignore[operator]
+                     label=f"{leg} knee bent, caving")  # fmt: skip
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("straight-leg lengths", fontsize=8)
+    ax.set_title("adduction-slide: how far the straight leg's foot slid in, per session", fontsize=9)
+    _date_axis(ax, dates)
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+    _share_axis(ax2, "adduction-slide: slides with the bent knee caving, per session", dates)
+    return [rng, share]
+
+
+# One colour per balance progression, in `PatientReport.progressions` order; combinations take the rest.
+PROGRESSION_COLOURS = {"flat": "#8c8c8c", "tiptoes": "#2a9d5c", "head-turns": "#9467bd", "reaches": "#ff7f0e", None: "#d9d9d9"}
+_MORE_COLOURS = ("#17becf", "#bcbd22", "#8c564b", "#e377c2")
+
+
+def progression_label(name: str | None) -> str:
+    """`tiptoes + head-turns`; holds without a name: `not named (older analysis)`."""
+    return "not named (older analysis)" if name is None else name.replace("+", " + ")
+
+
+def progression_colours(report: PatientReport) -> dict[str | None, str]:
+    more = iter(_MORE_COLOURS * 4)
+    return {name: PROGRESSION_COLOURS.get(name) or next(more) for name in report.progressions}
+
+
+def balance_figures(report: PatientReport, size: tuple[float, float] = (CHART_WIDTH_IN, 2.6)) -> list[plt.Figure]:
+    """Balance sessions: seconds held per session stacked by progression (flat at the bottom), then
+    each progression's median sway per session."""
+    if not report.balance:
+        return []
+    dates = [p.when for p in report.balance]
+    colours = progression_colours(report)
+    gaps = [(b - a).total_seconds() / 86400 for a, b in zip(sorted(dates), sorted(dates)[1:]) if b > a]
+    width = min(3.0, 0.6 * min(gaps, default=5.0))  # days: bars a week apart are 3 days wide
+    held, ax = plt.subplots(figsize=size)
+    bottom = np.zeros(len(report.balance))
+    for name in report.progressions:
+        secs = np.array([p.progressions[name].seconds if name in p.progressions else 0.0 for p in report.balance])
+        ax.bar(dates, secs, width=width, bottom=bottom, color=colours[name], edgecolor="white", lw=0.5, label=progression_label(name))
+        bottom += secs
+    ncol = min(6, len(report.progressions))  # one row while it fits: flat, tiptoes, ... read left to right
+    ax.set_ylabel("seconds held", fontsize=8)
+    ax.set_title("balance: seconds held per session, by progression", fontsize=9)
+    _date_axis(ax, dates)
+    ax.legend(fontsize=7, ncol=ncol, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+    sway, ax2 = plt.subplots(figsize=size)
+    for name in report.progressions:
+        mine = [p for p in report.balance if name in p.progressions and p.progressions[name].sway is not None]
+        if mine:
+            ax2.plot([p.when for p in mine], [p.progressions[name].sway for p in mine], "o-", color=colours[name], lw=1.6,
+                     label=progression_label(name))  # fmt: skip
+    ax2.set_ylim(bottom=0)
+    ax2.set_ylabel("body lengths (RMS)", fontsize=8)
+    ax2.set_title("balance: median sway of the pelvis per session, by progression (lower = steadier)", fontsize=9)
+    _date_axis(ax2, dates)
+    ax2.legend(fontsize=7, ncol=ncol, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+    return [held, sway]
 
 
 def steps_figures(report: PatientReport, exercise: str, size: tuple[float, float] = (CHART_WIDTH_IN, 2.6)) -> list[plt.Figure]:
@@ -279,6 +374,12 @@ def render_html(report: PatientReport, *, standalone: bool = True) -> str:
         rom_columns=rom_columns(report),
         landing_svgs=[figure_svg(f, f"landing{i}") for i, f in enumerate(landing_figures(report))],
         landing_columns=landing_columns(report),
+        plant_svgs=[figure_svg(f, f"plant{i}") for i, f in enumerate(plant_figures(report))],
+        plant_columns=plant_columns(report),
+        slides_svgs=[figure_svg(f, f"slides{i}") for i, f in enumerate(slides_figures(report))],
+        balance_svgs=[figure_svg(f, f"balance{i}") for i, f in enumerate(balance_figures(report))],
+        progression_label=progression_label,
+        trunk_turn_note=TRUNK_TURN_NOTE,
         steps_svgs={ex: [figure_svg(f, f"steps{i}-{j}") for j, f in enumerate(steps_figures(report, ex))]
                     for i, ex in enumerate(report.step_exercises)},
     )  # fmt: skip
@@ -295,8 +396,9 @@ def write_csv(report: PatientReport, path: Path) -> None:
     """One row per session, exercise and leg: the numbers behind the trend chart; then one per
     session, leg and knee range measure (knee-rom), its value in `session_best` (the session's
     best rep, not a median of peaks: those columns stay empty); then one per hop session and leg
-    (measure `landing_fppa`: the landing-window FPPA peaks' median and worst). The sideways steps'
-    counts and shares are not in it."""
+    (measure `landing_fppa`: the landing-window FPPA peaks' median and worst) and one per pivot
+    session and planted leg (`plant_fppa`, the plant window's). The sideways steps', slides' and
+    balance holds' counts, ranges and shares are not in it."""
     sessions = {s["id"]: s for s in report.sessions}
     with _atomic(path, newline="") as fh:
         w = csv.writer(fh)
@@ -322,12 +424,12 @@ def write_csv(report: PatientReport, path: Path) -> None:
                     "reference (first session)" if p is t.points[0] else judge_rom_change(p.value - first, t.measure),
                     *_session_cells(s), f"{p.value:.2f}",
                 ])  # fmt: skip
-        for lt in report.landings:
+        for measure, lt in [("landing_fppa", t) for t in report.landings] + [("plant_fppa", t) for t in report.plants]:
             valued = [p for p in lt.points if p.value is not None]
             for p in valued:
                 s = sessions[p.session_id]
                 w.writerow([
-                    p.when.date().isoformat(), p.session_id, s["exercise"], lt.leg, "landing_fppa", lt.info["unit"],
+                    p.when.date().isoformat(), p.session_id, s["exercise"], lt.leg, measure, lt.info["unit"],
                     p.measured, f"{p.value:.2f}", f"{p.worst:.2f}", "", lt.info["sem"], lt.info["sdd"],
                     f"{p.value - valued[0].value:.2f}",
                     "reference (first session)" if p is valued[0] else judge_change(p.value - valued[0].value, lt.measure),

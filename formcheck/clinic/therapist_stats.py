@@ -39,6 +39,24 @@ and the median of each step's narrowest feet (standing hip widths), and per leg 
 push-offs flagged. These are counts and a hip-width ratio with no published measurement error,
 so their changes are shown, never judged.
 
+Pivots (pivot sessions, `store.session_plants`): per planted leg and session, like hop landings,
+the plants, the share flagged and the median and worst of each plant's FPPA peak over the plant
+window, against the limit the sessions were judged by (`Thresholds.valgus_fppa_deg`, as the
+session recorded it); the FPPA change is judged by SDD_DEG. Beside them the median trunk turn,
+which has no published error and which the pose model under-reads (42-44 degrees read against a
+true 60 on the synthetic pivots): shown, never judged. Pivot sessions have this section instead
+of a line in the valgus trend per exercise.
+
+Adduction slides (adduction-slide sessions, `store.session_slides`): per session and bent leg the
+slides, the median and best (largest) slide range (how far the straight leg's foot slid in, in
+straight-leg lengths) and the share of slides whose bent knee was flagged. No published error:
+shown, never judged. The bent knee's peaks stay in the valgus trend per exercise.
+
+Balance progressions (balance sessions, `store.session_progressions`): per session and
+progression (flat, tiptoes, head-turns, reaches, or several at once) the holds, the seconds held
+and the longest hold, and the median sway (pelvis, body lengths). No published error: shown,
+never judged.
+
 Knee range of motion (knee-rom) has no valgus trend: a knee bending and straightening lying or
 seated is not loaded the way the valgus limits assume (NO_VALGUS_TREND).
 """
@@ -53,7 +71,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from formcheck.clinic.store import Store, parse_when, session_landings, session_rom, session_steps
+from formcheck.clinic.store import (
+    Store,
+    parse_when,
+    progression_order,
+    session_landings,
+    session_plants,
+    session_progressions,
+    session_rom,
+    session_slides,
+    session_steps,
+)
 from formcheck.config import Thresholds
 
 FPPA_SEM_DEG = 3.0  # standard error of measurement, middle of the published 2-4 degrees
@@ -68,7 +96,11 @@ PAIN_RISE = 2  # pain after minus before at or above this in the last session: r
 LEGS = ("left", "right")
 NO_VALGUS_TREND = frozenset({"knee-rom"})  # exercises whose reps' valgus trend means nothing
 LANDING_EXERCISES = frozenset({"hop"})  # their valgus is trended in the landing section instead
+PIVOT_EXERCISES = frozenset({"pivot"})  # their valgus is trended in the pivot section instead
+OWN_SECTION = LANDING_EXERCISES | PIVOT_EXERCISES  # judged over a window after contact or plant
 STEP_EXERCISES = ("band-walk", "side-push")  # sideways steps, in this order
+BALANCE_EXERCISE = "balance"
+TRUNK_TURN_NOTE = "under-read by the pose model: 42-44 deg read against a true 60 on synthetic pivots"
 
 _ANGLE_SOURCE = "2D FPPA: SEM 2-4 deg, smallest detectable difference 5-9 deg; Munro et al. 2012"
 _KNEE_TOE_SOURCE = "no published figure; about three standard deviations of one person's clean reps"
@@ -209,6 +241,53 @@ class LandingTrend:
 
 
 @dataclass
+class PlantPoint(LandingPoint):
+    """A pivot session's plants on one leg: `value`/`worst` the plant-window FPPA peaks' median and
+    highest, `at_contact` the median FPPA at the plant."""
+
+    plants: int = 0
+    turn: float | None = None  # median trunk turn, degrees (under-read: TRUNK_TURN_NOTE)
+
+
+@dataclass
+class SlidesPoint:
+    session_id: int
+    when: datetime
+    slides: int
+    per_leg: dict[str, int]  # slides per bent leg
+    median_range: dict[str, float | None]  # straight-leg lengths, per bent leg
+    best_range: dict[str, float | None]  # the largest
+    judged: dict[str, int]  # per bent leg: slides whose bent knee's verdict was known
+    flagged: dict[str, int]
+
+    @property
+    def legs(self) -> list[str]:
+        return [leg for leg in LEGS if self.per_leg.get(leg)]
+
+    def share(self, leg: str) -> float | None:
+        return self.flagged[leg] / self.judged[leg] if self.judged.get(leg) else None
+
+
+@dataclass
+class HoldGroup:
+    """A balance session's holds of one progression."""
+
+    holds: int
+    seconds: float  # held in all
+    longest: float | None
+    sway: float | None  # median over the holds, body lengths (pelvis RMS)
+
+
+@dataclass
+class BalancePoint:
+    session_id: int
+    when: datetime
+    holds: int
+    legs: dict[str, int]  # holds per standing leg
+    progressions: dict[str | None, HoldGroup]  # None: holds analysed before progressions were named
+
+
+@dataclass
 class StepsPoint:
     session_id: int
     when: datetime
@@ -305,12 +384,21 @@ class PatientReport:
     landings: list[LandingTrend] = field(default_factory=list)  # hop landing valgus per leg
     landing_limit: float = Thresholds.valgus_landing_fppa_deg  # the newest hop session's
     steps: list[StepsPoint] = field(default_factory=list)  # band-walk and side-push sessions
+    plants: list[LandingTrend] = field(default_factory=list)  # pivot plant valgus per leg (PlantPoint points)
+    plant_limit: float = Thresholds.valgus_fppa_deg  # the newest pivot session's
+    slides: list[SlidesPoint] = field(default_factory=list)  # adduction-slide sessions
+    balance: list[BalancePoint] = field(default_factory=list)  # balance sessions
 
     @property
     def valgus_exercises(self) -> list[str]:
         """The exercises the valgus trend per exercise lists: not knee-rom (nothing to trend) nor
-        hop (its own landing section)."""
-        return [ex for ex in self.exercises if ex not in NO_VALGUS_TREND | LANDING_EXERCISES]
+        hop and pivot (their own sections)."""
+        return [ex for ex in self.exercises if ex not in NO_VALGUS_TREND | OWN_SECTION]
+
+    @property
+    def progressions(self) -> list[str | None]:
+        """Every balance progression held in the period, flat first, combinations last."""
+        return sorted({name for b in self.balance for name in b.progressions}, key=progression_order)
 
     @property
     def step_exercises(self) -> list[str]:
@@ -324,7 +412,7 @@ class PatientReport:
     def measures(self) -> list[str]:
         """Every measure the report shows a number of, in MEASURES order: each is explained once."""
         used = {t.measure for t in self.trends} | {a.measure for a in self.asymmetry} | {f.basis for f in self.flagged}
-        used |= {t.measure for t in self.rom} | {t.measure for t in self.landings}
+        used |= {t.measure for t in self.rom} | {t.measure for t in self.landings + self.plants}
         return [m for m in MEASURES if m in used]
 
 
@@ -410,22 +498,17 @@ def _recorded(session: dict[str, Any], key: str) -> float:
     return float(value) if ok else float(getattr(Thresholds, key))
 
 
-def landing_trends(sessions: list[dict[str, Any]], reps_by_session: dict[int, list[dict[str, Any]]]) -> list[LandingTrend]:
-    """Per leg, every hop session's landings: share flagged, median and worst peak FPPA."""
-    found = [(s, land) for s in sessions if (land := session_landings(reps_by_session[s["id"]])) is not None]
+def _median(values: list[float]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def _window_trends(found: list[tuple[dict[str, Any], dict[str, Any]]], point: Any) -> list[LandingTrend]:
+    """Per leg, the sessions' FPPA judged over a window (hop landings, pivot plants): `found` holds
+    (session, its `store.session_landings`/`session_plants`), `point(session, leg block)` makes a
+    point; the change is the median peak's, last minus first session, judged as FPPA."""
     trends: list[LandingTrend] = []
     for leg in LEGS:
-        points = []
-        for s, land in found:
-            d = land["legs"].get(leg)
-            if d is None:
-                continue
-            peaks, contact = d["peak_fppa_deg"], d["fppa_at_contact_deg"]
-            points.append(LandingPoint(
-                s["id"], when(s["recorded_at"]), d["judged"], d["flagged"],
-                float(statistics.median(peaks)) if peaks else None, max(peaks) if peaks else None,
-                float(statistics.median(contact)) if contact else None, len(peaks),
-            ))  # fmt: skip
+        points = [point(s, d) for s, found_in in found if (d := found_in["legs"].get(leg)) is not None]
         if points:
             valued = [p for p in points if p.value is not None]
             change = valued[-1].value - valued[0].value if len(valued) > 1 else None  # type: ignore[operator]
@@ -433,8 +516,26 @@ def landing_trends(sessions: list[dict[str, Any]], reps_by_session: dict[int, li
     return trends
 
 
-def landing_asymmetry(trends: list[LandingTrend]) -> list[Asymmetry]:
-    """Right minus left median landing peak, per hop session that measured both."""
+def landing_trends(sessions: list[dict[str, Any]], reps_by_session: dict[int, list[dict[str, Any]]]) -> list[LandingTrend]:
+    """Per leg, every hop session's landings: share flagged, median and worst peak FPPA."""
+    found = [(s, land) for s in sessions if (land := session_landings(reps_by_session[s["id"]])) is not None]
+    return _window_trends(found, lambda s, d: LandingPoint(
+        s["id"], when(s["recorded_at"]), d["judged"], d["flagged"], _median(d["peak_fppa_deg"]),
+        max(d["peak_fppa_deg"], default=None), _median(d["fppa_at_contact_deg"]), len(d["peak_fppa_deg"])))  # fmt: skip
+
+
+def plant_trends(sessions: list[dict[str, Any]], reps_by_session: dict[int, list[dict[str, Any]]]) -> list[LandingTrend]:
+    """Per planted leg, every pivot session's plants: share flagged, median and worst plant-window
+    FPPA peak, median FPPA at the plant and median trunk turn."""
+    found = [(s, pl) for s in sessions if (pl := session_plants(reps_by_session[s["id"]])) is not None]
+    return _window_trends(found, lambda s, d: PlantPoint(
+        s["id"], when(s["recorded_at"]), d["judged"], d["flagged"], _median(d["peak_fppa_deg"]),
+        max(d["peak_fppa_deg"], default=None), _median(d["fppa_at_plant_deg"]), len(d["peak_fppa_deg"]),
+        plants=d["plants"], turn=_median(d["trunk_turn_deg"])))  # fmt: skip
+
+
+def window_asymmetry(trends: list[LandingTrend], exercise: str) -> list[Asymmetry]:
+    """Right minus left median peak, per hop (or pivot) session that measured both."""
     by_leg = {t.leg: {p.session_id: p for p in t.points if p.value is not None} for t in trends}
     if set(by_leg) != set(LEGS):
         return []
@@ -442,8 +543,38 @@ def landing_asymmetry(trends: list[LandingTrend]) -> list[Asymmetry]:
     out = []
     for sid in both:
         d = by_leg["right"][sid].value - by_leg["left"][sid].value  # type: ignore[operator]
-        out.append(Asymmetry(sid, by_leg["left"][sid].when, "hop", "fppa", d, is_real(d, "fppa")))
+        out.append(Asymmetry(sid, by_leg["left"][sid].when, exercise, "fppa", d, is_real(d, "fppa")))
     return out
+
+
+def slides_points(sessions: list[dict[str, Any]], reps_by_session: dict[int, list[dict[str, Any]]]) -> list[SlidesPoint]:
+    """Every adduction-slide session's slides per bent leg, oldest first."""
+    points = []
+    for s in sessions:
+        sl = session_slides(reps_by_session[s["id"]])
+        if sl is None:
+            continue
+        legs = sl["legs"]
+        points.append(SlidesPoint(
+            s["id"], when(s["recorded_at"]), sl["slides"], {leg: d["slides"] for leg, d in legs.items()},
+            {leg: _median(d["ranges"]) for leg, d in legs.items()}, {leg: max(d["ranges"], default=None) for leg, d in legs.items()},
+            {leg: d["judged"] for leg, d in legs.items()}, {leg: d["flagged"] for leg, d in legs.items()},
+        ))  # fmt: skip
+    return points
+
+
+def balance_points(sessions: list[dict[str, Any]], holds_by_session: dict[int, list[dict[str, Any]]]) -> list[BalancePoint]:
+    """Every balance session's holds grouped by progression, oldest first (a session without holds
+    too: the patient practised, nothing was held long enough)."""
+    points = []
+    for s in sessions:
+        if s["exercise"] != BALANCE_EXERCISE:
+            continue
+        found = session_progressions(holds_by_session[s["id"]])
+        groups = {name: HoldGroup(g["holds"], g["seconds"], g["longest"], _median(g["sway"])) for name, g in found.items()}
+        legs = {leg: n for leg in LEGS if (n := sum(g["legs"].get(leg, 0) for g in found.values()))}
+        points.append(BalancePoint(s["id"], when(s["recorded_at"]), len(holds_by_session[s["id"]]), legs, groups))
+    return points
 
 
 def steps_points(sessions: list[dict[str, Any]], reps_by_session: dict[int, list[dict[str, Any]]]) -> list[StepsPoint]:
@@ -464,6 +595,12 @@ def steps_points(sessions: list[dict[str, Any]], reps_by_session: dict[int, list
 def landing_columns(report: PatientReport) -> list[tuple[int, datetime]]:
     """(session id, date) of every session in the landing trends, oldest first."""
     seen = {p.session_id: p.when for t in report.landings for p in t.points}
+    return sorted(seen.items(), key=lambda item: (item[1], item[0]))
+
+
+def plant_columns(report: PatientReport) -> list[tuple[int, datetime]]:
+    """(session id, date) of every session in the pivot trends, oldest first."""
+    seen = {p.session_id: p.when for t in report.plants for p in t.points}
     return sorted(seen.items(), key=lambda item: (item[1], item[0]))
 
 
@@ -504,11 +641,12 @@ def compute_report(store: Store, patient_id: str, since: str | date | None = Non
     as_of = as_of or datetime.now().replace(microsecond=0)
     sessions = store.sessions(patient_id, since)
     reps_by_session = {s["id"]: store.reps(s["id"]) for s in sessions}
+    holds_by_session = {s["id"]: store.holds(s["id"]) for s in sessions}
     for s in sessions:
-        s["hold_total_s"] = sum(h["duration_s"] or 0.0 for h in store.holds(s["id"]))
+        s["hold_total_s"] = sum(h["duration_s"] or 0.0 for h in holds_by_session[s["id"]])
     trends: list[Trend] = []
     asym: list[Asymmetry] = []
-    for exercise in sorted({s["exercise"] for s in sessions} - NO_VALGUS_TREND - LANDING_EXERCISES):
+    for exercise in sorted({s["exercise"] for s in sessions} - NO_VALGUS_TREND - OWN_SECTION):
         ex_sessions = [s for s in sessions if s["exercise"] == exercise]
         measure = _measure_for([r for s in ex_sessions for r in reps_by_session[s["id"]]])
         per_leg: dict[str, dict[int, TrendPoint]] = {}
@@ -532,7 +670,8 @@ def compute_report(store: Store, patient_id: str, since: str | date | None = Non
                 d = per_leg["right"][sid].value - per_leg["left"][sid].value
                 asym.append(Asymmetry(sid, per_leg["left"][sid].when, exercise, measure, d, is_real(d, measure)))
     landings = landing_trends(sessions, reps_by_session)
-    asym += landing_asymmetry(landings)
+    plants = plant_trends(sessions, reps_by_session)
+    asym += window_asymmetry(landings, "hop") + window_asymmetry(plants, "pivot")
     rx = store.prescriptions(patient_id)
     first = min([when(s["recorded_at"]) for s in sessions], default=None)
     start = since_dt or first or as_of
@@ -555,11 +694,17 @@ def compute_report(store: Store, patient_id: str, since: str | date | None = Non
         thresholds=store.effective_thresholds(patient_id), trends=trends, asymmetry=asym, adherence=adherence,
         flagged=flagged[:MAX_STILLS], flagged_total=total, safety_concerns=store.safety_concerns(patient_id),
         rom=rom_trends(sessions, reps_by_session), landings=landings, steps=steps_points(sessions, reps_by_session),
-        landing_limit=next((_recorded(s, "valgus_landing_fppa_deg") for s in reversed(sessions) if s["exercise"] in LANDING_EXERCISES),
-                           Thresholds.valgus_landing_fppa_deg),
+        landing_limit=_newest_limit(sessions, LANDING_EXERCISES, "valgus_landing_fppa_deg"), plants=plants,
+        plant_limit=_newest_limit(sessions, PIVOT_EXERCISES, "valgus_fppa_deg"), slides=slides_points(sessions, reps_by_session),
+        balance=balance_points(sessions, holds_by_session),
     )  # fmt: skip
     report.status, report.reasons = traffic_light(report)
     return report
+
+
+def _newest_limit(sessions: list[dict[str, Any]], exercises: frozenset[str], key: str) -> float:
+    """The limit `key` the newest session of `exercises` recorded, else the default."""
+    return next((_recorded(s, key) for s in reversed(sessions) if s["exercise"] in exercises), float(getattr(Thresholds, key)))
 
 
 def traffic_light(r: PatientReport) -> tuple[str, list[str]]:
@@ -578,9 +723,10 @@ def traffic_light(r: PatientReport) -> tuple[str, list[str]]:
     for t in r.trends:
         if t.change is not None and t.change > 0 and is_real(t.change, t.measure):
             red.append(f"{t.exercise}, {t.leg} knee: {t.verdict}")
-    for t in r.landings:
-        if t.change is not None and t.change > 0 and is_real(t.change, t.measure):
-            red.append(f"hop landings, {t.leg} knee: {t.verdict}")
+    for what, trends in (("hop landings", r.landings), ("pivot plants", r.plants)):
+        for t in trends:
+            if t.change is not None and t.change > 0 and is_real(t.change, t.measure):
+                red.append(f"{what}, {t.leg} knee: {t.verdict}")
     for t in r.rom:
         if t.worse:
             amber.append(f"{t.leg} knee: {t.verdict}")

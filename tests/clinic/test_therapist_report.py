@@ -20,6 +20,7 @@ from formcheck.clinic.therapist_report import (
     SDD_DEG,
     SDD_KNEE_TOE,
     FlaggedRep,
+    HoldGroup,
     blur_region,
     build_report,
     face_box,
@@ -33,7 +34,7 @@ from formcheck.clinic.therapist_report import (
 )
 from formcheck.errors import InputError
 from tests.conftest import SAMPLES
-from tests.clinic.test_store import _rep, hop_rep, make_out_dir, rom_rep, step_rep
+from tests.clinic.test_store import _rep, balance_hold, hop_rep, make_out_dir, plant_rep, rom_rep, slide_rep, step_rep
 
 
 def _session(root: Path, name: str, right_peaks: list[float]) -> Path:
@@ -192,6 +193,124 @@ def test_sideways_steps_per_session_only_with_step_sessions(store: Store, tmp_pa
     assert page.count('class="chart steps-chart"') == 3  # band-walk: caving and feet; side-push: caving
 
 
+def _pivot_session(root: Path, name: str, plants: list[tuple[str, float, float]]) -> Path:
+    """`plants`: (planted leg, FPPA peak over the plant window, trunk turn) per pivot."""
+    reps = [plant_rep(i + 1, 2.0 + 5.0 * i, peak, turn, leg) for i, (leg, peak, turn) in enumerate(plants)]
+    return make_out_dir(root / name, reps, tag=name, exercise="pivot")
+
+
+PIVOTS = [  # three pivot sessions a week apart; a plant is flagged above 10 degrees
+    [("right", 16.5, 44.0), ("right", -1.0, 43.0), ("right", 14.0, 42.0), ("left", 3.0, 40.0)],
+    [("right", 9.0, 45.0), ("right", 11.0, 44.0), ("right", 2.0, 46.0), ("left", 12.0, 41.0), ("left", 0.0, 43.0)],
+    [("right", 4.0, 50.0), ("right", 5.0, 52.0), ("right", 1.0, 48.0)],
+]
+
+
+def test_pivot_plants_per_leg_only_with_pivot_sessions(store: Store, tmp_path: Path) -> None:
+    assert "Pivots" not in render_html(build_report(store, "P1", as_of=AS_OF))  # squats only
+    for k, plants in enumerate(PIVOTS):
+        store.record_session(_pivot_session(tmp_path, f"pv{k}", plants), "P1", recorded_at=f"2025-03-{3 + 7 * k:02d}")
+    store.set_thresholds("P1", {"valgus_fppa_deg": 15.0})  # after the sessions: they were judged by 10
+    r = build_report(store, "P1", as_of=AS_OF)
+    left, right = r.plants
+    assert (left.leg, right.leg) == ("left", "right") and r.plant_limit == 10.0 and r.thresholds["valgus_fppa_deg"] == 15.0
+    assert [(p.plants, p.flagged, p.judged) for p in right.points] == [(3, 2, 3), (3, 1, 3), (3, 0, 3)]
+    assert [(p.plants, p.flagged, p.judged) for p in left.points] == [(1, 0, 1), (2, 1, 2)]  # none in the third
+    assert [p.value for p in right.points] == [14.0, 9.0, 4.0] and [p.worst for p in right.points] == [16.5, 11.0, 5.0]
+    assert [p.at_contact for p in right.points] == [12.0, 7.0, 2.0]  # at the plant: 2 deg under each peak, median
+    assert [p.turn for p in right.points] == [43.0, 45.0, 50.0] and [p.turn for p in left.points] == [40.0, 42.0]
+    assert right.verdict == "less valgus: -10.0 deg (improved)" and left.verdict == "no real change (+3.0 deg)"
+    # pivot is trended here, per planted leg, not in the valgus trend per exercise
+    assert "pivot" not in r.valgus_exercises and not any(t.exercise == "pivot" for t in r.trends)
+    assert [(round(a.right_minus_left, 1), a.flagged) for a in r.asymmetry if a.exercise == "pivot"] == [(11.0, True), (3.0, False)]
+    page = render_html(r)
+    assert 'id="plants"' in page and 'id="plant-chart"' in page and 'id="plant-share-chart"' in page
+    text = _html_text(page)
+    for shown in ("right plants on this foot 3 3 3", "right plants flagged 2 of 3 (67%) 1 of 3 (33%) 0 of 3 (0%)",
+                  "left plants flagged 0 of 1 (0%) 1 of 2 (50%) – a count",
+                  "+14.0 (worst +16.5, at the plant +12.0, n=3) +9.0 (worst +11.0, at the plant +7.0, n=3)",
+                  "right median trunk turn (deg; under-read by the pose model: 42-44 deg read against a true 60 on synthetic pivots) 43 45 50 "
+                  "shown, not judged", "against 10 deg (the limit the sessions were judged by)",
+                  "pivot: the plants' valgus is in its own section below"):  # fmt: skip
+        assert shown in text, shown
+    rows = [x for x in csv.DictReader(write_report_file(r, tmp_path / "r.csv").open()) if x["measure"] == "plant_fppa"]
+    assert [(x["leg"], x["median_peak"], x["worst_peak"], x["change_from_first"]) for x in rows if x["leg"] == "right"] == [
+        ("right", "14.00", "16.50", "0.00"), ("right", "9.00", "11.00", "-5.00"), ("right", "4.00", "5.00", "-10.00")]
+    assert not [x for x in csv.DictReader((tmp_path / "r.csv").open()) if x["exercise"] == "pivot" and x["measure"] == "fppa"]
+    # plants caving more than the error since the first session: red, like any valgus trend
+    store.record_session(_pivot_session(tmp_path, "pv3", [("left", 14.0, 40.0), ("left", 13.0, 40.0), ("left", 12.0, 40.0)]), "P1",
+                         recorded_at="2025-03-16")  # fmt: skip
+    r = build_report(store, "P1", as_of=AS_OF)
+    assert r.status == "red" and "pivot plants, left knee: more valgus: +10.0 deg (worse)" in r.reasons
+
+
+def _slide_session(root: Path, name: str, slides: list[tuple[str, float, bool]]) -> Path:
+    """`slides`: (bent leg, slide range in straight-leg lengths, whether the bent knee caved) per slide."""
+    reps = [slide_rep(i + 1, 3.0 + 3.0 * i, rng, caved, bent) for i, (bent, rng, caved) in enumerate(slides)]
+    return make_out_dir(root / name, reps, tag=name, exercise="adduction-slide")
+
+
+def test_adduction_slides_per_session_only_with_slide_sessions(store: Store, tmp_path: Path) -> None:
+    assert "Adduction slides" not in render_html(build_report(store, "P1", as_of=AS_OF))  # squats only
+    first = [("right", 0.20, False), ("right", 0.25, True), ("right", 0.22, False)]
+    second = [("right", 0.30, False), ("right", 0.36, False), ("right", 0.33, False), ("right", 0.31, False), ("left", 0.28, True)]
+    store.record_session(_slide_session(tmp_path, "sl1", first), "P1", recorded_at="2025-03-04")
+    store.record_session(_slide_session(tmp_path, "sl2", second), "P1", recorded_at="2025-03-11")
+    r = build_report(store, "P1", as_of=AS_OF)
+    a, b = r.slides
+    assert (a.slides, a.per_leg, a.median_range, a.best_range) == (3, {"right": 3}, {"right": 0.22}, {"right": 0.25})
+    assert (a.flagged, a.judged, a.share("right"), a.share("left")) == ({"right": 1}, {"right": 3}, pytest.approx(1 / 3), None)
+    assert (b.slides, b.per_leg, b.legs) == (5, {"left": 1, "right": 4}, ["left", "right"])
+    assert b.median_range == {"left": 0.28, "right": pytest.approx(0.32)} and b.best_range == {"left": 0.28, "right": 0.36}
+    assert (b.share("right"), b.share("left")) == (0.0, 1.0)
+    # the bent knee's peaks stay in the valgus trend per exercise
+    assert "adduction-slide" in r.valgus_exercises
+    assert [p.worst for t in r.trends if t.exercise == "adduction-slide" and t.leg == "right" for p in t.points] == [19.5, -5.5]
+    page = render_html(r)
+    assert 'id="slides"' in page and page.count('class="chart slides-chart"') == 2
+    text = _html_text(page)
+    for shown in ("slides with the left knee bent 0 1", "left knee bent: median slide range (leg lengths) – 0.28 (best 0.28)",
+                  "left knee bent: slides with the bent knee caving - 1 of 1 (100%)", "slides with the right knee bent 3 4",
+                  "right knee bent: median slide range (leg lengths) 0.22 (best 0.25) 0.32 (best 0.36)",
+                  "right knee bent: slides with the bent knee caving 1 of 3 (33%) 0 of 4 (0%)", "changes are shown, not judged"):  # fmt: skip
+        assert shown in text, shown
+
+
+def _balance_session(root: Path, name: str, holds: list[dict]) -> Path:
+    return make_out_dir(root / name, [], tag=name, exercise="balance", holds=holds)
+
+
+def test_balance_progressions_per_session_only_with_balance_sessions(store: Store, tmp_path: Path) -> None:
+    """Weeks of holds moving from flat to tiptoes: seconds held per progression and its median sway."""
+    assert "Balance progressions" not in render_html(build_report(store, "P1", as_of=AS_OF))  # squats only
+    weeks = [
+        [balance_hold(2.0, 10.0, "flat", sway=0.006), balance_hold(20.0, 12.0, "flat", sway=0.008), balance_hold(40.0, 5.0, None)],
+        [balance_hold(2.0, 15.0, "flat", sway=0.005), balance_hold(25.0, 6.0, "tiptoes", 0.9, 0.02, sway=0.009)],
+        [balance_hold(2.0, 12.0, "tiptoes", 0.95, 0.02, sway=0.006), balance_hold(20.0, 14.0, "tiptoes", 0.9, 0.02, sway=0.008),
+         balance_hold(40.0, 8.0, "tiptoes+head-turns", 0.8, 0.02, head_turns=3, sway=0.012, leg="left")],
+        [],  # practised, but no hold long enough
+    ]  # fmt: skip
+    for k, holds in enumerate(weeks):
+        store.record_session(_balance_session(tmp_path, f"bal{k}", holds), "P1", recorded_at=f"2025-03-{2 + 4 * k:02d}")
+    r = build_report(store, "P1", as_of=AS_OF)
+    assert r.progressions == ["flat", "tiptoes", "tiptoes+head-turns", None]
+    w1, w2, w3, w4 = r.balance
+    assert (w1.holds, w1.legs, list(w1.progressions)) == (3, {"right": 3}, ["flat", None])
+    assert w1.progressions["flat"] == HoldGroup(2, 22.0, 12.0, 0.007)
+    assert w2.progressions == {"flat": HoldGroup(1, 15.0, 15.0, 0.005), "tiptoes": HoldGroup(1, 6.0, 6.0, 0.009)}
+    assert w3.progressions["tiptoes"] == HoldGroup(2, 26.0, 14.0, 0.007) and w3.legs == {"left": 1, "right": 2}
+    assert (w4.holds, w4.progressions) == (0, {})
+    page = render_html(r)
+    assert 'id="balance"' in page and page.count('class="chart balance-chart"') == 2
+    text = _html_text(page)
+    for shown in ("holds (on the left / right leg) 3 (0 / 3) 2 (0 / 2) 3 (1 / 2) 0",
+                  "flat 22.0 s (2 holds, longest 12.0 s; sway 0.007) 15.0 s (1 hold, longest 15.0 s; sway 0.005) – –",
+                  "tiptoes – 6.0 s (1 hold, longest 6.0 s; sway 0.009) 26.0 s (2 holds, longest 14.0 s; sway 0.007) –",
+                  "tiptoes + head-turns – – 8.0 s (1 hold, longest 8.0 s; sway 0.012) –",
+                  "not named (older analysis) 5.0 s (1 hold, longest 5.0 s; sway 0.004) – – –", "changes are shown, not judged"):  # fmt: skip
+        assert shown in text, shown
+
+
 def test_no_valgus_trend_for_knee_rom(tmp_path: Path) -> None:
     """A knee-rom session's reps may carry an FPPA (seated, frontal): it is no valgus trend."""
     with Store(tmp_path / "k.db") as s:
@@ -213,6 +332,22 @@ def test_pdf_shows_landings_and_steps(store: Store, tmp_path: Path) -> None:
     assert set(sizes) == {"595.276 x 841.89 pts (A4)"}
     for shown in ("Landing valgus per leg (hop)", "0 of 4 (0%)", "2 of 3 (67%)", "no real change (-6.5 deg)", "Sideways steps",
                   "1 of 2 (50%)", "0 of 2 (0%)", "Share of each session's landings flagged, per knee", "0.90 (narrowest 0.50; limit 0.8)"):  # fmt: skip
+        assert shown in text, shown
+    assert not re.search(r"[+-]0\.0+(?![0-9])", text)
+
+
+def test_pdf_shows_pivots_slides_and_balance(store: Store, tmp_path: Path) -> None:
+    """The pivot, slide and balance sections printed: their tables' numbers, every page A4."""
+    for k, plants in enumerate(PIVOTS[:2]):
+        store.record_session(_pivot_session(tmp_path, f"pv{k}", plants), "P1", recorded_at=f"2025-03-{3 + 7 * k:02d}")
+    store.record_session(_slide_session(tmp_path, "sl", [("right", 0.20, False), ("right", 0.26, True)]), "P1", recorded_at="2025-03-04")
+    store.record_session(_balance_session(tmp_path, "bal", [balance_hold(2.0, 10.0, "flat"), balance_hold(20.0, 6.0, "tiptoes", 0.9, 0.02)]),
+                         "P1", recorded_at="2025-03-05")  # fmt: skip
+    sizes, text = _pdf_pages_and_text(write_report_file(build_report(store, "P1", as_of=AS_OF), tmp_path / "r.pdf"))
+    assert set(sizes) == {"595.276 x 841.89 pts (A4)"}
+    for shown in ("Pivots: valgus at the plant per leg", "2 of 3 (67%)", "+14.0 (worst +16.5, at the plant +12.0, n=3)",
+                  "no real change (-5.0 deg)", "Adduction slides", "0.23 (best 0.26)", "1 of 2 (50%)", "Balance progressions",
+                  "10.0 s (1 hold, longest 10.0 s; sway 0.004)", "6.0 s (1 hold, longest 6.0 s; sway 0.004)"):  # fmt: skip
         assert shown in text, shown
     assert not re.search(r"[+-]0\.0+(?![0-9])", text)
 

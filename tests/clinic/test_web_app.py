@@ -113,6 +113,35 @@ def test_patient_page_shows_landing_valgus_and_sideways_steps_and_refuses_bad_in
         assert r.status_code == 400 and b"Traceback" not in r.data, bad
 
 
+def test_patient_page_shows_pivots_slides_and_balance_progressions(db: Path, tmp_path: Path) -> None:
+    """The report's pivot, slide and balance trends on the dashboard, read from the stored summaries."""
+    with Store(db) as s:
+        for k, peaks in enumerate(([16.5, -1.0, 14.0], [4.0, 5.0, 1.0])):
+            reps = [plant_rep(i + 1, 2.0 + 5.0 * i, p, 44.0 + k * 6) for i, p in enumerate(peaks)]
+            s.record_session(make_out_dir(tmp_path / f"pv{k}", reps, tag=f"pv{k}", exercise="pivot"), "P1",
+                             recorded_at=f"2025-03-{2 + 7 * k:02d}")  # fmt: skip
+        slides = [slide_rep(1, 3.0, 0.30), slide_rep(2, 6.0, 0.36, caved=True), slide_rep(3, 9.0, 0.34)]
+        s.record_session(make_out_dir(tmp_path / "sl", slides, tag="sl", exercise="adduction-slide"), "P1", recorded_at="2025-03-04")
+        for k, holds in enumerate(([balance_hold(2.0, 12.0, "flat")], [balance_hold(2.0, 9.0, "tiptoes", 0.9, 0.02, sway=0.006)])):
+            s.record_session(make_out_dir(tmp_path / f"bal{k}", [], tag=f"bal{k}", exercise="balance", holds=holds), "P1",
+                             recorded_at=f"2025-03-{5 + 7 * k:02d}")  # fmt: skip
+    _, c, _ = _client(db, tmp_path)
+    page = c.get("/patients/P1").data.decode()
+    assert "Pivots: valgus at the plant per leg" in page and 'id="plants"' in page
+    assert re.search(r'data-leg="right" data-row="flagged"><td>right</td><td>plants flagged</td>\s*<td>2 of 3 \(67%\)</td><td>0 of 3 \(0%\)</td>', page)
+    assert re.search(r'data-row="turn">.*?<td>44</td><td>50</td>', page, re.S)  # median trunk turn per session
+    assert "less valgus: -10.0 deg (improved)" in page  # median plant peak 14.0 -> 4.0
+    assert re.search(r'data-leg="right" data-row="range">.*?<td>0.34 <span class="note">\(best 0.36\)</span></td>', page)
+    assert re.search(r'data-leg="right" data-row="caving">.*?<td>1 of 3 \(33%\)</td>', page)
+    assert re.search(r'data-progression="flat">.*?<td>12.0 s .*?</td><td class="note">&ndash;</td></tr>', page, re.S)
+    assert re.search(r'data-progression="tiptoes"><td>tiptoes</td>\s*<td class="note">&ndash;</td><td>9.0 s <span class="note">\(1 hold, longest 9.0 s; sway 0.006\)', page)
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))  # every chart's ids prefixed apart
+    assert not re.search(r"<svg[^>]*\sstyle=|<(?:path|g|text|rect)[^>]*\sstyle=", page)  # the CSP allows no inline styles
+    later = c.get("/patients/P1?since=2025-03-08").data.decode()  # the period holds no slide session
+    assert "Adduction slides" not in later and "Pivots" in later and "Balance progressions" in later
+
+
 def session_page(db: Path, tmp_path: Path, exercise: str, reps: list[dict], session: dict) -> tuple[str, object]:
     """The session page of a recorded session whose summary.json also holds `session` (its
     session-level blocks), and the client that fetched it."""

@@ -814,7 +814,7 @@ def _with_progression(hold: dict[str, Any]) -> dict[str, Any]:
 PROGRESSIONS = ("flat", "tiptoes", "head-turns", "reaches")  # trackers/balance.py; several join with "+"
 
 
-def _progression_order(name: str | None) -> tuple[int, list[int]]:
+def progression_order(name: str | None) -> tuple[int, list[int]]:
     """flat, tiptoes, head-turns, reaches, then the combinations (fewest parts first), then None."""
     if name is None:
         return (99, [])
@@ -831,7 +831,7 @@ def session_progressions(holds: Iterable[Mapping[str, Any]]) -> dict[str | None,
     for h in holds:
         groups.setdefault(h.get("progression"), []).append(h)
     out: dict[str | None, dict[str, Any]] = {}
-    for name in sorted(groups, key=_progression_order):
+    for name in sorted(groups, key=progression_order):
         mine = groups[name]
         seconds = _numbers(mine, "duration_s")
         out[name] = {
