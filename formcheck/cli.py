@@ -850,6 +850,8 @@ def patient_thresholds(
     valgus_fppa_deg: Annotated[Optional[float], typer.Option("--valgus-fppa-deg")] = None,
     valgus_shank_deg: Annotated[Optional[float], typer.Option("--valgus-shank-deg")] = None,
     valgus_knee_toe: Annotated[Optional[float], typer.Option("--valgus-knee-toe", help="Absolute knee-to-toe offset limit (shank lengths).")] = None,
+    valgus_knee_toe_squat: Annotated[Optional[float], typer.Option(
+        "--valgus-knee-toe-squat", help="Two-footed squats: absolute knee-to-toe offset limit (shank lengths).")] = None,
     valgus_knee_toe_change: Annotated[Optional[float], typer.Option(
         "--valgus-knee-toe-change", help="Knee-to-toe change-from-standing limit (standing shank lengths).")] = None,
     knee_toe_from_standing: Annotated[Optional[bool], typer.Option(
@@ -864,7 +866,8 @@ def patient_thresholds(
 
     say = _Out(quiet, json_out)
     values = {k: v for k, v in (("valgus_fppa_deg", valgus_fppa_deg), ("valgus_shank_deg", valgus_shank_deg),
-                                ("valgus_knee_toe", valgus_knee_toe), ("valgus_knee_toe_change", valgus_knee_toe_change),
+                                ("valgus_knee_toe", valgus_knee_toe), ("valgus_knee_toe_squat", valgus_knee_toe_squat),
+                                ("valgus_knee_toe_change", valgus_knee_toe_change),
                                 ("knee_toe_from_standing", knee_toe_from_standing)) if v is not None}  # fmt: skip
     with Store() as store:
         if values:

@@ -16,8 +16,12 @@ already stands knock-kneed moves little from standing while the knee caves (benc
 real-valgus: squat_front_21's right knee, shank +16 to +24 degrees, change -0.12 to +0.01). The
 shank angle does not depend on how far the toes turn out, so clean toes-out lateral lunges, whose
 knees sit 0.26-0.33 shank lengths inside the toe landmark, stay unflagged (the absolute
-knee-to-toe offset as a gate flagged 4 of their 10 reps). The verdict names the measure furthest
-past its limit.
+knee-to-toe offset as a gate flagged 4 of their 10 reps). In two-footed squats
+(`Thresholds.knee_toe_gate`, set by the squat trackers) the absolute offset is a gate too, at
+`valgus_knee_toe_squat`: with both feet planted, a knee ending well inside its toes is a cave
+however it started, and a change from standing misses it when clean squats of that person move
+the knee outward by more than the cave moves it in (benchmarks/RESULTS.md, real-valgus, warped
+clips). The verdict names the measure furthest past its limit.
 """
 
 from __future__ import annotations
@@ -131,11 +135,13 @@ def confidence_of(measure: Measure, seen_share: float, yaw_deg: float) -> Confid
 
 
 def measures_for(fppa_usable: bool, toe_seen: bool, standing_known: bool, th: Thresholds) -> tuple[Measure, ...]:
-    """Every measure that judges the knee, the primary one (`choose_measure`) first."""
+    """Every measure that judges the knee, the primary one (`choose_measure`) first, then the
+    gates that judge against the foot beside it (`shank_gate`, `knee_toe_gate`)."""
     primary = choose_measure(fppa_usable, toe_seen, standing_known, th)
-    if primary in (Measure.FPPA, Measure.SHANK) or not th.shank_gate:
+    if primary in (Measure.FPPA, Measure.SHANK):
         return (primary,)
-    return (primary, Measure.SHANK)
+    gates = (Measure.SHANK,) * th.shank_gate + (Measure.KNEE_TOE,) * (th.knee_toe_gate and primary is Measure.KNEE_TOE_CHANGE)
+    return (primary, *gates)
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,7 @@ def summarize(
         if not tracker_class(exercise).despike:
             frames = flights
     tracker = tracker_class(exercise)(side, config.trackers)
+    th = tracker.thresholds(th)
     phases = np.zeros(n, dtype=np.int8)  # index into PHASES
     rejected: list[RepRejected] = []
     # What the whole-session statistics read of every frame, gathered while the tracker runs.

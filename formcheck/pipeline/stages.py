@@ -78,7 +78,7 @@ class Pipeline:
         self._xy_filter = OneEuroLandmarkFilter()
         self._world_filter = OneEuroLandmarkFilter()
         self._prev_xy: np.ndarray | None = None
-        self._judge = FrameJudge(config.thresholds)
+        self._judge = FrameJudge(tracker.thresholds(config.thresholds))
         self._cues = CueEngine(config.cues)
         self._band_cue = BandCueEngine(config.cues)
         self.leg_swaps = 0

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from formcheck import __version__
-from formcheck.config import Config
 from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import VIEW_CODES
 from formcheck.judging.scoring import HoldScore, RepScore
@@ -253,13 +252,13 @@ def _clip_duration(result: SessionResult) -> float:
 
 
 def summary_dict(
-    result: SessionResult, config: Config, model: dict[str, Any], partial_reason: str | None = None, read_to_end: bool = True
+    result: SessionResult, model: dict[str, Any], partial_reason: str | None = None, read_to_end: bool = True
 ) -> dict[str, Any]:
     """summary.json; `partial_reason` says why a partial run has less than the whole video.
     A run stopped before the end (`read_to_end` False) reports the frames the container
     announces; one that read to the end (a truncated file too) the frames that decoded."""
     src = result.source
-    th = config.thresholds
+    th = result.thresholds  # as the exercise applied them (`Tracker.thresholds`)
     cut_short = not read_to_end
     return {
         "schema_version": SCHEMA_VERSION,
@@ -291,6 +290,7 @@ def summary_dict(
             "band_min_ankle_separation": th.band_min_ankle_separation,
             "valgus_shank_deg": th.valgus_shank_deg,
             "valgus_knee_toe": th.valgus_knee_toe,
+            "knee_toe_gate": th.knee_toe_gate,
             "knee_toe_from_standing": th.knee_toe_from_standing,
             "valgus_knee_toe_change": th.valgus_knee_toe_change,
             "baseline_relative": th.baseline_relative,

@@ -247,7 +247,7 @@ def _run(
     with deferred():
         result = summarize(recording, exercise, config, info, partial=partial, extra_warnings=warnings, side=side)
         model_json = {"name": model.name, "sha256": model.sha256, "variant": model.variant}
-        summary = summary_dict(result, config, model_json, partial_reason, read_to_end=stopped_by not in STOPPED_EARLY)
+        summary = summary_dict(result, model_json, partial_reason, read_to_end=stopped_by not in STOPPED_EARLY)
         summary["settings_sha256"] = settings_sha256(exercise, side, config, model.sha256, write_video)
         write_summary(files["summary"], summary)
         write_frames_csv(files["frames"], result)

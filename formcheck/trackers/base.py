@@ -11,7 +11,7 @@ import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from formcheck.config import TrackerConfig
+from formcheck.config import Thresholds, TrackerConfig
 from formcheck.core.landmarks import Side
 from formcheck.core.metrics import Metrics
 
@@ -218,6 +218,11 @@ class Tracker(ABC):
         self.side = side
         self.settings = settings if settings is not None else TrackerConfig()
         self.state = TrackerState()
+
+    def thresholds(self, th: Thresholds) -> Thresholds:
+        """The valgus thresholds this exercise's knees are judged by: the configured ones, unless
+        its stance changes what a cave looks like (two-footed squats)."""
+        return th
 
     @abstractmethod
     def update(self, i: int, m: Metrics) -> list[Event]:

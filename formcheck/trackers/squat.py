@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from formcheck.config import TrackerConfig
+from formcheck.config import Thresholds, TrackerConfig
 from formcheck.core.landmarks import Side
 from formcheck.core.metrics import Metrics
 from formcheck.trackers.base import register
@@ -25,6 +25,11 @@ class SquatTracker(CountedTracker):
     def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
         super().__init__(side, settings)
         self.depth = LegShortening(self.settings.standing_window_s)
+
+    def thresholds(self, th: Thresholds) -> Thresholds:
+        """Both feet planted: judged by where the knee ends against its toes too (lunges, which
+        count on this signal with one working leg, keep the configured thresholds)."""
+        return th.for_two_footed_squat() if self.both_legs else th
 
     def signal(self, m: Metrics) -> float:
         d = mean_hip_ankle_px(float(m.left.hip_ankle_px), float(m.right.hip_ankle_px))

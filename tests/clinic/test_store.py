@@ -504,3 +504,23 @@ def test_kill_9_mid_recording_leaves_database_consistent(store: Store, tmp_path:
         assert after.record_session(tmp_path / "big", "P1").created
         assert after.integrity_problems() == []
         assert after.conn.execute("SELECT count(*) FROM reps").fetchone()[0] == 43
+
+
+def test_squat_knee_toe_limit_is_a_patient_threshold_that_reaches_squats_only(store: Store, tmp_path: Path) -> None:
+    """The two-footed squat's absolute knee-to-toe limit is stored per patient (schema 5), and
+    reaches the squat's thresholds (`Tracker.thresholds`) but not a lunge's."""
+    from formcheck.config import effective_config
+    from formcheck.trackers import tracker_class
+    from tests.conftest import run_cli
+
+    store.set_thresholds("P1", {"valgus_knee_toe_squat": 0.25})
+    th = effective_config(patient=store.thresholds("P1")).thresholds
+    squat, lunge = tracker_class("squat")().thresholds(th), tracker_class("lunge")().thresholds(th)
+    assert (squat.valgus_knee_toe, squat.knee_toe_gate) == (0.25, True)
+    assert (lunge.valgus_knee_toe, lunge.knee_toe_gate) == (0.3, False)
+    env = {"FORMCHECK_DB": str(tmp_path / "cli.db")}
+    assert run_cli(["patient", "add", "P1"], None, env_extra=env).returncode == 0
+    proc = run_cli(["patient", "thresholds", "P1", "--valgus-knee-toe-squat", "0.22"], None, env_extra=env)
+    assert proc.returncode == 0 and "valgus_knee_toe_squat = 0.22" in proc.stdout, proc.stderr
+    proc = run_cli(["patient", "thresholds", "P1", "--valgus-knee-toe-squat", "0"], None, env_extra=env)
+    assert proc.returncode == 2 and "valgus_knee_toe_squat" in proc.stderr

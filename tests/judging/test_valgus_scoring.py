@@ -60,23 +60,26 @@ def test_deep_squat_is_judged_against_the_foot():
     assert [s.valgus[Side.LEFT] for s in result.reps] == [False, True]
 
 
-TOE_OUT_PX = 36.0  # each foot-index landmark 12 cm lateral of where the builder puts it: toes well out
+TOE_OUT_PX = 4.0  # each foot-index landmark 1.3 cm lateral of where the builder puts it: toes out
+FAR_TOE_OUT_PX = 36.0  # 12 cm: toes turned far out
 
 
-def run_toes_out(flex: np.ndarray, shift: np.ndarray, config: Config | None = None):
-    """A squat whose feet are turned far out: the knees stay over the ankles (as in a clean lateral
-    lunge, a heel-loaded squat), so the knee reads well inside its toes while nothing caves."""
+def run_toes_out(flex: np.ndarray, shift: np.ndarray, config: Config | None = None, toe_out_px: float = TOE_OUT_PX,
+                 exercise: str = "squat"):  # fmt: skip
+    """A squat whose feet are turned out while the knees stay over the ankles, so the knee reads
+    inside its toes (0.15 shank lengths at the bottom; 0.53 with `FAR_TOE_OUT_PX`) while it moves
+    nowhere from standing."""
     from formcheck.core.landmarks import PoseLandmark as P
     from formcheck.pipeline.stages import Pipeline
     from formcheck.media.sources import Frame
     from formcheck.trackers import tracker_class
 
-    pipe = Pipeline(None, tracker_class("squat")(), config or Config())  # type: ignore[arg-type]
+    pipe = Pipeline(None, tracker_class(exercise)(), config or Config())  # type: ignore[arg-type]
     rng = np.random.default_rng(1)
     for i, f in enumerate(flex):
         p = pose_frame(i / FPS, LegPose(f, shift[i, 0]), LegPose(f, shift[i, 1]), noise_px=0.5, rng=rng)
-        p.image_xy[P.LEFT_FOOT_INDEX, 0] += TOE_OUT_PX  # the person's left is on the image right
-        p.image_xy[P.RIGHT_FOOT_INDEX, 0] -= TOE_OUT_PX
+        p.image_xy[P.LEFT_FOOT_INDEX, 0] += toe_out_px  # the person's left is on the image right
+        p.image_xy[P.RIGHT_FOOT_INDEX, 0] -= toe_out_px
         pipe.process_pose(Frame(i, i / FPS, np.zeros((2, 2, 3), np.uint8)), p)
     return pipe
 
@@ -96,10 +99,37 @@ def test_deep_squat_with_toes_out_is_judged_by_the_change_from_standing():
     assert new.reps[1].peak_knee_toe_change[Side.LEFT] == pytest.approx(0.06 / 0.43, abs=0.02)
     assert new.reps[0].peak_knee_toe_change[Side.LEFT] == pytest.approx(0.0, abs=0.02)
     assert new.baseline.knee_toe_px[Side.LEFT] == pytest.approx(TOE_OUT_PX + 0.03 * 300, abs=1.0)  # builder toe: 3 cm lateral
-    # The absolute offset (still selectable) flags the clean toes-out rep: why it is no longer the default.
-    old = summarize(pipe.recording, "squat", Config(thresholds=Thresholds(knee_toe_from_standing=False)), INFO)
-    assert old.reps[0].valgus[Side.LEFT] is True
-    assert old.reps[0].peak_knee_toe_offset[Side.LEFT] > Thresholds().valgus_knee_toe
+    assert all(s.verdict[Side.LEFT].measure is Measure.KNEE_TOE_CHANGE for s in new.reps)
+
+
+def test_a_knee_ending_far_inside_its_toes_caves_in_a_two_footed_squat_whatever_its_change():
+    """Toes turned far out, knees kept over the ankles: the knee ends half a shank length inside
+    its toes without moving from standing. In a two-footed squat that is the fault (the knee not
+    following the foot), flagged by the absolute offset gate; the configured thresholds (lunges,
+    whose bent knee sits over a turned-out foot) judge the change alone and leave it."""
+    reps = 2
+    t = times(1.5 + reps * 3.0 + 1.0)
+    flex = squat_flexion(t, reps, depth_deg=110.0)
+    pipe = run_toes_out(flex, np.zeros((len(t), 2)), toe_out_px=FAR_TOE_OUT_PX)
+    squat = summarize(pipe.recording, "squat", Config(), INFO)
+    limit = Thresholds().valgus_knee_toe_squat
+    for s in squat.reps:
+        v = s.verdict[Side.LEFT]
+        assert (v.valgus, v.measure, v.limit) == (True, Measure.KNEE_TOE, limit)
+        assert s.peak_knee_toe_change[Side.LEFT] == pytest.approx(0.0, abs=0.02)
+        assert s.peak_knee_toe_offset[Side.LEFT] > limit + 0.2
+    assert squat.thresholds.knee_toe_gate and not Thresholds().knee_toe_gate
+    # The same knees judged by the configured thresholds, as a lunge's are: the change decides.
+    from formcheck.trackers import tracker_class
+
+    assert tracker_class("lunge")().thresholds(Thresholds()) == Thresholds()
+    assert tracker_class("lean-back-squat")().thresholds(Thresholds()).knee_toe_gate
+    values = {Measure.KNEE_TOE_CHANGE: squat.reps[0].peak_knee_toe_change[Side.LEFT],
+              Measure.KNEE_TOE: squat.reps[0].peak_knee_toe_offset[Side.LEFT], Measure.SHANK: 0.0}  # fmt: skip
+    from formcheck.judging.verdict import decide, measures_for
+
+    ungated = decide(measures_for(False, True, True, Thresholds()), values, Thresholds())
+    assert (ungated.valgus, ungated.measure) == (False, Measure.KNEE_TOE_CHANGE)
 
 
 def test_a_knee_already_caved_when_standing_is_caught_by_the_shank_gate():
@@ -116,7 +146,8 @@ def test_a_knee_already_caved_when_standing_is_caught_by_the_shank_gate():
     change_only = summarize(pipe.recording, "squat", Config(thresholds=Thresholds(shank_gate=False)), INFO)
     assert [s.valgus[Side.LEFT] for s in change_only.reps] == [True, True]
     assert all(s.verdict[Side.LEFT].measure is Measure.KNEE_TOE for s in change_only.reps)
-    gated = summarize(pipe.recording, "squat", Config(), INFO)
+    # The shank alone (the squat's absolute offset limit set out of reach) catches it too.
+    gated = summarize(pipe.recording, "squat", Config(thresholds=Thresholds(valgus_knee_toe_squat=5.0)), INFO)
     assert [s.valgus[Side.LEFT] for s in gated.reps] == [True, True]
     assert all(s.verdict[Side.LEFT].measure is Measure.SHANK for s in gated.reps)
     assert not any(s.valgus[Side.RIGHT] for s in gated.reps)
@@ -132,9 +163,10 @@ def test_live_cue_uses_the_same_change_from_standing():
     cued = sorted({k for c in pipe.recording.cue_events for k, (s, _, e) in enumerate(windows) if s <= c.raised_s <= e})
     assert cued == [1]
     assert all(c.basis == "knee_toe" and c.leg is Side.LEFT for c in pipe.recording.cue_events)
-    # With the absolute offset the clean toes-out rep would nag too.
-    old = run_toes_out(flex, shift, Config(thresholds=Thresholds(knee_toe_from_standing=False)))
-    assert sorted({k for c in old.recording.cue_events for k, (s, _, e) in enumerate(windows) if s <= c.raised_s <= e}) == [0, 1]
+    # Toes turned far out with the knees over the ankles: live cues every rep, as the squat's
+    # absolute offset gate flags every rep in the recorded pass.
+    far = run_toes_out(flex, np.zeros((len(t), 2)), toe_out_px=FAR_TOE_OUT_PX)
+    assert sorted({k for c in far.recording.cue_events for k, (s, _, e) in enumerate(windows) if s <= c.raised_s <= e}) == [0, 1]
 
 
 def test_turned_body_is_not_scored():

@@ -21,7 +21,7 @@ def _report(config: Config) -> tuple[str, dict]:
     flex = squat_flexion(t, reps, depth_deg=110.0)
     pipe = run_toes_out(flex, shifts(t, flex, [0.0, 0.06], reps), config)
     result = summarize(pipe.recording, "squat", config, INFO)
-    summary = summary_dict(result, config, MODEL)
+    summary = summary_dict(result, MODEL)
     return render_report(result, summary), summary
 
 

@@ -178,6 +178,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX jobs_by_status ON jobs(status);
         """,
     ),
+    Migration(
+        5,
+        "two-footed squats: per-patient knee-to-toe offset limit",
+        """
+        ALTER TABLE patient_thresholds ADD COLUMN valgus_knee_toe_squat REAL;
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

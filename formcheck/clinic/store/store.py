@@ -40,8 +40,8 @@ CONTRACT_EXERCISES = ("squat", "lunge", "step-down", "step-up", "single-leg-squa
 # "seek medical advice first").
 SAFETY_QUESTIONS: dict[str, tuple[str, bool]] = {q.key: (q.text, q.concern) for q in safety.QUESTIONS}
 THRESHOLD_KEYS = (
-    "valgus_fppa_deg", "valgus_shank_deg", "valgus_knee_toe", "valgus_knee_toe_change", "knee_toe_from_standing",
-    "baseline_relative",
+    "valgus_fppa_deg", "valgus_shank_deg", "valgus_knee_toe", "valgus_knee_toe_squat", "valgus_knee_toe_change",
+    "knee_toe_from_standing", "baseline_relative",
 )  # fmt: skip
 BOOL_THRESHOLDS = frozenset({"knee_toe_from_standing", "baseline_relative"})  # switches, stored as 0/1
 LEGS = ("left", "right")
