@@ -266,7 +266,7 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (centre - half, centre + half)
+    return (max(centre - half, 0.0), min(centre + half, 1.0))  # clipped: rounding reads -0.00 at k = 0
 
 
 @dataclasses.dataclass
@@ -558,6 +558,19 @@ def sensitivity(real: list[KneeRep], warped: list[KneeRep]) -> list[str]:
                      f"{np.median(read):+.2f} ({np.percentile(read, 25):+.2f} to {np.percentile(read, 75):+.2f})" if read.size else "-"])  # fmt: skip
     clean_real = [r for r in real if not r.caving]
     lines.append(md_table(["level", "warped knee flagged", "other knee flagged", "knee-to-toe read at the bottom (median, IQR)"], rows))
+    families = sorted({r.family for r in warped})
+    by_family = []
+    for level in sorted({r.level for r in warped if r.level is not None}):
+        cells = []
+        for family in families:
+            hit = [r for r in warped if r.level == level and r.warped_leg and r.caving and r.family == family]
+            judged = [r for r in hit if r.shipped is not None]
+            other = [r for r in warped if r.level == level and not r.warped_leg and r.family == family and r.shipped is not None]
+            cells.append(f"{share(sum(bool(r.shipped) for r in judged), len(judged))} ({len(hit) - len(judged)} not judged); "
+                         f"other knee {sum(bool(r.shipped) for r in other)}/{len(other)}")  # fmt: skip
+        by_family.append([f"{level:.2f}", *cells])
+    lines += ["", "The same by exercise family, warped knees flagged of those the shipped rule judged (a rep it did not find, "
+              "or a view it does not score, is not judged):", "", md_table(["level", *families], by_family)]  # fmt: skip
     lines += ["", f"Clean real knee-reps flagged by the shipped rule: {share(sum(bool(r.shipped) for r in clean_real), len(clean_real))}.", "",
               "Real and warped together (each person's real and warped knee-reps held out together):", "",
               md_table(HEADER, rule_rows(real + warped, OR_PAIRS))]  # fmt: skip
