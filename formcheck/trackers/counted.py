@@ -33,7 +33,8 @@ class CountedTracker(Tracker):
     # Which frames of a rep tell its working leg: "loaded" (past half depth, where the working leg
     # carries the body) or "approach" (from the start until the signal first comes within 10 % of
     # its extreme: a step-up's rise, where only the free foot travels; at the top both feet stand
-    # still on the step, however long the person stays there).
+    # still on the step, however long the person stays there), or "rep" (every frame of the rep: a
+    # single-leg squat's free foot moves on the way down and up).
     leg_judged_on: str = "loaded"
 
     def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:

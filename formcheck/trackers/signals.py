@@ -121,6 +121,43 @@ class AnkleStillness:
         return out
 
 
+class AnklePath:
+    """Per leg: how far each ankle travelled in the image over the last `window_s` seconds, in
+    body lengths (NaN until both ankles have been seen for a while). The stance foot stays
+    planted while the free foot is lifted, held out and brought back: behind, beside, or in front
+    as in a pistol squat, where the free ankle reads *lower* in the image than the stance ankle."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._steps: deque[tuple[float, float, float]] = deque()  # (t, left step, right step)
+        self._prev: dict[Side, tuple[float, float]] = {}
+        self._sum = {s: 0.0 for s in SIDES}
+
+    def update(self, m: Metrics) -> dict[Side, float]:
+        t = float(m.t_s)
+        body = float(m.body_px)
+        steps = {}
+        for side in SIDES:
+            leg = m.leg(side)
+            x, y = float(leg.ankle_x), float(leg.ankle_y)
+            prev = self._prev.get(side)
+            ok = math.isfinite(x) and math.isfinite(y) and math.isfinite(body) and body > 0
+            steps[side] = math.hypot(x - prev[0], y - prev[1]) / body if ok and prev is not None else math.nan
+            if ok:
+                self._prev[side] = (x, y)
+        if all(math.isfinite(v) for v in steps.values()):  # compared only where both are seen
+            self._steps.append((t, steps[Side.LEFT], steps[Side.RIGHT]))
+            self._sum[Side.LEFT] += steps[Side.LEFT]
+            self._sum[Side.RIGHT] += steps[Side.RIGHT]
+        while self._steps and self._steps[0][0] < t - self.window_s:
+            _, a, b = self._steps.popleft()
+            self._sum[Side.LEFT] -= a
+            self._sum[Side.RIGHT] -= b
+        if len(self._steps) < 3:
+            return {s: math.nan for s in SIDES}
+        return {s: max(self._sum[s], 0.0) for s in SIDES}
+
+
 class PelvisDrop:
     """Per leg: how far the hip has come down toward that leg's floor, in percent of the
     standing hip-to-floor height. The floor is the lowest the ankle has been recently (a running

@@ -91,6 +91,29 @@ def test_single_leg_reps_count_for_the_bending_leg(exercise, stance):
 
 
 @pytest.mark.parametrize("stance", [Side.LEFT, Side.RIGHT])
+def test_pistol_squat_reps_count_for_the_planted_leg_though_the_free_ankle_reads_lower(stance):
+    """A pistol squat from the front: the free leg is held out toward the camera as the stance leg
+    bends, so its ankle reads *lower* in the image than the planted one at every bottom (as in
+    sls_front_02 and 05). The stance is the foot that stays put, live and in the report."""
+    t = np.arange(0, 1.5 + 5 * 3.0 + 1.0, 1 / FPS)
+    bend = bumps(t, 5, 5.0, 70.0)
+    still = np.full_like(t, 5.0)
+    left, right = (bend, still) if stance is Side.LEFT else (still, bend)
+    reach = -45.0 * (bend - 5.0) / 65.0  # the free foot comes 45 px lower in the image at each bottom
+    lift = (np.zeros_like(t), reach) if stance is Side.LEFT else (reach, np.zeros_like(t))
+    seen: list[Side | None] = []
+
+    def bottom_ankles(i, f):
+        if bend[i] == bend.max():
+            seen.append(Side.LEFT if f.image_xy[P.LEFT_ANKLE, 1] > f.image_xy[P.RIGHT_ANKLE, 1] else Side.RIGHT)
+
+    result = run_legs("single-leg-squat", left, right, lift=lift, edit=bottom_ankles)
+    assert seen and all(s is stance.other for s in seen)  # the lower ankle at the bottoms: the free one
+    assert len(result.reps) == 5
+    assert all(s.rep.legs == (stance,) for s in result.reps)
+
+
+@pytest.mark.parametrize("stance", [Side.LEFT, Side.RIGHT])
 def test_step_down_stance_leg_is_not_taken_from_frames_without_its_foot(stance):
     """A caption hides the feet during the first rep (as on stepdown_oblique_01, frames 17-80):
     the stance foot goes unseen while the model draws the free leg's ankle high, so the free leg
