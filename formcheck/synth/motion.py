@@ -66,6 +66,7 @@ class MotionParams:
     # knee-rom (seated knee extension): the working knee's fullest extension per rep (cycled);
     # the knees rest at `depth_deg` between reps
     extension_deg: tuple[float, ...] = (10.0,)
+    extension_hold_s: float = 0.0  # and holds it there this much longer (a knee extension's 5 s hold)
     # band-walk, side-push: how far the leading foot steps out (metres), and the steps whose
     # trailing foot closes in to `narrow_gap_m` of the other (the band gone slack)
     step_m: float = 0.30
@@ -542,7 +543,7 @@ def _knee_rom(s: _Script) -> None:
         t0 = s.t
         straight = pose(p.extension_deg[i % len(p.extension_deg)])
         s.key(0.45 * p.tempo_s, straight)
-        s.key(0.10 * p.tempo_s, straight.copy())
+        s.key(0.10 * p.tempo_s + p.extension_hold_s, straight.copy())
         s.key(0.45 * p.tempo_s, rest.copy())
         s.rep(t0, (w,), i)
         s.rest()

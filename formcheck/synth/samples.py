@@ -1,4 +1,5 @@
-"""The synthetic sample sets: the full benchmark ("standard") and the few clips in the repo ("committed").
+"""The synthetic sample sets: the full benchmark ("standard"), the few clips in the repo ("committed")
+and the rehab-programme exercises again under other cameras, legs and bodies ("variants").
 
 `formcheck samples --out DIR` calls `make_samples`. Every clip is fully determined by its
 ClipSpec (seeded), so the sets are reproducible; each clip gets `<clip>.truth.json` beside it
@@ -31,7 +32,7 @@ from formcheck.synth.valgus import shift_plan
 log = logging.getLogger(__name__)
 
 VALGUS_LEVELS_DEG = {"mild": 18.0, "clear": 26.0}
-SETS = ("standard", "committed")
+SETS = ("standard", "committed", "variants")
 L, R = Side.LEFT, Side.RIGHT
 
 Progress = Callable[[int, int, str], None]
@@ -281,11 +282,58 @@ def knee_rom_spec() -> ClipSpec:
         seed=21)
 
 
+def variant_specs() -> list[ClipSpec]:
+    """The issue-17 exercises again, each twice or more with another camera (yaw, height,
+    distance), working leg, size of movement, body and clothes, all clean: a check that what was
+    read on the one standard clip of each (`--exercise auto`'s rules, the trackers' settings)
+    holds beyond it. Knee range of motion also filmed from the right side, at 70 degrees and from
+    the front, and once with the straight knee held 5 s at each rep's top (a knee extension's
+    hold, which `auto` should not call range of motion)."""
+    rng = np.random.default_rng(17)
+
+    def variant(base: ClipSpec, name: str, camera: Camera, body: BodyShape, seed: int, look: Appearance | None = None,
+                **motion) -> ClipSpec:
+        return replace(base, name=name, motion=replace(base.motion, medial_shift_m=(), **motion), camera=camera,
+                       look=look or Appearance.random(rng, noise_sigma=1.5), body=body, seed=seed)
+
+    walk, push, slide, pivot, rom = band_walk_spec(), side_push_spec(), adduction_slide_spec(), pivot_spec(), knee_rom_spec()
+    seated = dict(look_at_m=0.7, frame_height_m=1.6)
+    return [
+        variant(walk, "bandwalk_yaw20_left", Camera(yaw_deg=20, height_m=1.0, distance_m=3.5), BodyShape(1.60, girth=1.15),
+                101, working_leg=L, step_m=0.25, depth_deg=30.0, reps=6, narrow_steps=()),
+        variant(walk, "bandwalk_yawm15", Camera(yaw_deg=-15, height_m=0.5, distance_m=3.2), BodyShape(1.88, leg_ratio=1.04),
+                102, step_m=0.35, rest_s=0.6, arms="sides", narrow_steps=()),
+        variant(push, "sidepush_yaw20_left", Camera(yaw_deg=20, height_m=1.0, distance_m=3.5), BodyShape(1.62, girth=1.1),
+                103, working_leg=L, step_m=0.35, depth_deg=25.0),
+        variant(push, "sidepush_yawm15", Camera(yaw_deg=-15, height_m=0.5, distance_m=3.4), BodyShape(1.85), 104,
+                step_m=0.50, reps=8, arms="hips"),
+        variant(slide, "adductionslide_yaw15_left", Camera(yaw_deg=15, height_m=0.9, distance_m=3.2),
+                BodyShape(1.66, girth=1.1), 105, working_leg=L, slide_m=0.25, depth_deg=60.0),
+        variant(slide, "adductionslide_yawm20", Camera(yaw_deg=-20, height_m=0.5, distance_m=3.0), BodyShape(1.84), 106,
+                slide_m=0.35, depth_deg=40.0, reps=4),
+        variant(pivot, "pivot_yaw10_left_turn45", Camera(yaw_deg=10, height_m=0.6, distance_m=3.2), BodyShape(1.64), 107,
+                working_leg=L, turn_deg=45.0),
+        variant(pivot, "pivot_yawm10_turn75", Camera(yaw_deg=-10, height_m=1.0, distance_m=3.5), BodyShape(1.86, girth=1.1),
+                108, turn_deg=75.0, reps=3),
+        variant(rom, "kneerom_rightside", Camera(yaw_deg=-90, height_m=0.8, distance_m=3.0, look_at_m=0.7, frame_height_m=1.8),
+                BodyShape(1.80), 109, working_leg=R),
+        variant(rom, "kneerom_yaw70", Camera(yaw_deg=70, height_m=0.5, distance_m=2.6, **seated), BodyShape(1.60), 110,
+                extension_deg=(0.0, 20.0, 30.0), reps=3),
+        variant(rom, "kneerom_front", Camera(yaw_deg=0, height_m=0.5, distance_m=2.6, **seated), BodyShape(1.72), 111,
+                working_leg=R),
+        # in the standard clip's clothes: the question here is the hold, not the look
+        variant(rom, "kneerom_hold5s_side", Camera(yaw_deg=80, height_m=0.5, distance_m=2.5, **seated), BodyShape(1.70), 112,
+                look=rom.look, extension_deg=(5.0,), extension_hold_s=5.0),
+    ]
+
+
 def specs_for(which: str) -> list[ClipSpec]:
     if which == "standard":
         return standard_specs()
     if which == "committed":
         return committed_specs()
+    if which == "variants":
+        return variant_specs()
     raise ValueError(f"unknown sample set {which!r}; one of {', '.join(SETS)}")
 
 
