@@ -70,6 +70,9 @@ class KneeRep:
     warped_leg: bool = False  # warped clips: this is the leg that was warped
     bottom_knee_toe: float = math.nan  # the knee-to-toe offset the model reads at the labelled bottom
     decided: str = ""  # the shipped verdict's measure, value and limit, and the tracker rep it judged
+    # False: a leg the labels do not name as working in this rep, listed only because the shipped
+    # rule flagged it (the tracker credited the rep to it): a false flag, on the wrong knee.
+    working: bool = True
 
 
 def family_of(exercise: str) -> str | None:
@@ -216,6 +219,11 @@ def measure_clip(entry: dict, video: pathlib.Path, cache: pathlib.Path, config: 
                                shipped.get((w.bottom_i, side.value), (None, ""))[0], entry.get("warp_level"),
                                entry.get("warped_leg") == side.value, bottom_kt,
                                shipped.get((w.bottom_i, side.value), (None, ""))[1]))  # fmt: skip
+        for leg in ("left", "right"):
+            flag, what = shipped.get((w.bottom_i, leg), (None, ""))
+            if flag and Side(leg) not in w.legs and not any(o.decided == what and o.leg == leg for o in out):
+                out.append(KneeRep(entry["file"], person_of(entry), family, w.index, leg, False, dict.fromkeys(f, math.nan),
+                                   True, entry.get("warp_level"), entry.get("warped_leg") == leg, math.nan, what, working=False))  # fmt: skip
     return out
 
 
@@ -403,12 +411,15 @@ def collect(sources: list[tuple[pathlib.Path, pathlib.Path]], cache: pathlib.Pat
     return out
 
 
-def rule_rows(reps: list[KneeRep], pairs: list[tuple[str, str]]) -> list[list[str]]:
+def rule_rows(every: list[KneeRep], pairs: list[tuple[str, str]]) -> list[list[str]]:
+    """One row per rule. The shipped rule also counts its flags on legs the labels do not name as
+    working (`KneeRep.working`) as false; the measures are read on the working legs only."""
     rows = []
     shipped = Scores()
-    for r in reps:
+    for r in every:
         shipped.add(r.caving, r.shipped)
     rows.append(["shipped rule (verdict, tracker's reps)", "-", *shipped.row()])
+    reps = [r for r in every if r.working]
     for name in reps[0].features if reps else []:
         s, thr = loso(reps, lambda r, name=name: r.features[name])
         finite = [t for t in thr if np.isfinite(t)]
@@ -442,10 +453,13 @@ def main() -> None:
     sources = [(args.media / "manifest.json", args.media)]
     if args.extra:
         sources.append((args.extra / "manifest.json", args.extra_cache))
-    real = collect(sources, args.cache / "lm", config)
-    warped = collect([(args.warped, args.warped)], args.cache / "lm", config) if args.warped else []
+    every = collect(sources, args.cache / "lm", config)
+    real = [r for r in every if r.working]
+    wrong_leg = [r for r in every if not r.working]
+    warped_every = collect([(args.warped, args.warped)], args.cache / "lm", config) if args.warped else []
+    warped = [r for r in warped_every if r.working]
     if args.dump:
-        args.dump.write_text(json.dumps([dataclasses.asdict(r) for r in real + warped], indent=1, default=float))
+        args.dump.write_text(json.dumps([dataclasses.asdict(r) for r in every + warped_every], indent=1, default=float))
     caving = sum(r.caving for r in real)
     people = len({r.person for r in real})
     command = ("python -m benchmarks.real_valgus --extra benchmarks/real_clips" + (" --warped ~/.cache/formcheck/warped" if warped else "")
@@ -453,13 +467,16 @@ def main() -> None:
     lines = [f"Measured {stamp()}. Command: `{command}`.", "",
              f"Real: {len(real)} labelled knee-reps ({caving} caving, {len(real) - caving} clean) of {people} people; "
              "tp/fp/fn/tn per knee-rep, precision and recall with 95% Wilson intervals; 'unscored' knee-reps count as not flagged.", "",
-             md_table(HEADER, rule_rows(real, OR_PAIRS))]  # fmt: skip
+             md_table(HEADER, rule_rows(every, OR_PAIRS))]  # fmt: skip
+    lines += ["", f"The shipped rule's flags on a leg the labels do not name as working in that rep (the tracker credited the "
+              f"rep to the other leg), counted above as false flags: {len(wrong_leg)}."]  # fmt: skip
+    lines += [f"- {r.clip} rep {r.rep}, {r.leg} knee: {r.decided}" for r in wrong_leg]
     for family in sorted({r.family for r in real}):
-        fam = [r for r in real if r.family == family]
+        fam = [r for r in every if r.family == family]
         if any(r.caving for r in fam):
-            lines += ["", f"Real, {family} only:", "", md_table(HEADER, rule_rows(fam, OR_PAIRS)[1:])]
+            lines += ["", f"Real, {family} only:", "", md_table(HEADER, rule_rows(fam, OR_PAIRS))]
     if warped:
-        lines += sensitivity(real, warped)
+        lines += sensitivity(every, warped_every)
     lines += ["", "Per real knee-rep values (caving first):", ""]
     names = list(real[0].features) if real else []
     per = sorted(real, key=lambda r: (not r.caving, r.clip, r.rep, r.leg))
@@ -541,9 +558,11 @@ def share(k: int, n: int) -> str:
     return f"{k}/{n} = {k / n:.2f} [{lo:.2f}-{hi:.2f}]" if n else "-"
 
 
-def sensitivity(real: list[KneeRep], warped: list[KneeRep]) -> list[str]:
+def sensitivity(every: list[KneeRep], warped_every: list[KneeRep]) -> list[str]:
     """Warped clips: share of warped knee-reps flagged per size, the untouched leg's false flags,
     and how far inside its toes the model reads the warped knee at the bottom."""
+    real = [r for r in every if r.working]
+    warped = [r for r in warped_every if r.working]
     lines = ["", f"Warped real clips: {len({r.clip for r in warped})} clips from {len({r.person for r in warped})} people "
              "(benchmarks/warp_valgus.py); the warped knee ends `level` standing shank lengths inside its toe at each "
              "warped rep's bottom. Shipped rule on the tracker's reps.", ""]  # fmt: skip
@@ -573,7 +592,7 @@ def sensitivity(real: list[KneeRep], warped: list[KneeRep]) -> list[str]:
               "or a view it does not score, is not judged):", "", md_table(["level", *families], by_family)]  # fmt: skip
     lines += ["", f"Clean real knee-reps flagged by the shipped rule: {share(sum(bool(r.shipped) for r in clean_real), len(clean_real))}.", "",
               "Real and warped together (each person's real and warped knee-reps held out together):", "",
-              md_table(HEADER, rule_rows(real + warped, OR_PAIRS))]  # fmt: skip
+              md_table(HEADER, rule_rows(every + warped_every, OR_PAIRS))]  # fmt: skip
     return lines
 
 
