@@ -62,6 +62,7 @@ class FrameRows:
     phase: np.ndarray  # index into PHASES
     loaded: np.ndarray  # in the loaded half of a rep, or in a hold
     cue: np.ndarray  # index into the recording's cue texts
+    feet_apart: np.ndarray  # band-walk: ankle separation in standing hip widths (NaN elsewhere)
 
 
 @dataclass
@@ -80,6 +81,8 @@ class SessionResult:
     # Per rep and hold: (first frame, mask over its frames) of the loaded half, where the knee
     # is judged against the foot.
     loaded_windows: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    # Band side-shuffle: the ankle separation the band rule reads (standing hip widths), per frame.
+    feet_apart_of_frame: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     warnings: list[str] = field(default_factory=list)
     detection: Detection | None = None  # --exercise auto: what was recognised
     rejected: list[RepRejected] = field(default_factory=list)
@@ -99,6 +102,7 @@ class SessionResult:
             yield FrameRows(
                 lo, hi, chunk.frame_index, m, self.fppa_usable(m), {s: knee_toe_change(m, s, self.baseline) for s in SIDES},
                 self.rep_of_frame(lo, hi), self.phase_of_frame[lo:hi], self.loaded(lo, hi), chunk.cue,
+                self.feet_apart_of_frame[lo:hi] if self.feet_apart_of_frame.size else np.full(hi - lo, np.nan),
             )  # fmt: skip
 
     def rep_of_frame(self, lo: int, hi: int) -> np.ndarray:
@@ -162,6 +166,7 @@ def summarize(
     tracker = tracker_class(exercise)(side, config.trackers)
     th = tracker.thresholds(th)
     phases = np.zeros(n, dtype=np.int8)  # index into PHASES
+    apart = np.full(n, np.nan, dtype=np.float32)
     rejected: list[RepRejected] = []
     # What the whole-session statistics read of every frame, gathered while the tracker runs.
     standing: list[StandingInputs] = []
@@ -174,6 +179,8 @@ def summarize(
         for k in range(w.hi - w.lo):
             rejected += [e for e in tracker.update(w.lo + k, m.at(k)) if isinstance(e, RepRejected)]
             phases[w.lo + k] = _PHASE_CODE[tracker.state.phase]
+            if tracker.state.feet_apart is not None:
+                apart[w.lo + k] = tracker.state.feet_apart
         standing.append(StandingInputs.of(m))
         pose[w.lo : w.hi], view_codes[w.lo : w.hi] = m.pose, m.view
         yaw[w.lo : w.hi], heights[w.lo : w.hi] = m.yaw_deg, w.height_px
@@ -245,6 +252,7 @@ def summarize(
         frames=frames,
         thresholds=th,
         phase_of_frame=phases,
+        feet_apart_of_frame=apart,
         reps=scores,
         holds=holds,
         baseline=baseline,

@@ -31,7 +31,7 @@ FRAME_COLUMNS = [
     "view", "rep", "phase", "cue",
     # beyond the contract's minimum:
     "fppa_usable_left", "fppa_usable_right", "separation_ratio", "pelvic_tilt_deg",
-    "trunk_lean_deg", "body_yaw_deg",
+    "trunk_lean_deg", "body_yaw_deg", "feet_apart_hip_widths",
 ]  # fmt: skip
 
 
@@ -347,6 +347,6 @@ def write_frames_csv(path: Path, result: SessionResult) -> None:
                     PHASES[rows.phase[i]].value, texts[rows.cue[i]],
                     int(rows.usable[SIDES[0]][i]), int(rows.usable[SIDES[1]][i]),
                     _cell(m.separation_ratio[i], 3), _cell(m.pelvic_tilt_deg[i], 1),
-                    _cell(m.trunk_lean_deg[i], 1), _cell(m.yaw_deg[i], 1),
+                    _cell(m.trunk_lean_deg[i], 1), _cell(m.yaw_deg[i], 1), _cell(float(rows.feet_apart[i]), 3),
                 ])  # fmt: skip
     os.replace(tmp, path)

@@ -111,6 +111,28 @@ def test_band_walk_narrowest_gap_per_step_against_hip_width_and_its_threshold():
     assert [s.feet_too_close for s in result.reps] == [w < limit for w in want] == [False, True, False, False]
 
 
+def test_frames_csv_carries_the_ankle_separation_the_band_rule_reads(tmp_path):
+    """frames.csv's feet_apart_hip_widths: per frame, the separation the band rule judged, so
+    each step's narrowest value is in the CSV; empty for exercises without a band."""
+    import csv
+
+    from formcheck.reporting.outputs import write_frames_csv
+
+    dx, flex, truth = walk([R, R, R, R], narrow=(1,))
+    result = _run("band-walk", dx, flex)
+    write_frames_csv(tmp_path / "frames.csv", result)
+    rows = list(csv.DictReader((tmp_path / "frames.csv").open()))
+    assert len(rows) == len(flex)
+    for s in result.reps:
+        at = rows[s.rep.step.min_separation_i]  # the step's narrowest frame, as the tracker read it
+        assert float(at["feet_apart_hip_widths"]) == pytest.approx(s.rep.step.min_separation, abs=0.001)
+    narrow = rows[result.reps[1].rep.step.min_separation_i]
+    assert float(narrow["feet_apart_hip_widths"]) < Config().thresholds.band_min_ankle_separation
+    squat = run_legs("squat", flex, flex)
+    write_frames_csv(tmp_path / "squat.csv", squat)
+    assert {r["feet_apart_hip_widths"] for r in csv.DictReader((tmp_path / "squat.csv").open())} == {""}
+
+
 def test_band_walk_flags_push_off_valgus_on_the_caving_knees_only():
     directions = [L, L, L, L, L]
     dx, flex, truth = walk(directions)
