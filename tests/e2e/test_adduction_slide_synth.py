@@ -3,7 +3,7 @@
 the bent knee caving over slides 2 and 5): every slide counted for the bent leg, its start within
 2 frames of the skeleton's, its closest frame within the scripted pause with the foot in, the
 range within 0.02 straight-leg lengths of the truth, valgus flagged on exactly the caving slides,
-`auto` saying "unsure", and live (the clip as its camera) a right-knee cue on each caving slide
+`auto` naming the slides, and live (the clip as its camera) a right-knee cue on each caving slide
 and nothing else.
 
 Measured here: range 0.365-0.367 against 0.364; the separations themselves read 0.02 under the
@@ -55,10 +55,12 @@ def test_adduction_slides_range_and_bent_knee_valgus(analyzed, slide_clip):
     assert section[: section.index("</table>")].count('<tr class="valgus">') == 2
 
 
-def test_auto_does_not_misname_the_slides(analyzed, slide_clip):
-    """`--exercise auto` has not learnt adduction slides: "unsure", not a squat or a side lunge."""
+def test_auto_names_the_slides(analyzed, slide_clip):
+    """`--exercise auto`: five slides from the side-lunge position held throughout (feet apart on
+    one floor, no standing up between) are adduction slides, not side lunges."""
     s = load_summary(analyzed(slide_clip, "auto"))
-    assert s["exercise_detected"]["name"] == "unsure", s["exercise_detected"]
+    assert s["exercise_detected"]["name"] == "adduction-slide" and s["exercise"] == "adduction-slide", s["exercise_detected"]
+    assert s["rep_count"] == 5 and s["slides"]["right"]["slides"] == 5
 
 
 def test_live_cues_the_bent_knee_on_the_caving_slides_only(analyzed, slide_clip, model_path, tmp_path):

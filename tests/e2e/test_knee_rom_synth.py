@@ -1,6 +1,7 @@
 """knee-rom end to end with the real pose model on the rendered synthetic seated knee extension
 (`kneerom_side`, filmed from the working leg's side): the reps counted exactly, each rep's max
-flexion and fullest extension against the skeleton's truth, and the usual output files.
+flexion and fullest extension against the skeleton's truth, the usual output files, and `auto`
+naming it (seated: a thigh level all along).
 
 Near-straight knees read too bent (the model puts the knee of a straight leg above it: measured
 +5 and +6.5 to +8.7 degrees on the reps straightened to 10 and 5, depending on how --workers splits
@@ -40,3 +41,9 @@ def test_knee_rom_synthetic_side_view_counts_and_range(analyzed, knee_rom_clip):
         assert got["uncertainty_deg"] is not None and got["uncertainty_deg"] >= 0.0
     for name in ("annotated.mp4", "frames.csv", "report.html", "landmarks.npy"):
         assert (out / name).stat().st_size > 0, name
+
+
+def test_auto_names_the_seated_knee_range_of_motion(analyzed, knee_rom_clip):
+    s = load_summary(analyzed(knee_rom_clip, "auto"))
+    assert s["exercise_detected"]["name"] == "knee-rom" and s["exercise"] == "knee-rom", s["exercise_detected"]
+    assert s["rep_count"] == 4 and [r["legs"] for r in s["reps"]] == [["left"]] * 4

@@ -3,7 +3,7 @@ times the right foot steps forward and lands, the body turns 60 degrees away fro
 foot steps round, and back; the planted knee caves at the plant on pivots 2 and 4): every plant
 counted for the right leg within 2 frames of the skeleton's, valgus at the plant flagged on exactly
 the caving pivots with high confidence (the plant window is frontal: the person turns only after
-it), the person turning not made a view warning, `auto` saying "unsure", and live (the clip as its
+it), the person turning not made a view warning, `auto` naming the pivots, and live (the clip as its
 camera) a right-knee cue at each caving plant and nothing else.
 
 Measured here: plants at -1 to 0 frames of the skeleton's; FPPA peaks over the plant window 16.7
@@ -52,10 +52,12 @@ def test_pivot_plants_valgus_at_the_plant_and_trunk_turn(analyzed, pivot_clip):
     assert s["plants"]["left"]["plants"] == 0
 
 
-def test_auto_does_not_misname_the_pivots(analyzed, pivot_clip):
-    """`--exercise auto` has not learnt pivots: "unsure", not a lunge."""
+def test_auto_names_the_pivots(analyzed, pivot_clip):
+    """`--exercise auto`: four turns of the shoulders, each on the planted right foot, are pivots,
+    counted as `-e pivot` counts them."""
     s = load_summary(analyzed(pivot_clip, "auto"))
-    assert s["exercise_detected"]["name"] == "unsure", s["exercise_detected"]
+    assert s["exercise_detected"]["name"] == "pivot" and s["exercise"] == "pivot", s["exercise_detected"]
+    assert s["rep_count"] == 4 and s["plants"]["right"]["plants"] == 4
 
 
 def test_live_cues_the_planted_knee_at_the_caving_plants_only(analyzed, pivot_clip, model_path, tmp_path):

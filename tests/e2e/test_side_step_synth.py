@@ -3,8 +3,8 @@
 and 7, the trailing knee caving at push-off on step 2 and both knees on step 6; `sidepush_front`:
 6 big steps side to side, the pushing knee caving on pushes 2 and 5): every step counted with its
 direction, push-off within 2 frames of the skeleton's, the valgus and feet-too-close flags on
-exactly the scripted steps, and live (the clip as its camera) "keep the band tight" and the knee
-cues on those steps only.
+exactly the scripted steps, `auto` naming each exercise, and live (the clip as its camera) "keep
+the band tight" and the knee cues on those steps only.
 
 The narrowest ankle distance reads 0.1-0.3 standing hip widths under the truth (1.23-1.29 against
 1.53 on the clean steps, 0.24-0.35 against 0.45 on the slack ones): the model's hip landmarks sit
@@ -81,12 +81,13 @@ def test_side_push_pushes_per_direction_and_pushing_knee(analyzed, side_push_cli
     assert all(r["step"]["min_ankle_separation"] is None for r in s["reps"])  # no band rule
 
 
-def test_auto_does_not_misname_the_side_steps(analyzed, band_walk_clip, side_push_clip):
-    """`--exercise auto` has not learnt sideways steps: it must not call them hops or a squat
-    with a valgus verdict it cannot stand behind; "unsure" is the honest answer."""
-    for clip in (band_walk_clip, side_push_clip):
+def test_auto_names_the_band_walk_and_the_side_pushes(analyzed, band_walk_clip, side_push_clip):
+    """`--exercise auto` tells the two apart by the steps' directions (four one way then four back;
+    every step changing direction) and counts them as the named exercise does."""
+    for clip, name, steps in ((band_walk_clip, "band-walk", 8), (side_push_clip, "side-push", 6)):
         s = load_summary(analyzed(clip, "auto"))
-        assert s["exercise_detected"]["name"] == "unsure", (clip.name, s["exercise_detected"])
+        assert s["exercise_detected"]["name"] == name and s["exercise"] == name, (clip.name, s["exercise_detected"])
+        assert s["rep_count"] == steps
 
 
 def test_live_cues_the_slack_band_and_the_caving_knees_only(analyzed, band_walk_clip, model_path, tmp_path):

@@ -1,0 +1,63 @@
+"""`--exercise auto` on sideways steps built from constructed landmarks (pure, fast; the rendered
+clips with the real pose model are in tests/e2e/test_auto_steps_synth.py): steps one way then
+the other are a band walk, steps that change direction every time side pushes, a mix of the two
+is neither, and steps up onto something (a foot well above the other, the pelvis rising) are not
+sideways steps at all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from formcheck.core.landmarks import PoseLandmark as P, Side
+from formcheck.core.metrics import compute_metrics
+from formcheck.pipeline.exercise_detect import STEP_LIFT
+from tests.builders import LegPose, pose_frame
+from tests.trackers.test_side_step import FOOT, _editor, _run, walk
+from tests.trackers.test_trackers_exercises import run_legs
+
+L, R = Side.LEFT, Side.RIGHT
+
+
+@pytest.mark.parametrize(("directions", "named"), [
+    ([R, R, R, R, L, L, L, L], "band-walk"),
+    ([L, L, R, R, L, L, R, R], "band-walk"),
+    ([L, R, L, R, L, R], "side-push"),
+    ([R, L, R, L, R, L, R, L], "side-push"),
+    ([R, R, L, R, L, L, R], "unsure"),  # 4 changes of direction in 6: neither pattern
+    ([R, R, R], "unsure"),  # too few steps to tell
+])  # fmt: skip
+def test_auto_names_sideways_steps_by_their_directions(directions, named):
+    dx, flex, _ = walk(directions)
+    result = _run("auto", dx, flex)
+    assert result.detection is not None and result.detection.name == named, result.detection
+
+
+def _stepping_up(truth, lift_px: float, edit):
+    """Each step's leading foot `lift_px` higher from push-off to the trailing foot's arrival and
+    the pelvis and trunk half of it: a foot put on a box as the body moves over."""
+    upper = [P.LEFT_HIP, P.RIGHT_HIP, P.LEFT_SHOULDER, P.RIGHT_SHOULDER, P.NOSE]
+
+    def up(i, f):
+        edit(i, f)
+        for push, end, d in truth:
+            if push <= i <= end:
+                for lm in FOOT[d]:
+                    f.image_xy[lm, 1] -= lift_px
+                f.image_xy[upper, 1] -= lift_px / 2
+
+    return up
+
+
+def test_auto_does_not_take_steps_up_for_sideways_steps():
+    """The same steps with the leading foot 0.2 body lengths up (on a box) and the pelvis rising:
+    the feet are not on one floor, so no band walk (the synthetic step-ups read as travelling
+    steps of 0.11-0.18 body lengths, the foot on the box 0.21-0.26 above the other)."""
+    dx, flex, truth = walk([R, R, R, R, L, L, L, L])
+    bent = pose_frame(0.0, LegPose(35.0), LegPose(35.0))
+    body_px = float(compute_metrics(np.zeros(1), bent.image_xy[None], bent.world_xyz[None]).body_px[0])
+    assert 0.2 > STEP_LIFT
+    flat = run_legs("auto", flex, flex, edit=_editor(dx, None, truth, len(flex)))
+    assert flat.detection is not None and flat.detection.name == "band-walk"
+    raised = run_legs("auto", flex, flex, edit=_stepping_up(truth, 0.2 * body_px, _editor(dx, None, truth, len(flex))))
+    assert raised.detection is not None and raised.detection.name == "unsure", raised.detection
