@@ -1,15 +1,16 @@
 """Exercise-tracker benchmark: rep-count error, working-leg accuracy, rep-window error, valgus-flag
-precision/recall and --exercise auto, on the synthetic standard set and the labelled real clips.
+precision/recall and --exercise auto (with its confusion table: true exercise against the name it
+gave), on the synthetic standard set, its variants and the labelled real clips.
 
     FORMCHECK_MODEL=/work/shared/models/pose_landmarker_full.task \\
-        python benchmarks/trackers.py --synth /tmp/std --media ../shared/media --cache /tmp/formcheck-bench-cache [--write]
+        python benchmarks/trackers.py --synth /tmp/std --variants /tmp/variants --media ../shared/media --cache /tmp/formcheck-bench-cache [--write]
 
 The pose model runs once per clip (raw landmarks cached as .npz in --cache); everything after it
 is the real per-frame pipeline and report pass (Pipeline.process_pose, session.summarize), the
-same code `formcheck analyze` runs. --synth is made (if empty) by `formcheck samples --out DIR`;
-either set may be left out. `--config FILE` runs with those settings (default: the defaults).
-`--write` puts the tables into benchmarks/RESULTS.md (section "trackers"), followed by the
-markdown in `--notes FILE` if given.
+same code `formcheck analyze` runs. --synth is made (if empty) by `formcheck samples --out DIR`,
+--variants by `formcheck samples --set variants --out DIR`; any set may be left out. `--config
+FILE` runs with those settings (default: the defaults). `--write` puts the tables into
+benchmarks/RESULTS.md (section "trackers"), followed by the markdown in `--notes FILE` if given.
 """
 
 from __future__ import annotations
@@ -99,18 +100,28 @@ def real_cases(entries: list[dict], folder: pathlib.Path) -> list[tuple]:
     return out
 
 
-def cases(synth: pathlib.Path | None, media: pathlib.Path | None, extra: tuple[pathlib.Path, pathlib.Path] | None = None) -> list[tuple]:
+def synthetic_cases(folder: pathlib.Path, group: str = "synthetic", which: str = "standard") -> list[tuple]:
+    """The rendered clips in `folder` (the sample set `which` rendered there first if it is empty)."""
+    if not list(folder.glob("*.mp4")):
+        from formcheck.synth.samples import make_samples
+
+        make_samples(folder, which)
+    out = []
+    for tp in sorted(folder.glob("*.truth.json")):
+        tr = json.loads(tp.read_text())
+        reps = [(tuple(r["legs"]), any(r["valgus"].values()), (r["start_frame"], r["bottom_frame"], r["end_frame"])) for r in tr["reps"]]
+        out.append((group, tp.name.replace(".truth.json", ".mp4"), tr["exercise"], reps, tr["holds"], tp.with_name(tr["clip"])))
+    return out
+
+
+def cases(synth: pathlib.Path | None, media: pathlib.Path | None, extra: tuple[pathlib.Path, pathlib.Path] | None = None,
+          variants: pathlib.Path | None = None) -> list[tuple]:
     """(set, clip, exercise, truth reps [(legs, valgus, (start, bottom, end))], truth holds, video)."""
     out = []
     if synth is not None:
-        if not list(synth.glob("*.mp4")):
-            from formcheck.synth.samples import make_samples
-
-            make_samples(synth, "standard")
-        for tp in sorted(synth.glob("*.truth.json")):
-            tr = json.loads(tp.read_text())
-            reps = [(tuple(r["legs"]), any(r["valgus"].values()), (r["start_frame"], r["bottom_frame"], r["end_frame"])) for r in tr["reps"]]
-            out.append(("synthetic", tp.name.replace(".truth.json", ".mp4"), tr["exercise"], reps, tr["holds"], tp.with_name(tr["clip"])))
+        out += synthetic_cases(synth)
+    if variants is not None:
+        out += synthetic_cases(variants, "variant", "variants")
     sources = ([(media / "manifest.json", media)] if media else []) + ([extra] if extra else [])
     for manifest, folder in sources:
         if manifest.exists():
@@ -125,12 +136,28 @@ def window_error(got: list, truth: list) -> tuple[float, float, float] | None:
     return tuple(float(np.mean(c)) for c in cols) if cols else None  # type: ignore[return-value]
 
 
-def run(all_cases: list[tuple], cache: pathlib.Path, config: Config) -> tuple[list[str], list[str]]:
-    rows, per_ex = [], defaultdict(lambda: defaultdict(float))
+def confusion(named: list[tuple[str, str, str]]) -> list[str]:
+    """`--exercise auto`'s confusion table: per set and true exercise, how many clips it gave each
+    name (from (set, truth, named) triples); a name off the diagonal other than "unsure" is wrong."""
+    names = sorted({n for _, _, n in named} - {"unsure"}) + ["unsure"]
+    lines = ["| set | true exercise | clips | " + " | ".join(names) + " | right / unsure / wrong |",
+             "| --- | --- | --- | " + " | ".join("---" for _ in names) + " | --- |"]
+    order = ("synthetic", "variant", "real")
+    for group, truth in sorted({(g, t) for g, t, _ in named}, key=lambda gt: (order.index(gt[0]), gt[1])):
+        got = [n for g, t, n in named if (g, t) == (group, truth)]
+        cells = [(f"**{got.count(n)}**" if n == truth else str(got.count(n))) if got.count(n) else "" for n in names]
+        right, unsure = got.count(truth), got.count("unsure")
+        lines.append(f"| {group} | {truth} | {len(got)} | " + " | ".join(cells) + f" | {right} / {unsure} / {len(got) - right - unsure} |")
+    return lines
+
+
+def run(all_cases: list[tuple], cache: pathlib.Path, config: Config) -> tuple[list[str], list[str], list[tuple[str, str, str]]]:
+    rows, per_ex, named = [], defaultdict(lambda: defaultdict(float)), []
     for group, clip, ex, reps, holds, video in all_cases:
         d = landmarks(video, cache / group)
         res = analyse(d, ex, clip, config)
         auto = analyse(d, "auto", clip, config).detection
+        named.append((group, ex, auto.name))
         k = per_ex[(group, ex)]
         k["clips"] += 1
         k["auto_right"] += auto.name == ex
@@ -176,12 +203,13 @@ def run(all_cases: list[tuple], cache: pathlib.Path, config: Config) -> tuple[li
         wrong = int(k["clips"] - k["auto_right"] - k["auto_unsure"])
         summary.append(f"| {group} | {ex} | {int(k['clips'])} | {k['count_err'] / k['clips']:.2f} | {legs} | {win} | {prec} | {rec} | "
                        f"{int(k['auto_right'])} / {int(k['auto_unsure'])} / {wrong} |")
-    return summary, rows
+    return summary, rows, named
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--synth", type=pathlib.Path, help="synthetic standard set (made if empty)")
+    ap.add_argument("--variants", type=pathlib.Path, help="synthetic variants of the rehab-programme exercises (made if empty)")
     ap.add_argument("--media", type=pathlib.Path, help="labelled real clips (manifest.json)")
     ap.add_argument("--extra", type=pathlib.Path, help="a manifest of fetched real clips (benchmarks/real_clips), restored into --extra-cache")
     ap.add_argument("--extra-cache", type=pathlib.Path, default=pathlib.Path.home() / ".cache/formcheck/real_clips")
@@ -192,9 +220,9 @@ def main() -> None:
     a = ap.parse_args()
     config = load_config(a.config) if a.config else Config()
     extra = (a.extra / "manifest.json", a.extra_cache) if a.extra else None
-    summary, rows = run(cases(a.synth, a.media, extra), a.cache, config)
-    sets = " ".join(x for x in (f"--synth {a.synth}" if a.synth else "", f"--media {a.media}" if a.media else "",
-                                f"--extra {a.extra}" if a.extra else "") if x)  # fmt: skip
+    summary, rows, named = run(cases(a.synth, a.media, extra, a.variants), a.cache, config)
+    sets = " ".join(x for x in (f"--synth {a.synth}" if a.synth else "", f"--variants {a.variants}" if a.variants else "",
+                                f"--media {a.media}" if a.media else "", f"--extra {a.extra}" if a.extra else "") if x)  # fmt: skip
     body = "\n".join([
         "## Exercise trackers",
         "",
@@ -214,6 +242,11 @@ def main() -> None:
         "| set | exercise | clips | mean abs rep-count error | working leg right | window error start / bottom / end (frames) | valgus precision | valgus recall | auto right / unsure / wrong |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         *summary,
+        "",
+        "`--exercise auto`, true exercise against the name it gave (bold: right; \"unsure\" asks the user; any",
+        "other cell is a wrong name, which counts the wrong reps):",
+        "",
+        *confusion(named),
         "",
         "Per clip:",
         "",
