@@ -3,7 +3,8 @@
 Rules on what the body does, measured in one walk over the whole clip (report pass), not a
 learned model; each reads the signals of the trackers it would name. In this order:
 - Hopping: the whole body leaving the floor again and again (the pelvis and both ankles above
-  standing, then a landing).
+  standing, then a landing). Fewer landings, one of them after a high flight, are a jump: unsure
+  (the squat counter would take its countermovement for a squat).
 - Lying (trunk near horizontal): side-lying hip work.
 - Seated knee range of motion (`knee-rom`): a thigh level in the image nearly all along, the
   pelvis still, and the knee-rom counter's reps; unless the straight knee is held for seconds,
@@ -61,6 +62,12 @@ MIN_HOPS = 3
 # at a step-down's or step-up's, whose straight leg also reads as a side lunge's, by 0.11-0.26.
 FEET_LEVEL = 0.06
 HOP_SHARE = 0.8  # and those landings at least this share of the bends the squat counter finds
+# Fewer landings, one of them after a flight of JUMP_RISE body lengths or more, are a jump, which
+# the squat counter takes for a squat (the countermovement): unsure. The real countermovement
+# jump flies 0.30, the broad jump toward the camera 0.24, 10 cm synthetic hops 0.07-0.08; the
+# highest flight read without one 0.19 (a real single-leg squat, where the model loses the feet)
+# and 0.10 (a synthetic step-up).
+JUMP_RISE = 0.2
 FLIGHT_RISE = 0.02
 FLIGHT_LOOK_S = 0.25
 STANDING_FLEXION_DEG = 20.0
@@ -342,11 +349,12 @@ def _seated_rom(ev: _Evidence) -> Detection | None:
     return Detection("knee-rom", round(level, 2), reasons)
 
 
-def count_hops(frames: ReportFrames) -> int:
-    """Landings after flights that lifted the whole body: the hop tracker's landings, on frames
-    that keep fast moves (not despiked), each preceded by the pelvis and both ankles rising above
-    where they stood. Each ankle against its own standing height, so a foot resting on a step
-    (a step-down: the other foot dips to the floor and comes back) is not taken for a flight."""
+def flight_heights(frames: ReportFrames) -> np.ndarray:
+    """For each landing the hop tracker finds, on frames that keep fast moves (not despiked), how
+    high the whole body flew before it: the most that the pelvis and both ankles were all above
+    where they stood, within FLIGHT_LOOK_S before the landing, in standing body lengths (NaN
+    unknown). Each ankle against its own standing height, so a foot resting on a step (a
+    step-down: the other foot dips to the floor and comes back) is not taken for a flight."""
     from formcheck.trackers import tracker_class
 
     hop = tracker_class("hop")()
@@ -363,13 +371,12 @@ def count_hops(frames: ReportFrames) -> int:
     hop.finish()
     standing = np.isfinite(pelvis) & np.isfinite(body) & (flexion <= STANDING_FLEXION_DEG)
     if standing.sum() < 5:
-        return 0
-    rise = FLIGHT_RISE * np.median(body[standing])
-    with np.errstate(invalid="ignore"):
-        above = np.median(pelvis[standing]) - pelvis >= rise  # image y grows down
-        above &= (np.nanmedian(ankles[standing], axis=0) - ankles >= rise).all(axis=1)
+        return np.zeros(0)
+    up = np.minimum(np.median(pelvis[standing]) - pelvis, (np.nanmedian(ankles[standing], axis=0) - ankles).min(axis=1))
+    up /= np.median(body[standing])  # image y grows down; NaN where any of the three is unknown
     look = max(1, round(FLIGHT_LOOK_S * frames.fs))
-    return sum(bool(above[max(0, r.start_i - look) : r.start_i].any()) for r in hop.state.reps)
+    before = [up[max(0, r.start_i - look) : r.start_i] for r in hop.state.reps]
+    return np.array([float(np.max(w[np.isfinite(w)])) if np.isfinite(w).any() else np.nan for w in before])
 
 
 def detect_exercise(frames: ReportFrames, flights: ReportFrames | None = None) -> Detection:
@@ -379,7 +386,9 @@ def detect_exercise(frames: ReportFrames, flights: ReportFrames | None = None) -
     pose = ev.pose
     if pose.sum() < 10:
         return Detection(UNSURE, 0.0, ["too few frames with a person"])
-    hops = count_hops(flights) if flights is not None else 0
+    heights = flight_heights(flights) if flights is not None else np.zeros(0)
+    with np.errstate(invalid="ignore"):
+        hops, jumps = int(np.sum(heights >= FLIGHT_RISE)), int(np.sum(heights >= JUMP_RISE))
     if hops >= MIN_HOPS:
         bends = len(ev.squat.state.reps)
         share = hops / max(hops, bends)
@@ -387,6 +396,10 @@ def detect_exercise(frames: ReportFrames, flights: ReportFrames | None = None) -
         if share >= HOP_SHARE:
             return Detection("hop", round(share, 2), reasons)
         return Detection(UNSURE, round(share, 2), reasons + ["hops and other bends: say which exercise"])
+    if jumps:
+        return Detection(UNSURE, 0.5, [f"{hops} landing{'s' * (hops != 1)} after the whole body left the floor, the "
+                                       f"highest flight {np.nanmax(heights):.2f} body lengths: a jump, not a squat",
+                                       f"fewer than {MIN_HOPS} landings to call it hopping: say which exercise"])  # fmt: skip
     lean = ev.lean_deg[pose]
     lying = float(np.nanmean(lean > 60)) if np.isfinite(lean).any() else 0.0
     if lying > 0.6:
