@@ -281,7 +281,8 @@ def _side_steps(ev: _Evidence) -> Detection | None:
     alternate = turns / (len(travel) - 1)
     name = "side-push" if alternate >= PUSH_ALTERNATE else "band-walk" if alternate <= WALK_ALTERNATE else UNSURE
     return _named(ev, name, len(travel), len(steps) - len(travel), "side pushes or a band walk",
-                  f"{len(travel)} of {len(steps)} sideways steps travelled with the feet on the floor, {turns} changes of direction")
+                  f"{len(travel)} of {len(steps)} sideways steps travelled with the feet on the floor, "
+                  f"{turns} change{'s' * (turns != 1)} of direction")
 
 
 def _slides(ev: _Evidence) -> Detection | None:
