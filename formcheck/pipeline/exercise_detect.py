@@ -64,9 +64,9 @@ FEET_LEVEL = 0.06
 HOP_SHARE = 0.8  # and those landings at least this share of the bends the squat counter finds
 # Fewer landings, one of them after a flight of JUMP_RISE body lengths or more, are a jump, which
 # the squat counter takes for a squat (the countermovement): unsure. The real countermovement
-# jump flies 0.30, the broad jump toward the camera 0.24, 10 cm synthetic hops 0.07-0.08; the
-# highest flight read without one 0.19 (a real single-leg squat, where the model loses the feet)
-# and 0.10 (a synthetic step-up).
+# jump flies 0.30 (the broad jump toward the camera: unknown, an ankle unseen), 10 cm synthetic
+# hops 0.07-0.08; the highest flights read without one 0.19 (a real single-leg squat, where the
+# model loses the feet) and 0.10 (a synthetic step-up).
 JUMP_RISE = 0.2
 FLIGHT_RISE = 0.02
 FLIGHT_LOOK_S = 0.25
