@@ -6,7 +6,10 @@ outside reps, so a person's own standing posture (and the model's bias) cancels 
 
 A rep starts when the signal rises `enter` above standing and is counted when it falls back
 under `end_fraction` of the rep's own range (or `onset` above standing, whichever is higher);
-the window's start is the last frame at or below that level before the rise. Reps that are too
+the window's start is the last frame at or below that level before the rise. Reps run back to
+back without standing up in between (pistol squats come back up to 15-20 % of their range) are
+split where the signal turned down again: at a trough within REBOUND_FRACTION of the range of
+the rep's start, followed by a rise of `enter`. Reps that are too
 short, too shallow against the person's own recent reps, or broken by a long loss of the person
 are rejected, not counted. A rep broken by a loss is rejected once: when the person comes back
 still bent, the rest of that rep is not a new rep, so no rep starts until they have stood again.
@@ -22,6 +25,9 @@ from formcheck.config import RepLevels, TrackerConfig
 from formcheck.trackers.base import Phase, RepRejected, RepStarted
 
 Sample = tuple[int, float, float]  # (frame index, t_s, signal)
+# A trough this close to the rep's start (share of its range) followed by a new descent ends the
+# rep there: the person came most of the way up. A bounce at the bottom stays one rep.
+REBOUND_FRACTION = 0.35
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ class RepCounter:
         self._start: Sample | None = None
         self._bottom: Sample | None = None
         self._pending: tuple[Sample, Sample, float, Sample] | None = None  # a finished rep settling
+        self._trough: Sample | None = None  # lowest sample since the rep's bottom
         self._last_t: float | None = None
         self._lost_mid_rep = False  # a rep was aborted for a lost person: wait for standing
         self._recent_ranges: deque[float] = deque(maxlen=5)
@@ -130,14 +137,21 @@ class RepCounter:
             return events, None
 
         assert self._bottom is not None and self._start is not None and self.reference is not None
-        if x > self._bottom[2]:
-            self._bottom = (i, t, x)
-            self.phase = Phase.DESCENT
-        elif x < self._bottom[2] - 0.1 * self.p.enter:
-            self.phase = Phase.ASCENT
         # Measured from where this rep began, not the older reference: a changed stance shifts
         # the standing signal, and the rep must still end when the person is back up.
         floor = max(self.reference, self._start[2])
+        trough = self._trough
+        if (trough is not None and x >= trough[2] + self.p.enter
+                and trough[2] <= floor + REBOUND_FRACTION * (self._bottom[2] - floor)):  # fmt: skip
+            return self._rebound(i, t, x, trough, floor, events)
+        if x > self._bottom[2]:
+            self._bottom = (i, t, x)
+            self._trough = None
+            self.phase = Phase.DESCENT
+        elif x < self._bottom[2] - 0.1 * self.p.enter:
+            self.phase = Phase.ASCENT
+        if self.phase is Phase.ASCENT and (self._trough is None or x < self._trough[2]):
+            self._trough = (i, t, x)
         rep_range = self._bottom[2] - floor
         end_level = floor + max(self.p.onset, self.p.end_fraction * rep_range)
         if x <= end_level:
@@ -145,8 +159,20 @@ class RepCounter:
             self._pending = (self._start, self._bottom, rep_range, (i, t, x))
             self._start = None
             self._bottom = None
+            self._trough = None
             return events, None
         return events, None
+
+    def _rebound(self, i: int, t: float, x: float, trough: Sample, floor: float, events: list) -> tuple[list, CountedRep | None]:
+        """The signal turned down again from `trough` before standing: the rep ends there and the
+        next starts there."""
+        assert self._start is not None and self._bottom is not None
+        done = self._counted(self._start, self._bottom, self._bottom[2] - floor, trough, t, events)
+        self._start, self._bottom, self._trough = trough, (i, t, x), None
+        self.rep_index += 1
+        self.phase = Phase.DESCENT
+        events.append(RepStarted(self.rep_index, trough[1]))
+        return events, done
 
     def _settle(self, i: int, t: float, x: float, events: list) -> CountedRep | None:
         """While a finished rep settles: end it once the signal stops falling (or starts a new
@@ -163,6 +189,10 @@ class RepCounter:
         self._update_reference(t, x)
         end = last if x > last[2] else (i, t, x)
         self.phase = Phase.STANDING
+        return self._counted(start, bottom, rep_range, end, t, events)
+
+    def _counted(self, start: Sample, bottom: Sample, rep_range: float, end: Sample, t: float, events: list) -> CountedRep | None:
+        """The finished rep, or None (with a RepRejected event) when too quick or a half rep."""
         if end[1] - start[1] < self.p.min_duration_s:
             events.append(RepRejected(t, "too quick to be a rep"))
             self.rep_index -= 1
@@ -208,6 +238,7 @@ class RepCounter:
     def _abort(self) -> None:
         self._start = None
         self._bottom = None
+        self._trough = None
         self.phase = Phase.STANDING
 
     def finish(self) -> tuple[list, CountedRep | None]:

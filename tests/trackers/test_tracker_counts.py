@@ -72,3 +72,39 @@ def test_stance_leg_reps_ignore_ankles_the_model_raises(exercise):
     result = run_legs(exercise, still, bend, lift=lift, straight=None if exercise == "single-leg-squat" else Side.LEFT)
     assert len(result.reps) == reps
     assert all(s.rep.legs == (Side.RIGHT,) for s in result.reps)
+
+
+@pytest.mark.parametrize("exercise", ["squat", "single-leg-squat"])
+def test_reps_run_back_to_back_without_standing_up_are_each_counted(exercise):
+    """Pistol squats (sls_front_02) and brisk squats come back up only partway (here to 45 degrees
+    of knee flexion) before the next descent: each turn back down from most of the way up ends
+    one rep and starts the next. A bounce at the bottom (27 degrees up, then down again) stays
+    one rep. The counter before REBOUND_FRACTION counted the squats as one rep."""
+    t = np.arange(0, 1.5 + 5 * 2.0 + 2.0, 1 / FPS)
+    lead, period = 1.5, 2.0
+    flex = np.full_like(t, 5.0)
+    for k in range(5):  # 5 reps, 5 -> 95 degrees, back up only to 45 between them
+        s = lead + k * period
+        w = (t >= s) & (t < s + period)
+        low = 5.0 if k == 0 else 45.0
+        flex[w] = np.where(t[w] < s + period / 2,
+                           low + (95.0 - low) * 0.5 * (1 - np.cos(np.pi * (t[w] - s) / (period / 2))),
+                           45.0 + 50.0 * 0.5 * (1 + np.cos(np.pi * (t[w] - s - period / 2) / (period / 2))))
+    tail = t >= lead + 5 * period
+    flex[tail] = 45.0 - 40.0 * np.clip((t[tail] - lead - 5 * period) / 0.5, 0, 1)
+    bounce = flex.copy()
+    mid = (t > lead + 2 * period + 0.8) & (t < lead + 2 * period + 1.2)  # rep 3: a 27-degree bounce at the bottom
+    bounce[mid] -= 27.0 * np.sin(np.pi * (t[mid] - lead - 2 * period - 0.8) / 0.4)
+    for seq, want in ((flex, 5), (bounce, 5)):
+        if exercise == "squat":
+            pipe, results = run(seq)
+            live = results[-1].state.reps_done
+            result = summarize(pipe.recording, "squat", Config(), INFO)
+        else:
+            up = np.full_like(t, 60.0)  # the free foot held up
+            result = run_legs(exercise, seq, np.full_like(t, 5.0), lift=(np.zeros_like(t), up))
+            live = len(result.reps)
+        assert (live, len(result.reps)) == (want, want)
+        if seq is flex:
+            bottoms = [s.rep.bottom_s for s in result.reps]
+            assert bottoms == pytest.approx([lead + k * period + period / 2 for k in range(5)], abs=0.15)
