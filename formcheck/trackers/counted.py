@@ -17,7 +17,7 @@ from collections import deque
 from formcheck.config import TrackerConfig
 from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import Metrics
-from formcheck.trackers.base import Event, RepCompleted, RepWindow, Tracker
+from formcheck.trackers.base import Event, RepCompleted, RepStarted, RepWindow, Tracker
 from formcheck.trackers.rep_counter import CountedRep, RepCounter, RepParams
 from formcheck.trackers.signals import PerLegShortening
 
@@ -140,7 +140,9 @@ class CountedTracker(Tracker):
             self.state.reps.append(rep)
             if not self.both_legs and self.side is None:
                 self.state.working_legs = legs
-            events.append(RepCompleted(rep))
+            # Before a RepStarted of the same frame (back-to-back reps split at a trough).
+            started = next((k for k, e in enumerate(events) if isinstance(e, RepStarted)), len(events))
+            events.insert(started, RepCompleted(rep))
         self._sync()
 
     @property

@@ -81,6 +81,9 @@ class RepCounter:
         self._bottom: Sample | None = None
         self._pending: tuple[Sample, Sample, float, Sample] | None = None  # a finished rep settling
         self._trough: Sample | None = None  # lowest sample since the rep's bottom
+        # Where the run of reps began: back-to-back reps are measured from it, not from the
+        # trough each one starts at, so a bounce reads the same in any rep of a run.
+        self._run_floor: float | None = None
         self._last_t: float | None = None
         self._lost_mid_rep = False  # a rep was aborted for a lost person: wait for standing
         self._recent_ranges: deque[float] = deque(maxlen=5)
@@ -130,16 +133,17 @@ class RepCounter:
                     return events, None
             if rise >= self.p.enter:
                 self._start = self._onset_before(i)
+                self._run_floor = self._start[2]
                 self._bottom = (i, t, x)
                 self.rep_index += 1
                 self.phase = Phase.DESCENT
                 events.append(RepStarted(self.rep_index, self._start[1]))
             return events, None
 
-        assert self._bottom is not None and self._start is not None and self.reference is not None
-        # Measured from where this rep began, not the older reference: a changed stance shifts
-        # the standing signal, and the rep must still end when the person is back up.
-        floor = max(self.reference, self._start[2])
+        assert self._bottom is not None and self._run_floor is not None and self.reference is not None
+        # Measured from where this run of reps began, not the older reference: a changed stance
+        # shifts the standing signal, and the rep must still end when the person is back up.
+        floor = max(self.reference, self._run_floor)
         trough = self._trough
         if (trough is not None and x >= trough[2] + self.p.enter
                 and trough[2] <= floor + REBOUND_FRACTION * (self._bottom[2] - floor)):  # fmt: skip
@@ -160,12 +164,13 @@ class RepCounter:
             self._start = None
             self._bottom = None
             self._trough = None
+            self._run_floor = None
             return events, None
         return events, None
 
     def _rebound(self, i: int, t: float, x: float, trough: Sample, floor: float, events: list) -> tuple[list, CountedRep | None]:
         """The signal turned down again from `trough` before standing: the rep ends there and the
-        next starts there."""
+        next starts there (measured from the run's floor, like the first)."""
         assert self._start is not None and self._bottom is not None
         done = self._counted(self._start, self._bottom, self._bottom[2] - floor, trough, t, events)
         self._start, self._bottom, self._trough = trough, (i, t, x), None
@@ -239,6 +244,7 @@ class RepCounter:
         self._start = None
         self._bottom = None
         self._trough = None
+        self._run_floor = None
         self.phase = Phase.STANDING
 
     def finish(self) -> tuple[list, CountedRep | None]:

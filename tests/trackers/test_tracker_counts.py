@@ -74,12 +74,58 @@ def test_stance_leg_reps_ignore_ankles_the_model_raises(exercise):
     assert all(s.rep.legs == (Side.RIGHT,) for s in result.reps)
 
 
+def _counter_reps(signal: np.ndarray, fps: float = 30.0):
+    """Feed a depth signal to the squat's rep counter; returns the counted reps."""
+    from formcheck.config import TrackerConfig
+    from formcheck.trackers.rep_counter import RepCounter, RepParams
+
+    settings = TrackerConfig()
+    counter = RepCounter(RepParams.from_config(settings, settings.leg_shortening))
+    done = []
+    for i, x in enumerate(signal):
+        _, rep = counter.update(i, i / fps, float(x))
+        done += [rep] if rep is not None else []
+    _, rep = counter.finish()
+    return done + ([rep] if rep is not None else [])
+
+
+def _dips(t: np.ndarray, levels: list[tuple[float, float, float]]) -> np.ndarray:
+    """A depth signal of cosine moves: each (start s, duration s, target) eases from the current
+    level to the target; 0 is standing."""
+    x = np.zeros_like(t)
+    level = 0.0
+    for start, dur, target in levels:
+        w = (t >= start) & (t < start + dur)
+        x[w] = level + (target - level) * 0.5 * (1 - np.cos(np.pi * (t[w] - start) / dur))
+        x[t >= start + dur] = target
+        level = target
+    return x
+
+
+def test_reps_run_back_to_back_are_split_from_most_of_the_way_up_a_bounce_is_not():
+    """Back-to-back reps (pistol squats in sls_front_02 come back up to about a fifth of their
+    range) are counted one by one, each split where the signal turns down again; a bounce at the
+    bottom that comes back up half the range stays in its rep wherever it happens in the run,
+    since every rep of a run is measured from where the run began; and the last rep of a run ends
+    when the person is back at standing."""
+    t = np.arange(0, 16.0, 1 / 30)
+    run = [(1.0, 1.0, 50.0), (2.0, 1.0, 10.0), (3.0, 1.0, 50.0), (4.0, 0.5, 25.0), (4.5, 0.5, 50.0),  # rep 2 bounces
+           (5.0, 1.0, 10.0), (6.0, 1.0, 50.0), (7.0, 3.0, 0.0)]  # fmt: skip
+    signal = _dips(t, run)
+    reps = _counter_reps(signal)
+    assert len(reps) == 3
+    assert [round(r.bottom[1], 1) for r in reps] == [2.0, pytest.approx(4.0, abs=0.6), 7.0]
+    assert [round(r.start[1], 1) for r in reps[1:]] == [3.0, 6.0]  # split at the troughs
+    assert reps[-1].end[2] <= 0.15 * 50.0  # nearly back at standing (as a lone rep ends), not mid-rise
+    # The same bounce as the first rep of a run: one rep too.
+    lone = _counter_reps(_dips(t, [(1.0, 1.0, 50.0), (2.0, 0.5, 25.0), (2.5, 0.5, 50.0), (3.0, 2.0, 0.0)]))
+    assert len(lone) == 1
+
+
 @pytest.mark.parametrize("exercise", ["squat", "single-leg-squat"])
-def test_reps_run_back_to_back_without_standing_up_are_each_counted(exercise):
-    """Pistol squats (sls_front_02) and brisk squats come back up only partway (here to 45 degrees
-    of knee flexion) before the next descent: each turn back down from most of the way up ends
-    one rep and starts the next. A bounce at the bottom (27 degrees up, then down again) stays
-    one rep. The counter before REBOUND_FRACTION counted the squats as one rep."""
+def test_reps_run_back_to_back_are_each_counted_in_the_report(exercise):
+    """The same through the whole pipeline on constructed landmarks: knees back up only to 45
+    degrees between five reps; all five are counted."""
     t = np.arange(0, 1.5 + 5 * 2.0 + 2.0, 1 / FPS)
     lead, period = 1.5, 2.0
     flex = np.full_like(t, 5.0)
@@ -92,19 +138,16 @@ def test_reps_run_back_to_back_without_standing_up_are_each_counted(exercise):
                            45.0 + 50.0 * 0.5 * (1 + np.cos(np.pi * (t[w] - s - period / 2) / (period / 2))))
     tail = t >= lead + 5 * period
     flex[tail] = 45.0 - 40.0 * np.clip((t[tail] - lead - 5 * period) / 0.5, 0, 1)
-    bounce = flex.copy()
-    mid = (t > lead + 2 * period + 0.8) & (t < lead + 2 * period + 1.2)  # rep 3: a 27-degree bounce at the bottom
-    bounce[mid] -= 27.0 * np.sin(np.pi * (t[mid] - lead - 2 * period - 0.8) / 0.4)
-    for seq, want in ((flex, 5), (bounce, 5)):
-        if exercise == "squat":
-            pipe, results = run(seq)
-            live = results[-1].state.reps_done
-            result = summarize(pipe.recording, "squat", Config(), INFO)
-        else:
-            up = np.full_like(t, 60.0)  # the free foot held up
-            result = run_legs(exercise, seq, np.full_like(t, 5.0), lift=(np.zeros_like(t), up))
-            live = len(result.reps)
-        assert (live, len(result.reps)) == (want, want)
-        if seq is flex:
-            bottoms = [s.rep.bottom_s for s in result.reps]
-            assert bottoms == pytest.approx([lead + k * period + period / 2 for k in range(5)], abs=0.15)
+    if exercise == "squat":
+        pipe, results = run(flex)
+        assert results[-1].state.reps_done == 5  # live
+        # A split frame ends one rep, then starts the next, in that order.
+        splits = [[type(e).__name__ for e in r.events] for r in results if len(r.events) > 1]
+        assert splits and all(k.index("RepCompleted") < k.index("RepStarted") for k in splits)
+        result = summarize(pipe.recording, "squat", Config(), INFO)
+    else:
+        up = np.full_like(t, 60.0)  # the free foot held up
+        result = run_legs(exercise, flex, np.full_like(t, 5.0), lift=(np.zeros_like(t), up))
+    assert len(result.reps) == 5
+    bottoms = [s.rep.bottom_s for s in result.reps]
+    assert bottoms == pytest.approx([lead + k * period + period / 2 for k in range(5)], abs=0.15)
