@@ -30,9 +30,9 @@ class Thresholds:
 
     valgus_fppa_deg: float = 10.0
     valgus_shank_deg: float = 10.0
-    # Knee-to-toe offset in the loaded half of a rep. Clean real squats read up to about 0.25
-    # there (toes-out stances put the foot-index landmark lateral of the knee), so the limit sits
-    # above that; DOMAIN.md's clear cave read +0.56. Two-footed squats use `valgus_knee_toe_squat`.
+    # Knee-to-toe offset in the loaded half of a rep (lunges, side lunges, single-leg work; squats
+    # use `valgus_knee_toe_squat`). Clean toes-out lateral lunges read 0.23-0.31 there (a turned-out
+    # foot puts the foot-index landmark lateral of the knee); DOMAIN.md's clear cave read +0.56.
     valgus_knee_toe: float = 0.3
     # Deep flexion is judged by the knee-to-toe *change* from standing (standing shank lengths,
     # positive = the knee moved medially of where it stood over its toes): a knee that tracks
@@ -46,14 +46,16 @@ class Thresholds:
     # its change from standing: someone who stands knock-kneed barely moves from standing while
     # caving (benchmarks/RESULTS.md, real-valgus).
     shank_gate: bool = True
-    # Two-footed squats (the squat trackers set `knee_toe_gate`, see `for_two_footed_squat`): with
-    # both feet planted about forward, a knee that ends more than `valgus_knee_toe_squat` inside
-    # its toes is caving whatever its change from standing (the issue's own measure of a cave: where
-    # the knee ends against its foot). 0.2 is the limit fitted on the labelled real squats leaving
-    # each person out (benchmarks/RESULTS.md, real-valgus); clean real squats read up to 0.26
-    # (feet cut off by the frame), lunges and single-leg work far more, hence the squats only.
+    # Two-footed squats (`for_two_footed_squat`): with both feet planted, a knee that ends more than
+    # `valgus_knee_toe_squat` inside its toes is caving whatever its change from standing: where
+    # the knee ends against its foot is what a cave is. Squats use this limit wherever the absolute
+    # offset judges (this gate, a rep without a standing reference, `knee_toe_from_standing =
+    # false`), not `valgus_knee_toe`. 0.2 is the limit fitted on the labelled real squats leaving
+    # each person out (benchmarks/RESULTS.md, real-valgus); clean real squats read up to 0.26 (toes
+    # outside the frame), clean lunges and single-leg work far more, hence squats only.
     valgus_knee_toe_squat: float = 0.2
-    knee_toe_gate: bool = False
+    # Set by `for_two_footed_squat`, not a setting: on elsewhere it flags clean toes-out lunges.
+    knee_toe_gate: bool = field(default=False, metadata={"internal": True})
     # A hop landing's FPPA (at contact and its peak over the landing window): Herrington & Munro
     # 2010 give landing norms of about 7-13 degrees in females and 3-8 in males.
     valgus_landing_fppa_deg: float = 10.0
@@ -297,7 +299,7 @@ class Config:
 
 
 def _apply(obj: Any, values: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in dataclasses.fields(obj)}
+    known = {f.name: f for f in dataclasses.fields(obj) if not f.metadata.get("internal")}
     changes: dict[str, Any] = {}
     for key, value in values.items():
         if key not in known:

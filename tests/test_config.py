@@ -17,9 +17,10 @@ EXAMPLE = Path(formcheck.__file__).parent / "default_config.toml"
 
 def test_example_file_equals_defaults():
     assert load_config(EXAMPLE) == Config()
-    # and it lists every setting (nested tables too), so it documents them all
+    # and it lists every setting (nested tables too), so it documents them all; internal fields
+    # (set by the code, not by a user) are not settings
     def check(table: dict, obj: object, where: str) -> None:
-        assert set(table) == {f.name for f in dataclasses.fields(obj)}, where
+        assert set(table) == {f.name for f in dataclasses.fields(obj) if not f.metadata.get("internal")}, where
         for f in dataclasses.fields(obj):
             if dataclasses.is_dataclass(getattr(obj, f.name)):
                 check(table[f.name], getattr(obj, f.name), f"{where}.{f.name}")
@@ -68,3 +69,12 @@ def test_effective_config_precedence(tmp_path):
     th = effective_config(f, {"valgus_fppa_deg": 11.0, "valgus_shank_deg": 9.0}, {"valgus_fppa_deg": 8.0}).thresholds
     assert (th.valgus_fppa_deg, th.valgus_shank_deg, th.valgus_knee_toe, th.valgus_knee_toe_change) == (8.0, 9.0, 0.2, 0.04)
     assert effective_config() == load_config()
+
+
+def test_internal_fields_are_not_settings(tmp_path):
+    """knee_toe_gate is set by the squat trackers (`Thresholds.for_two_footed_squat`); a config
+    file cannot switch it, so it cannot turn the gate on for lunges, where it flags clean knees."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[thresholds]\nknee_toe_gate = true\n")
+    with pytest.raises(InputError, match="unknown setting 'thresholds.knee_toe_gate'"):
+        load_config(bad)

@@ -114,7 +114,7 @@ def trend_figure(report: PatientReport, exercise: str, size: tuple[float, float]
         if info["sem"] is not None:
             ax.errorbar(x, y, yerr=info["sem"], fmt="none", ecolor=colour, capsize=4, lw=1, alpha=0.8)
         ax.plot(x, [p.worst for p in t.points], "^", color=colour, alpha=0.5, ms=6, label=f"{t.leg} worst rep")
-    ax.axhline(report.thresholds[info["threshold"]], color="black", ls="--", lw=0.8, label="threshold")
+    ax.axhline(report.limit_of(exercise, info["threshold"]), color="black", ls="--", lw=0.8, label="threshold")
     ax.axhline(0, color="#999", lw=0.5)
     ax.set_ylabel(f"{info['unit']}\n(+ = valgus)", fontsize=8)  # the title names the measure
     title = f"{exercise}: {info['label']} per session"

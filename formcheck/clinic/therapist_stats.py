@@ -83,6 +83,8 @@ from formcheck.clinic.store import (
     session_steps,
 )
 from formcheck.config import Thresholds
+from formcheck.errors import InputError
+from formcheck.trackers import tracker_class
 
 FPPA_SEM_DEG = 3.0  # standard error of measurement, middle of the published 2-4 degrees
 SDD_DEG = 8.0  # smallest change called real (published 5-9 degrees; DOMAIN.md: about 8)
@@ -388,6 +390,16 @@ class PatientReport:
     plant_limit: float = Thresholds.valgus_fppa_deg  # the newest pivot session's
     slides: list[SlidesPoint] = field(default_factory=list)  # adduction-slide sessions
     balance: list[BalancePoint] = field(default_factory=list)  # balance sessions
+
+    def limit_of(self, exercise: str, key: str) -> float:
+        """The limit `key` as `exercise` applies the patient's current thresholds
+        (`Tracker.thresholds`: squats judge the knee-to-toe offset at valgus_knee_toe_squat)."""
+        th = Thresholds(**self.thresholds)
+        try:
+            th = tracker_class(exercise)().thresholds(th)
+        except InputError:  # an exercise this version does not know: the thresholds as set
+            pass
+        return float(getattr(th, key))
 
     @property
     def valgus_exercises(self) -> list[str]:

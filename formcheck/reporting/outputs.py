@@ -290,6 +290,7 @@ def summary_dict(
             "band_min_ankle_separation": th.band_min_ankle_separation,
             "valgus_shank_deg": th.valgus_shank_deg,
             "valgus_knee_toe": th.valgus_knee_toe,
+            "shank_gate": th.shank_gate,
             "knee_toe_gate": th.knee_toe_gate,
             "knee_toe_from_standing": th.knee_toe_from_standing,
             "valgus_knee_toe_change": th.valgus_knee_toe_change,

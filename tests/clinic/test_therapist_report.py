@@ -586,3 +586,21 @@ def test_knee_toe_rule_is_stated_in_shank_lengths(tmp_path: Path) -> None:
         text = _html_text(render_html(r))
         assert text.count(f"A change of less than {SDD_KNEE_TOE:g} standing shank lengths is not called progress") == 1
         assert f"less than {SDD_DEG:g} deg" not in text
+
+
+def test_trend_threshold_line_is_the_patients_limit_as_the_exercise_applies_it(tmp_path: Path) -> None:
+    """The trend chart's threshold line is the patient's current limit as the exercise applies it:
+    squats judge the knee-to-toe offset at valgus_knee_toe_squat, lunges at valgus_knee_toe."""
+    s = Store(tmp_path / "g.db")
+    s.add_patient("P1", "Ann")
+    for k in range(2):
+        reps = [_rep(i + 1, 1.0 + 2.0 * i, valgus_right=False, peak_right=5.0 + k) for i in range(3)]
+        s.record_session(make_out_dir(tmp_path / f"s{k}", reps, tag=f"s{k}"), "P1", recorded_at=f"2025-03-{1 + 7 * k:02d}")
+    s.set_thresholds("P1", {"valgus_fppa_deg": 12.0, "valgus_knee_toe_squat": 0.25})
+    r = build_report(s, "P1", as_of=AS_OF)
+    assert (r.limit_of("squat", "valgus_fppa_deg"), r.limit_of("squat", "valgus_knee_toe")) == (12.0, 0.25)
+    assert r.limit_of("lunge", "valgus_knee_toe") == 0.3 and r.limit_of("no-such-exercise", "valgus_knee_toe") == 0.3
+    fig = trend_figure(r, "squat")
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "threshold"]
+    assert [ln.get_ydata()[0] for ln in lines] == [12.0]
+    s.close()

@@ -44,3 +44,14 @@ def test_report_shows_the_offset_when_the_absolute_rule_is_chosen() -> None:
     assert "Knee-to-toe change" not in html
     offset = summary["reps"][0]["peak_knee_toe_offset"]["left"]
     assert f"{offset:+.2f}" in _row_values(html, 1)[4]
+
+
+def test_report_names_the_gates_the_session_applied() -> None:
+    """The report says the shin-lean and knee-to-toe gates only where the session applied them."""
+    html, summary = _report(Config())
+    text = " ".join(html.split())
+    assert summary["thresholds"]["shank_gate"] is True and summary["thresholds"]["knee_toe_gate"] is True  # a squat
+    assert "its shin leans inward past 10.0°, or when it ends more than 0.2 shank lengths inside its toes" in text
+    html, summary = _report(Config(thresholds=Thresholds(shank_gate=False)))
+    text = " ".join(html.split())
+    assert "shin leans inward" not in text and "when it ends more than 0.2 shank lengths inside its toes" in text
