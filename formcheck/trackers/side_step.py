@@ -83,6 +83,7 @@ class SideStepTracker(StrokeTracker):
         events: list[Event] = []
         s = self._sample(i, m)
         if s is None:
+            self.state.feet_apart = None  # feet not seen: nothing to judge the band on
             self._sync()
             return events
         self.state.feet_apart = (s.apart if math.isfinite(s.apart) else None) if self.band_rule else None

@@ -128,6 +128,22 @@ def test_frames_csv_carries_the_ankle_separation_the_band_rule_reads(tmp_path):
         assert float(at["feet_apart_hip_widths"]) == pytest.approx(s.rep.step.min_separation, abs=0.001)
     narrow = rows[result.reps[1].rep.step.min_separation_i]
     assert float(narrow["feet_apart_hip_widths"]) < Config().thresholds.band_min_ankle_separation
+    # Feet out of view for a second (longer than the report pass bridges): no separation there,
+    # nothing the band rule (or its live cue) could judge.
+    edit = _editor(dx, None, truth, len(flex))
+    hidden = range(truth[2][1] + 3, truth[2][1] + 3 + int(FPS))
+
+    def hide(i, f):
+        edit(i, f)
+        if i in hidden:
+            for side in (L, R):
+                f.image_xy[list(FOOT[side])] = np.nan
+                f.visibility[list(FOOT[side])] = 0.0
+
+    gap = run_legs("band-walk", flex, flex, edit=hide)
+    write_frames_csv(tmp_path / "gap.csv", gap)
+    cells = [r["feet_apart_hip_widths"] for r in csv.DictReader((tmp_path / "gap.csv").open())]
+    assert cells[hidden[len(hidden) // 2]] == ""
     squat = run_legs("squat", flex, flex)
     write_frames_csv(tmp_path / "squat.csv", squat)
     assert {r["feet_apart_hip_widths"] for r in csv.DictReader((tmp_path / "squat.csv").open())} == {""}
