@@ -136,19 +136,15 @@ class AnklePath:
     def update(self, m: Metrics) -> dict[Side, float]:
         t = float(m.t_s)
         body = float(m.body_px)
-        steps = {}
-        for side in SIDES:
-            leg = m.leg(side)
-            x, y = float(leg.ankle_x), float(leg.ankle_y)
-            prev = self._prev.get(side)
-            ok = math.isfinite(x) and math.isfinite(y) and math.isfinite(body) and body > 0
-            steps[side] = math.hypot(x - prev[0], y - prev[1]) / body if ok and prev is not None else math.nan
-            if ok:
-                self._prev[side] = (x, y)
-        if all(math.isfinite(v) for v in steps.values()):  # compared only where both are seen
-            self._steps.append((t, steps[Side.LEFT], steps[Side.RIGHT]))
-            self._sum[Side.LEFT] += steps[Side.LEFT]
-            self._sum[Side.RIGHT] += steps[Side.RIGHT]
+        now = {s: (float(m.leg(s).ankle_x), float(m.leg(s).ankle_y)) for s in SIDES}
+        seen = math.isfinite(body) and body > 0 and all(math.isfinite(v) for xy in now.values() for v in xy)
+        if seen:  # both ankles, each measured from where it was last seen with the other
+            if len(self._prev) == len(SIDES):
+                step = {s: math.hypot(now[s][0] - self._prev[s][0], now[s][1] - self._prev[s][1]) / body for s in SIDES}
+                self._steps.append((t, step[Side.LEFT], step[Side.RIGHT]))
+                self._sum[Side.LEFT] += step[Side.LEFT]
+                self._sum[Side.RIGHT] += step[Side.RIGHT]
+            self._prev = dict(now)
         while self._steps and self._steps[0][0] < t - self.window_s:
             _, a, b = self._steps.popleft()
             self._sum[Side.LEFT] -= a

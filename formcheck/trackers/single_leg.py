@@ -109,8 +109,9 @@ class StepDownTracker(_StanceLegSignal):
 # (pistol) or out to the side reads lower in the image than the planted foot.
 STANCE_LOOK_S = 1.0
 STILL_MARGIN = 0.05
-# A rep's leg: the stiller ankle over the whole rep (BL/s), the ankle height (body lengths) only
-# breaking ties where both feet stay still (a free foot lifted before the rep and held behind).
+# A rep's leg: the stiller ankle over the whole rep (body lengths per second), plus this small
+# weight on ankle height (body lengths), which tips the balance only where both feet stay about
+# as still (a free foot lifted before the rep and held behind).
 DROP_TIE_WEIGHT = 0.1
 
 
@@ -125,22 +126,23 @@ class SingleLegSquatTracker(_StanceLegSignal):
 
     def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
         super().__init__(side, settings)
-        self.path = AnklePath(STANCE_LOOK_S)
-        self.still = AnkleStillness()
-        self._path: dict[Side, float] = {s: math.nan for s in SIDES}
-        self._still: dict[Side, float] = {s: math.nan for s in SIDES}
+        self.ankle_travel = AnklePath(STANCE_LOOK_S)
+        self.ankle_stillness = AnkleStillness()
+        self._travel_now: dict[Side, float] = {s: math.nan for s in SIDES}
+        self._stillness_now: dict[Side, float] = {s: math.nan for s in SIDES}
         self._stance: Side | None = None
 
     def signal(self, m: Metrics) -> float:
-        self._path = self.path.update(m)
-        self._still = self.still.update(m)
+        # Read once per frame here, before the counter asks `stance` and `leg_evidence`.
+        self._travel_now = self.ankle_travel.update(m)
+        self._stillness_now = self.ankle_stillness.update(m)
         return super().signal(m)
 
     def stance(self, m: Metrics) -> Side | None:
         """The leg whose foot stays planted (see STANCE_LOOK_S)."""
         if self.side is not None:
             return self.side
-        left, right = self._path[Side.LEFT], self._path[Side.RIGHT]
+        left, right = self._travel_now[Side.LEFT], self._travel_now[Side.RIGHT]
         if math.isfinite(left) and math.isfinite(right) and abs(left - right) > STILL_MARGIN:
             self._stance = Side.LEFT if left < right else Side.RIGHT
         elif self._stance is None:
@@ -149,7 +151,7 @@ class SingleLegSquatTracker(_StanceLegSignal):
         return self._stance
 
     def leg_evidence(self, m: Metrics) -> Evidence:
-        return {s: self._still[s] + DROP_TIE_WEIGHT * ankle_drop(m, s) for s in SIDES}
+        return {s: self._stillness_now[s] + DROP_TIE_WEIGHT * ankle_drop(m, s) for s in SIDES}
 
 
 @register

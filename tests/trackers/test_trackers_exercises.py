@@ -94,7 +94,8 @@ def test_single_leg_reps_count_for_the_bending_leg(exercise, stance):
 def test_pistol_squat_reps_count_for_the_planted_leg_though_the_free_ankle_reads_lower(stance):
     """A pistol squat from the front: the free leg is held out toward the camera as the stance leg
     bends, so its ankle reads *lower* in the image than the planted one at every bottom (as in
-    sls_front_02 and 05). The stance is the foot that stays put, live and in the report."""
+    sls_front_02 and 05). The stance is the foot that stays put (asserted on the report pass,
+    which runs the same tracker as live)."""
     t = np.arange(0, 1.5 + 5 * 3.0 + 1.0, 1 / FPS)
     bend = bumps(t, 5, 5.0, 70.0)
     still = np.full_like(t, 5.0)
