@@ -56,6 +56,10 @@ FAMILIES = (("single-leg", "single-leg"), ("pistol", "single-leg"), ("lateral", 
 TRACKER = {"squat": "squat", "single-leg": "single-leg-squat", "side-lunge": "side-lunge", "lunge": "lunge"}
 
 
+FEATURES = ("fppa", "fppa_any", "shank", "knee_toe", "knee_toe_change", "knee_toe_change_before", "knee_line_2d",
+            "knee_line_3d", "knee_foot_line_3d", "knee_ankle_sep", "knee_hip_sep")  # KneeRep.features, in table order
+
+
 @dataclasses.dataclass
 class KneeRep:
     clip: str
@@ -181,7 +185,8 @@ def measure_clip(entry: dict, video: pathlib.Path, cache: pathlib.Path, config: 
     world = _smoothed(frames, "world_xyz")
     xy = _smoothed(frames, "image_xy")
     shipped = _shipped(rec, exercise, config, entry, video)
-    out = []
+    out: list[KneeRep] = []
+    wrong: dict[tuple[str, str], KneeRep] = {}  # flags on a leg not labelled working, per tracker rep
     for r, w in zip(reps, windows):
         caving = caving_legs(r, working_legs(entry, r))
         with np.errstate(all="ignore"):
@@ -214,6 +219,7 @@ def measure_clip(entry: dict, video: pathlib.Path, cache: pathlib.Path, config: 
                 "knee_ankle_sep": peak(-sep, loaded) if len(w.legs) == 2 else math.nan,
                 "knee_hip_sep": peak(-hip_sep, loaded) if len(w.legs) == 2 else math.nan,
             }
+            assert tuple(f) == FEATURES
             bottom_kt = float(leg.knee_toe[w.bottom_i])
             out.append(KneeRep(entry["file"], person_of(entry), family, w.index, side.value, side.value in caving, f,
                                shipped.get((w.bottom_i, side.value), (None, ""))[0], entry.get("warp_level"),
@@ -221,10 +227,13 @@ def measure_clip(entry: dict, video: pathlib.Path, cache: pathlib.Path, config: 
                                shipped.get((w.bottom_i, side.value), (None, ""))[1]))  # fmt: skip
         for leg in ("left", "right"):
             flag, what = shipped.get((w.bottom_i, leg), (None, ""))
-            if flag and Side(leg) not in w.legs and not any(o.decided == what and o.leg == leg for o in out):
-                out.append(KneeRep(entry["file"], person_of(entry), family, w.index, leg, False, dict.fromkeys(f, math.nan),
-                                   True, entry.get("warp_level"), entry.get("warped_leg") == leg, math.nan, what, working=False))  # fmt: skip
-    return out
+            if flag and Side(leg) not in w.legs:
+                wrong.setdefault((what, leg), KneeRep(
+                    entry["file"], person_of(entry), family, w.index, leg, False, dict.fromkeys(FEATURES, math.nan), True,
+                    entry.get("warp_level"), entry.get("warped_leg") == leg, math.nan, what, working=False))  # fmt: skip
+    # A flag on a tracker rep's leg counts once, and not as a wrong knee where a labelled rep in
+    # the same tracker rep works that leg (`decided` names the tracker rep).
+    return out + [r for (what, leg), r in wrong.items() if not any(o.decided == what and o.leg == leg for o in out)]
 
 
 def _smoothed(frames: ReportFrames, name: str) -> np.ndarray:
