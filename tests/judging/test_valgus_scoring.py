@@ -11,8 +11,9 @@ from formcheck.core.metrics import compute_metrics
 from formcheck.judging.cues import CueEngine
 from formcheck.judging.frame_judge import FrameJudge
 from formcheck.judging.scoring import held_max
-from formcheck.judging.verdict import Basis, Measure
+from formcheck.judging.verdict import Basis, Measure, decide, measures_for
 from formcheck.pipeline.session import summarize
+from formcheck.trackers import tracker_class
 from tests.builders import LegPose, pose_frame, rep_windows, squat_flexion
 from tests.conftest import load_summary
 from tests.trackers.test_squat_tracker import FPS, INFO, run, times
@@ -120,14 +121,10 @@ def test_a_knee_ending_far_inside_its_toes_caves_in_a_two_footed_squat_whatever_
         assert s.peak_knee_toe_offset[Side.LEFT] > limit + 0.2
     assert squat.thresholds.knee_toe_gate and not Thresholds().knee_toe_gate
     # The same knees judged by the configured thresholds, as a lunge's are: the change decides.
-    from formcheck.trackers import tracker_class
-
     assert tracker_class("lunge")().thresholds(Thresholds()) == Thresholds()
     assert tracker_class("lean-back-squat")().thresholds(Thresholds()).knee_toe_gate
     values = {Measure.KNEE_TOE_CHANGE: squat.reps[0].peak_knee_toe_change[Side.LEFT],
               Measure.KNEE_TOE: squat.reps[0].peak_knee_toe_offset[Side.LEFT], Measure.SHANK: 0.0}  # fmt: skip
-    from formcheck.judging.verdict import decide, measures_for
-
     ungated = decide(measures_for(False, True, True, Thresholds()), values, Thresholds())
     assert (ungated.valgus, ungated.measure) == (False, Measure.KNEE_TOE_CHANGE)
 
