@@ -25,7 +25,7 @@ import numpy as np
 
 from formcheck.core.geometry import knee_flexion_deg
 from formcheck.core.landmarks import SIDES, Side
-from formcheck.synth.body import NUM_JOINTS, UP, BodyShape, J, body_frame, lateral_sign, side_joint
+from formcheck.synth.body import FORWARD, NUM_JOINTS, UP, BodyShape, J, body_frame, lateral_sign, side_joint
 from formcheck.synth.kinematics import (
     apply_medial_shift,
     foot_points,
@@ -89,6 +89,9 @@ class MotionParams:
     head_turn_deg: float = 60.0
     reaches_s: tuple[float, ...] = ()
     reach_deg: float = 40.0
+    # hop: how far each hop travels forward (metres; the way the person faces), alternately
+    # forward and back over a line (0: hops on the spot)
+    hop_travel_m: float = 0.0
 
     def shift(self, rep: int, leg: Side) -> float:
         if rep < len(self.medial_shift_m):
@@ -550,10 +553,12 @@ def _knee_rom(s: _Script) -> None:
 
 
 def _hop(s: _Script) -> None:
-    """Double-leg hops on the spot: from a ready stance (knees bent `HOP_READY_DEG`) the body flies
+    """Double-leg hops: from a ready stance (knees bent `HOP_READY_DEG`) the body flies
     `HOP_HEIGHT_M` up and comes down on both feet (initial contact), absorbs to `depth_deg` in
     `HOP_ABSORB_S`, and pushes straight off into the next hop; after the last landing the person
-    stands up. Each landing is a rep from contact to take-off, so a rep's medial shift ramps with
+    stands up. With `hop_travel_m` each hop also travels that far forward, then the next as far
+    back (forward/back hops over a line): filmed from the front, every other landing is nearer the
+    camera. Each landing is a rep from contact to take-off, so a rep's medial shift ramps with
     the absorbing knees from 0 at contact (truth.py reads the contacts off the skeleton's feet)."""
     p = s.p
     stand = s.standing(half_width=p.stance_width_m / 2)
@@ -561,18 +566,26 @@ def _hop(s: _Script) -> None:
     bottom = stand.copy(pelvis=s.pelvis_for(stand.ankle[Side.LEFT], Side.LEFT, p.depth_deg, 0.0),
                         lean_deg=s.lean_for(p.depth_deg))
     up = np.array([0.0, HOP_HEIGHT_M, 0.0])
-    apex = ready.copy(pelvis=ready.pelvis + up, ankle={sd: a + up for sd, a in ready.ankle.items()})
+    apex = _moved(ready, up)
     s.key(0.0, stand)
     s.key(p.lead_in_s, stand)
     s.key(0.4, ready)
+    at = 0.0
     for i in range(p.reps):
-        s.key(HOP_FLIGHT_S / 2, apex.copy())
-        s.key(HOP_FLIGHT_S / 2, ready.copy())
+        travel = p.hop_travel_m if i % 2 == 0 else -p.hop_travel_m
+        s.key(HOP_FLIGHT_S / 2, _moved(apex, FORWARD * (at + travel / 2)))
+        at += travel
+        s.key(HOP_FLIGHT_S / 2, _moved(ready, FORWARD * at))
         t0 = s.t
-        s.key(HOP_ABSORB_S, bottom.copy())
-        s.key(0.05, bottom.copy())
-        s.key(0.2, (ready if i < p.reps - 1 else stand).copy())
+        s.key(HOP_ABSORB_S, _moved(bottom, FORWARD * at))
+        s.key(0.05, _moved(bottom, FORWARD * at))
+        s.key(0.2, _moved(ready if i < p.reps - 1 else stand, FORWARD * at))
         s.rep(t0, SIDES, i)
+
+
+def _moved(pose: Pose, d: np.ndarray) -> Pose:
+    """`pose` with the pelvis and both feet moved by `d` (metres)."""
+    return pose.copy(pelvis=pose.pelvis + d, ankle={sd: a + d for sd, a in pose.ankle.items()})
 
 
 HOP_READY_DEG, HOP_HEIGHT_M, HOP_FLIGHT_S, HOP_ABSORB_S = 12.0, 0.10, 0.3, 0.12

@@ -164,6 +164,7 @@ def standard_specs() -> list[ClipSpec]:
         specs.append(replace(base, name=name, camera=cam, seed=base.seed + 500))
     specs.append(knee_rom_spec())
     specs.append(hop_spec())
+    specs.append(hop_forward_back_spec())
     specs.append(band_walk_spec())
     specs.append(side_push_spec())
     specs.append(adduction_slide_spec())
@@ -267,6 +268,22 @@ def hop_spec() -> ClipSpec:
         Appearance(skin="light", hair="black", shirt="green", trousers="navy", shoes="white", background="plain",
                    noise_sigma=1.0),
         seed=22), [() if i not in (1, 4) else (L, R) for i in range(6)], "clear")
+
+
+def hop_forward_back_spec() -> ClipSpec:
+    """Forward/back hops: six double-leg hops over a line, alternately 0.35 m toward the camera and
+    back, filmed from the front by a camera at table height, so every other landing is nearer and
+    lower in the image than the take-off; both knees cave clearly on the third and fourth
+    landings (one forward, one back)."""
+    return _with_valgus(ClipSpec(
+        "hop_fwdback_front",
+        MotionParams(exercise="hop", reps=6, depth_deg=45.0, lead_in_s=1.6, tail_s=1.0, stance_width_m=0.32,
+                     toe_out_deg=9.0, arms="sides", hop_travel_m=0.35),
+        Camera(height_m=1.0, distance_m=3.2),
+        Appearance(skin="medium", hair="brown", shirt="red", trousers="khaki", shoes="black", background="plain",
+                   noise_sigma=1.0),
+        BodyShape(1.74),
+        seed=26), [() if i not in (2, 3) else (L, R) for i in range(6)], "clear")
 
 
 def knee_rom_spec() -> ClipSpec:
