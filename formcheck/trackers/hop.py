@@ -1,12 +1,21 @@
 """Hops and bounces (`hop`): on the spot, forward and back, side to side, on two legs or one.
 
-The floor is the lowest either ankle has been over `floor_window_s` (a running maximum of image
-y, `signals.LegShortening`'s; one floor for both feet, so a free foot held up from the start is
-not taken as standing), and a foot is off the floor while its ankle stands more than `lift_on`
-body lengths above it, back on under `lift_off` (the balance tracker's
-hysteresis). A flight is every foot off the floor at once: for a single-leg hop the free foot is
-held up throughout, so the same rule covers both. A flight shorter than `min_flight_s` (a stumble,
-a frame of jitter) is not a hop: the contact before it goes on.
+The floor is the lowest either ankle has stood over `floor_window_s` on the floor (a running
+maximum of image y, `signals.LegShortening`'s; one floor for both feet, so a free foot held up
+from the start is not taken as standing), and a foot is off the floor while its ankle stands more
+than `lift_on` body lengths above it (the balance tracker's hysteresis). A flight is every foot
+off the floor at once: for a single-leg hop the free foot is held up throughout, so the same rule
+covers both. A flight shorter than `min_flight_s` (a stumble, a frame of jitter) is not a hop:
+the contact before it goes on. The take-off is the frame the last foot rose past `lift_off`.
+
+In a flight, a foot comes down when it has fallen `lift_off` or more from its highest point and
+stops falling (this frame's drop at most `STOP_SHARE` of the flight's fastest), unless it stopped
+`lift_on` or more above the other foot (a free foot held up); the floor is then where it landed.
+Seen from the front, a hop toward the camera lands lower in the image than it took off and one
+away from it higher, so the take-off floor says neither when the foot lands nor where; the floor
+is held through the flight, however long (slow motion). The contact is dated back to the frame
+the foot reached the take-off floor (within `lift_off`) when it landed there, else to the first
+frame from which it fell no further than a stopped foot's drop.
 
 A landing is a rep: start = initial contact (the first frame a foot is back on the floor after a
 flight), bottom = its deepest knee flexion, end = the last frame on the floor before the next
@@ -27,6 +36,36 @@ from formcheck.trackers.signals import LegShortening
 
 Mark = tuple[int, float]  # (frame, t_s)
 
+# A falling foot has landed once its drop per frame is at most this share of the flight's
+# fastest: a foot meets the floor within a frame, and the relative rule holds in slow motion.
+STOP_SHARE = 0.25
+
+
+class FallingFoot:
+    """One ankle through a flight: its highest point, its fastest fall per frame and the frames
+    since the highest point (image y), to date a landing that is seen only once the foot stops."""
+
+    def __init__(self, y: float) -> None:
+        self.highest = self.last = y
+        self.fastest = 0.0
+        self._since_highest: list[tuple[int, float, float]] = []  # (frame, t, y)
+
+    def landed(self, i: int, t: float, y: float, floor: float, near: float, fall: float) -> Mark | None:
+        """When the foot came down, if it has now fallen `fall` pixels from its highest and
+        stopped falling, else None. Back on the take-off `floor` (within `near` pixels) that is the
+        first frame it was back within `fall` of it; elsewhere, the first frame from which it fell
+        no more than a stopped foot's drop."""
+        drop, self.last = y - self.last, y
+        self.fastest = max(self.fastest, drop)
+        if y <= self.highest:
+            self.highest, self._since_highest = y, []
+        self._since_highest.append((i, t, y))
+        still = STOP_SHARE * self.fastest
+        if y - self.highest < fall or drop > still:
+            return None
+        since = min(floor - fall, y) if abs(y - floor) <= near else y - still
+        return next((j, tj) for j, tj, yj in self._since_highest if yj >= since)
+
 
 @register
 class HopTracker(Tracker):
@@ -40,7 +79,10 @@ class HopTracker(Tracker):
         super().__init__(side, settings)
         self.p = self.settings.hop
         self._floor = LegShortening(self.p.floor_window_s)  # for its running maximum
+        self._ys: dict[Side, float] = {}  # this frame's ankle image y
+        self._falling: dict[Side, FallingFoot] = {}  # the feet in the flight under way
         self._up = {s: False for s in SIDES}
+        self._left: dict[Side, Mark | None] = {s: None for s in SIDES}  # first frame off the floor by lift_off
         self._takeoff: Mark | None = None  # first frame of the flight under way
         self._contact: Mark | None = None  # initial contact of the landing under way
         self._last_down: Mark | None = None  # last frame on the floor of that landing
@@ -49,10 +91,27 @@ class HopTracker(Tracker):
         self._window_end = 0
 
     def _lifts(self, m: Metrics) -> dict[Side, float]:
-        """How far each ankle stands above the floor, in body lengths (NaN: not seen)."""
-        ys = {s: float(m.leg(s).ankle_y) for s in SIDES}
-        self._floor.update(float(m.t_s), max(ys.values()))
-        return {s: (self._floor.standing - y) / float(m.body_px) for s, y in ys.items()}
+        """How far each ankle stands above the floor, in body lengths (NaN: not seen); the floor
+        is held while the feet are off it."""
+        self._ys = {s: float(m.leg(s).ankle_y) for s in SIDES}
+        if self._takeoff is None:
+            self._floor.update(float(m.t_s), max(self._ys.values()))
+        return {s: (self._floor.standing - y) / float(m.body_px) for s, y in self._ys.items()}
+
+    def _touched_down(self, i: int, t: float, body_px: float) -> Mark | None:
+        """In a flight a foot is down once it has fallen and stopped, whatever its height, unless
+        it stopped well above the other (a free foot held up); the earliest such foot's contact."""
+        contacts = []
+        lowest = max(self._ys.values())
+        for s, foot in self._falling.items():
+            c = foot.landed(i, t, self._ys[s], self._floor.standing, self.p.lift_on * body_px,
+                            self.p.lift_off * body_px)
+            if c is not None and self._ys[s] < lowest - self.p.lift_on * body_px:
+                c = None
+            self._up[s] = c is None
+            if c is not None:
+                contacts.append(c)
+        return min(contacts, default=None)
 
     def update(self, i: int, m: Metrics) -> list[Event]:
         t = float(m.t_s)
@@ -60,26 +119,35 @@ class HopTracker(Tracker):
         lifts = self._lifts(m)
         if not all(math.isfinite(v) for v in lifts.values()):
             return events
-        for s in SIDES:
-            self._up[s] = lifts[s] > (self.p.lift_off if self._up[s] else self.p.lift_on)
+        contact: Mark | None = None
+        if self._takeoff is not None:
+            contact = self._touched_down(i, t, float(m.body_px))
+        else:
+            for s in SIDES:
+                self._up[s] = lifts[s] > (self.p.lift_off if self._up[s] else self.p.lift_on)
+                self._left[s] = None if lifts[s] <= self.p.lift_off else self._left[s] or (i, t)
         if all(self._up.values()):
             if self._takeoff is None:
-                self._takeoff = (i, t)
+                self._takeoff = max((mark for mark in self._left.values() if mark is not None), default=(i, t))
+                self._falling = {s: FallingFoot(y) for s, y in self._ys.items()}
             elif self._contact is not None and t - self._takeoff[1] >= self.p.min_flight_s:
                 self._close(self._takeoff[1] - self._contact[1], events)  # a real flight: the landing is over
         else:
-            if self._takeoff is not None and t - self._takeoff[1] >= self.p.min_flight_s:
-                self._land(i, t, events)
+            if contact is not None and self._takeoff is not None and contact[1] - self._takeoff[1] >= self.p.min_flight_s:
+                self._land(contact, events)
             self._takeoff = None
+            self._falling = {}
             self._on_floor(i, t, m, events)
         self._sync()
         return events
 
-    def _land(self, i: int, t: float, events: list[Event]) -> None:
-        self._contact = self._last_down = (i, t)
+    def _land(self, contact: Mark, events: list[Event]) -> None:
+        self._floor = LegShortening(self.p.floor_window_s)  # the floor is where the feet came down
+        self._floor.update(contact[1], max(self._ys.values()))
+        self._contact = self._last_down = contact
         self._legs, self._bottom = set(), None
-        self._window_end = i
-        events.append(RepStarted(self.state.reps_done + 1, t))
+        self._window_end = contact[0]
+        events.append(RepStarted(self.state.reps_done + 1, contact[1]))
 
     def _on_floor(self, i: int, t: float, m: Metrics, events: list[Event]) -> None:
         if self._contact is None:

@@ -2,7 +2,8 @@
 six hops on the spot filmed from the front, both knees caving on landings 2 and 5): every
 landing counted, initial contact and ground contact time within 2 frames of the skeleton's
 feet, caving landings flagged by FPPA in the landing window and clean ones not, and the usual
-output files."""
+output files. The same for forward/back hops (`hop_fwdback_front`), where every other landing is
+nearer the camera and lower in the image than its take-off."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import json
 import pytest
 
 from formcheck.synth.clip import truth_path, write_clip
-from formcheck.synth.samples import hop_spec
+from formcheck.synth.samples import hop_forward_back_spec, hop_spec
 from tests.conftest import load_summary, run_cli
 
 
@@ -42,6 +43,29 @@ def test_hop_synthetic_landings_contact_times_and_landing_valgus(analyzed, hop_c
     assert [r["index"] for r in s["reps"] if any(r["valgus"].values())] == [2, 5]
     for name in ("annotated.mp4", "frames.csv", "report.html", "landmarks.npy"):
         assert (out / name).stat().st_size > 0, name
+
+
+@pytest.fixture(scope="module")
+def forward_back_clip(tmp_path_factory):
+    return write_clip(hop_forward_back_spec(), tmp_path_factory.mktemp("hop_fwdback"))
+
+
+def test_forward_back_hops_landings_contacts_and_landing_valgus(analyzed, forward_back_clip):
+    """Each landing at its contact (2 frames) whether nearer or farther than the take-off, and the
+    caving ones flagged. Contact times within 3 frames: a hop toward the camera from a camera at
+    table height barely rises in the image, so its take-off reads up to 3 frames late."""
+    truth = json.loads(truth_path(forward_back_clip).read_text())
+    fps = truth["fps"]
+    s = load_summary(analyzed(forward_back_clip, "hop"))
+    assert s["rep_count"] == len(truth["reps"]) == 6
+    for rep, want in zip(s["reps"], truth["reps"]):
+        got, true = rep["landing"], want["landing"]
+        assert abs(got["contact_frame"] - true["contact_frame"]) <= 2, (got, true)
+        if true["contact_time_s"] is None:
+            assert got["contact_time_s"] is None
+        else:
+            assert abs(got["contact_time_s"] - true["contact_time_s"]) <= 3 / fps + 1e-6, (got, true)
+        assert rep["valgus"] == want["valgus"], (rep["index"], rep["valgus"], want["valgus"])
 
 
 def test_auto_recognises_hops_by_their_flights(analyzed, hop_clip):

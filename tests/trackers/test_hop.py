@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from formcheck.core.landmarks import PoseLandmark as P, Side
+from formcheck.trackers.hop import FallingFoot
 from tests.trackers.test_trackers_exercises import FPS, run_legs
 
 LEG_LANDMARKS = {
@@ -65,6 +66,43 @@ def test_double_leg_hops_count_landings_and_contact_times():
         assert rep.start_i < rep.bottom_i < rep.end_i
 
 
+def forward_back(lift: np.ndarray, truth: list, nearer_px: float) -> np.ndarray:
+    """Per frame, how much lower in the image the person stands: each flight carries them
+    `nearer_px` lower (toward the camera), the next as far back, at an even pace."""
+    lower = np.zeros_like(lift)
+    at, start = 0.0, 0
+    for k, (c, _) in enumerate(truth):
+        takeoff = start + int(np.flatnonzero(lift[start:c] > 0)[0])
+        to = nearer_px if k % 2 == 0 else 0.0
+        lower[takeoff:c] = at + (to - at) * (np.arange(c - takeoff) + 0.5) / (c - takeoff)
+        lower[c:] = at = to
+        start = c
+    return lower
+
+
+def test_forward_back_hops_land_where_the_feet_stop():
+    """40 px hops alternately toward the camera and back, 30 px lower and higher in the image:
+    landing nearer, the feet pass the take-off floor still falling; landing farther, they stop
+    above it. Every landing is counted at its contact."""
+    lift, flex, truth = hops(5)
+    lower = forward_back(lift, truth, 30.0)
+    result = _run(lift - lower, flex)
+    assert [s.rep.start_i for s in result.reps] == pytest.approx([c for c, _ in truth], abs=1)
+    for rep, (c, off) in zip((s.rep for s in result.reps), truth):
+        assert rep.legs == (Side.LEFT, Side.RIGHT)
+        if off is not None:
+            assert rep.landing.contact_time_s == pytest.approx((off - c) / FPS, abs=2 / FPS)
+
+
+def test_a_slow_motion_flight_is_one_landing():
+    """A 3 s flight, longer than the floor's memory (a slow-motion recording): the floor is held
+    through it, so the feet high in the air are not taken for a new floor. Contact within 5
+    frames: the last 6 px of a slow fall take 4 frames."""
+    lift, flex, truth = hops(2, flight_s=3.0, contact_s=1.0)
+    result = _run(lift, flex)
+    assert [s.rep.start_i for s in result.reps] == pytest.approx([c for c, _ in truth], abs=5)
+
+
 def test_caving_landings_are_flagged_by_fppa_in_the_landing_window():
     lift, flex, truth = hops(4)
     shift = np.zeros_like(lift)
@@ -103,3 +141,12 @@ def test_a_stumble_is_not_a_landing():
     still = np.full(260, 8.0)
     lift = np.zeros(260)
     assert run_legs("hop", still, still, edit=edit_one_foot).reps == []
+
+
+def test_a_foot_stopping_just_above_the_take_off_floor_lands_where_it_stopped():
+    """Fallen far enough and stopped, but short of the take-off floor by more than `fall`: the
+    contact is the first frame at its resting height (a seated knee extension's foot did this)."""
+    foot = FallingFoot(390.0)
+    ys = [390.0, 393.0, 394.5, 394.5]
+    got = [foot.landed(i, i / FPS, y, floor=400.0, near=10.0, fall=4.0) for i, y in enumerate(ys)]
+    assert got == [None, None, None, (2, 2 / FPS)]
