@@ -273,7 +273,12 @@ class TrackerConfig:
     standing_window_s: float = 10.0  # standing length: longest hip-ankle (body) length over this long
     stance_window_s: float = 10.0  # step-down: stance leg decided over this long
     rep_history_s: float = 20.0  # longest rep whose per-frame leg evidence is kept
-    hold_band_deg: float = 10.0  # timed holds: within this many degrees of the rep's peak
+    # Timed holds (knee extension, hamstring curl): the knee is near its end position within
+    # `hold_share` of the rep's range of it, or `hold_band_deg`, whichever is wider, and the hold
+    # goes on through readings away from it lasting at most `hold_gap_s` at a time.
+    hold_share: float = 0.25
+    hold_band_deg: float = 10.0
+    hold_gap_s: float = 0.5
     min_compared_share: float = 0.3  # a rep's legs are told apart on frames with both legs seen: at least this share
     rom_rest_s: float = 0.5  # knee-rom: the resting knee angle is read over the first this long
     rom_bent_rest_deg: float = 45.0  # knee-rom: resting knees bent past this (seated): reps straighten them

@@ -2,7 +2,7 @@
 
 No valgus is scored here (the knee carries no weight); what matters is that each rep is counted,
 for the right side, with its range, and for the exercises prescribed with a 5 s hold, how long
-the end position was held. Each counts on a joint angle in degrees:
+the end position was held (`held_near_end`). Each counts on a joint angle in degrees:
 - clamshell: the opening angle between the two thighs (hip to knee lines in the image);
 - side-lying leg raise: the angle between the two legs (hip to ankle lines);
 - seated knee extension: how far the straightening knee has extended (world knee angle);
@@ -13,6 +13,8 @@ Side-lying work is credited to the top leg (the one whose hip is higher in the i
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import Metrics
@@ -40,17 +42,34 @@ def leg_opening_deg(m: Metrics) -> float:
     return _between_deg(float(L.ankle_x - L.hip_x), float(L.ankle_y - L.hip_y), float(R.ankle_x - R.hip_x), float(R.ankle_y - R.hip_y))
 
 
-def hold_at_peak(trace: Trace, bottom_signal: float, band: float) -> float:
-    """Longest run of the rep's frames with the signal within `band` of its peak, in seconds."""
-    best = 0.0
-    run_start: float | None = None
-    for _, t, x, _ in trace:
-        if x >= bottom_signal - band:
-            run_start = t if run_start is None else run_start
-            best = max(best, t - run_start)
-        else:
-            run_start = None
-    return best
+# The rep's end position is the level its top tenth of frames reach: a throw of the pose model
+# lasting a few frames cannot set it, and on a rep held for seconds it lies within the reading's
+# wander about the held knee rather than at that wander's extreme.
+END_PERCENTILE = 90.0
+
+
+def held_near_end(t_s: np.ndarray, x: np.ndarray, start: float, share: float, band: float, gap_s: float) -> float:
+    """Seconds the signal `x` (rising toward the end position) stayed near the rep's end position:
+    from the first to the last frame of the longest stretch of frames near it, where "near" is within
+    `share` of the rep's range (`start` to the end position) or `band`, whichever is wider, and the
+    stretch goes on through readings away from the end that last at most `gap_s` at a time. Side-on
+    the pose model's reading of a knee held straight wanders by 16 degrees (world angle) to 27
+    (image), so a fixed band about the straightest frame times only the pieces between its throws.
+    Frames without a reading (NaN) neither break nor end a stretch."""
+    known = np.isfinite(x)
+    if not known.any():
+        return 0.0
+    end = float(np.percentile(x[known], END_PERCENTILE))
+    width = max(band, share * (end - start)) if math.isfinite(start) else band
+    with np.errstate(invalid="ignore"):
+        near = known & (x >= end - width)
+    away_s = np.cumsum(np.where(known & ~near, np.diff(t_s, prepend=t_s[0]), 0.0))
+    idx = np.flatnonzero(near)
+    if not idx.size:  # no frame near: a negative band
+        return 0.0
+    cut = np.flatnonzero(np.diff(away_s[idx]) > gap_s)
+    first, last = idx[np.r_[0, cut + 1]], idx[np.r_[cut, idx.size - 1]]
+    return float(np.max(t_s[last] - t_s[first]))
 
 
 class _AngleTracker(CountedTracker):
@@ -61,7 +80,11 @@ class _AngleTracker(CountedTracker):
     def rep_extras(self, rep: RepWindow, trace: Trace) -> RepWindow:
         signal = {i: x for i, _, x, _ in trace}
         start, bottom = signal.get(rep.start_i, math.nan), signal.get(rep.bottom_i, math.nan)
-        hold = hold_at_peak(trace, bottom, self.settings.hold_band_deg) if self.timed_hold else None
+        hold = None
+        if self.timed_hold and trace:
+            s = self.settings
+            t_s, x = np.array([e[1] for e in trace]), np.array([e[2] for e in trace])
+            hold = held_near_end(t_s, x, start, s.hold_share, s.hold_band_deg, s.hold_gap_s)
         return RepWindow(**{**rep.__dict__, "range_deg": bottom - start, "hold_s": hold})
 
 
