@@ -165,7 +165,7 @@ class HopSettings:
 
     lift_on: float = 0.03  # an ankle this far above its floor: that foot is off the floor
     lift_off: float = 0.015  # back under this: on the floor again (hysteresis against jitter)
-    floor_window_s: float = 2.0  # the floor is the lowest either ankle has been over this long
+    floor_window_s: float = 2.0  # the floor is the lowest either ankle has stood over this long on it
     min_flight_s: float = 0.13  # all feet off for less than this: a stumble or jitter, not a hop (a 5 cm hop flies 0.2 s)
     max_contact_s: float = 1.5  # on the floor longer than this: hopping stopped (no contact time)
     landing_window_s: float = 0.1  # landing valgus: the FPPA peak within this long after contact
