@@ -81,7 +81,7 @@ class _AngleTracker(CountedTracker):
         signal = {i: x for i, _, x, _ in trace}
         start, bottom = signal.get(rep.start_i, math.nan), signal.get(rep.bottom_i, math.nan)
         hold = None
-        if self.timed_hold and trace:
+        if self.timed_hold:
             s = self.settings
             t_s, x = np.array([e[1] for e in trace]), np.array([e[2] for e in trace])
             hold = held_near_end(t_s, x, start, s.hold_share, s.hold_band_deg, s.hold_gap_s)
