@@ -15,7 +15,9 @@ Seen from the front, a hop toward the camera lands lower in the image than it to
 away from it higher, so the take-off floor says neither when the foot lands nor where; the floor
 is held through the flight, however long (slow motion). The contact is dated back to the frame
 the foot reached the take-off floor (within `lift_off`) when it landed there, else to the first
-frame from which it fell no further than a stopped foot's drop.
+frame from which it fell no further than a stopped foot's drop. A hop toward the camera may not
+rise `lift_on` in the image at all (least through the live filter); both feet falling together
+`lift_on` or more below where they stood and stopping is then its landing (`RecentPath`).
 
 A landing is a rep: start = initial contact (the first frame a foot is back on the floor after a
 flight), bottom = its deepest knee flexion, end = the last frame on the floor before the next
@@ -27,6 +29,7 @@ Scoring reads FPPA at contact and its peak within `landing_window_s` (`judging/s
 from __future__ import annotations
 
 import math
+from collections import deque
 
 from formcheck.config import TrackerConfig
 from formcheck.core.landmarks import SIDES, Side
@@ -67,6 +70,46 @@ class FallingFoot:
         return next((j, tj) for j, tj, yj in self._since_highest if yj >= since)
 
 
+# A landing whose take-off was not seen: both feet fell `lift_on` or more together (their highest
+# points within TOGETHER_S of each other) within DROP_WINDOW_S and stopped. A hop toward the
+# camera can rise less in the image than `lift_on` (coming nearer lowers the feet), the more so
+# through the live filter; a walk toward it lowers one foot at a time.
+DROP_WINDOW_S = 0.5
+TOGETHER_S = 0.1
+
+
+class RecentPath:
+    """One ankle's image y over the last `DROP_WINDOW_S` on the floor."""
+
+    def __init__(self) -> None:
+        self._path: deque[tuple[int, float, float]] = deque()  # (frame, t, y)
+
+    def add(self, i: int, t: float, y: float) -> None:
+        self._path.append((i, t, y))
+        while self._path[0][1] < t - DROP_WINDOW_S:
+            self._path.popleft()
+
+    def clear(self) -> None:
+        self._path.clear()
+
+    def dropped(self, fall: float) -> tuple[Mark, Mark] | None:
+        """(highest point, contact) if the ankle has fallen `fall` pixels or more from its highest
+        point in the window and stopped (`FallingFoot`'s rule), else None."""
+        path = list(self._path)
+        if len(path) < 3:
+            return None
+        k = min(range(len(path)), key=lambda j: path[j][2])
+        after = path[k:]
+        drops = [b[2] - a[2] for a, b in zip(after, after[1:])]
+        if not drops:
+            return None
+        y, still = after[-1][2], STOP_SHARE * max(drops)
+        if y - path[k][2] < fall or drops[-1] > still:
+            return None
+        contact = next((j, tj) for j, tj, yj in after if yj >= y - still)
+        return (path[k][0], path[k][1]), contact
+
+
 @register
 class HopTracker(Tracker):
     name = "hop"
@@ -81,6 +124,7 @@ class HopTracker(Tracker):
         self._floor = LegShortening(self.p.floor_window_s)  # for its running maximum
         self._ys: dict[Side, float] = {}  # this frame's ankle image y
         self._falling: dict[Side, FallingFoot] = {}  # the feet in the flight under way
+        self._paths = {s: RecentPath() for s in SIDES}  # the feet on the floor, recently
         self._up = {s: False for s in SIDES}
         self._left: dict[Side, Mark | None] = {s: None for s in SIDES}  # first frame off the floor by lift_off
         self._takeoff: Mark | None = None  # first frame of the flight under way
@@ -126,6 +170,13 @@ class HopTracker(Tracker):
             for s in SIDES:
                 self._up[s] = lifts[s] > (self.p.lift_off if self._up[s] else self.p.lift_on)
                 self._left[s] = None if lifts[s] <= self.p.lift_off else self._left[s] or (i, t)
+                self._paths[s].add(i, t, self._ys[s])
+            unseen = self._unseen_flight(float(m.body_px))
+            if unseen is not None and not all(self._up.values()):
+                takeoff, contact = unseen
+                if self._contact is not None:
+                    self._close(takeoff[1] - self._contact[1], events)
+                self._land(contact, events)
         if all(self._up.values()):
             if self._takeoff is None:
                 self._takeoff = max((mark for mark in self._left.values() if mark is not None), default=(i, t))
@@ -141,7 +192,21 @@ class HopTracker(Tracker):
         self._sync()
         return events
 
+    def _unseen_flight(self, body_px: float) -> tuple[Mark, Mark] | None:
+        """(take-off, contact) of a flight whose take-off the floor rule missed: both feet fell
+        together to a lower floor and stopped, at least `min_flight_s` after their highest."""
+        drops = [self._paths[s].dropped(self.p.lift_on * body_px) for s in SIDES]
+        if any(d is None for d in drops):
+            return None
+        highs, contacts = [d[0] for d in drops], [d[1] for d in drops]  # type: ignore[index]
+        takeoff, contact = min(highs), min(contacts)
+        if max(h[1] for h in highs) - takeoff[1] > TOGETHER_S or contact[1] - takeoff[1] < self.p.min_flight_s:
+            return None
+        return takeoff, contact
+
     def _land(self, contact: Mark, events: list[Event]) -> None:
+        for path in self._paths.values():
+            path.clear()
         self._floor = LegShortening(self.p.floor_window_s)  # the floor is where the feet came down
         self._floor.update(contact[1], max(self._ys.values()))
         self._contact = self._last_down = contact

@@ -81,16 +81,30 @@ def test_live_cues_the_caving_landings_and_no_other(analyzed, hop_clip, model_pa
     """`live` on the hops (the clip as its camera): a cue for each knee on the two caving landings,
     raised while that landing's feet are on the floor (0.2 s after contact here, of 0.37 s), none on
     a clean landing, and the live report flags the landings `analyze` flags."""
-    truth = json.loads(truth_path(hop_clip).read_text())
+    _live_cues_only_the_caving_landings(analyzed, hop_clip, model_path, tmp_path)
+
+
+def test_live_cues_the_caving_forward_back_landings(analyzed, forward_back_clip, model_path, tmp_path):
+    """The same live for forward/back hops, whose hops toward the camera rise less in the image,
+    through the live filter, than the floor rule's `lift_on`: every landing before the last
+    (which stays down) counted live."""
+    live = _live_cues_only_the_caving_landings(analyzed, forward_back_clip, model_path, tmp_path)
+    assert live["sets"]["reps_counted_live"] == 5
+
+
+def _live_cues_only_the_caving_landings(analyzed, clip, model_path, tmp_path) -> dict:
+    truth = json.loads(truth_path(clip).read_text())
     out = tmp_path / "live"
-    proc = run_cli(["live", "--source", str(hop_clip), "-e", "hop", "--no-window", "--yes", "--quiet", "--out", str(out)],
+    proc = run_cli(["live", "--source", str(clip), "-e", "hop", "--no-window", "--yes", "--quiet", "--out", str(out)],
                    model_path, env_extra={"FORMCHECK_HOME": str(tmp_path / "home")})  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    cues = json.loads((out / "live.json").read_text())["cues"]
+    live = json.loads((out / "live.json").read_text())
+    cues = live["cues"]
     for rep in truth["reps"]:
         raised = {c["leg"] for c in cues if rep["start_s"] - 0.05 <= c["raised_s"] <= rep["end_s"]}
         caved = {leg for leg, v in rep["valgus"].items() if v}
         assert raised == caved, f"landing {rep['index']}: cues {raised}, caved {caved}"
     assert len(cues) == sum(len([v for v in r["valgus"].values() if v]) for r in truth["reps"])
     flags = lambda s: [r["valgus"] for r in s["reps"]]  # noqa: E731
-    assert flags(load_summary(out)) == flags(load_summary(analyzed(hop_clip, "hop")))
+    assert flags(load_summary(out)) == flags(load_summary(analyzed(clip, "hop")))
+    return live

@@ -150,3 +150,31 @@ def test_a_foot_stopping_just_above_the_take_off_floor_lands_where_it_stopped():
     ys = [390.0, 393.0, 394.5, 394.5]
     got = [foot.landed(i, i / FPS, y, floor=400.0, near=10.0, fall=4.0) for i, y in enumerate(ys)]
     assert got == [None, None, None, (2, 2 / FPS)]
+
+
+def test_a_hop_toward_the_camera_that_barely_rises_in_the_image_is_a_landing():
+    """Each hop carries the person 30 px lower in the image (nearer) while it rises only 6 px
+    above the take-off floor (about 0.015 body lengths, under `lift_on`): both feet fell together
+    to a lower floor and stopped, so each is a landing, at its contact."""
+    lift, flex, truth = hops(4)
+    lift *= 6.0 / 40.0
+    lower = np.zeros_like(lift)
+    for k, (c, _) in enumerate(truth):
+        takeoff = int(np.flatnonzero(lift[:c] > 0)[-1]) - int(round(0.3 * FPS)) + 1
+        lower[takeoff:c] = 30.0 * k + 30.0 * (np.arange(c - takeoff) + 0.5) / (c - takeoff)
+        lower[c:] = 30.0 * (k + 1)
+    result = _run(lift - lower, flex)
+    assert [s.rep.start_i for s in result.reps] == pytest.approx([c for c, _ in truth], abs=1)
+
+
+def test_walking_toward_the_camera_is_not_a_landing():
+    """One foot, then the other, steps 30 px lower in the image (nearer), 0.4 s apart."""
+    still = np.full(150, 8.0)
+
+    def edit(i, f):
+        for side, start in ((Side.LEFT, 50), (Side.RIGHT, 62)):
+            down = 30.0 * np.clip((i - start) / 8.0, 0.0, 1.0)
+            for lm in LEG_LANDMARKS[side][1:]:
+                f.image_xy[lm, 1] += down
+
+    assert run_legs("hop", still, still, edit=edit).reps == []
