@@ -260,8 +260,7 @@ def loaded_mask(m: Metrics, rep: RepWindow) -> np.ndarray:
     Knee-against-foot measures are read only there: while standing, a toes-out foot already puts
     the knee 'inside the toes'.
     """
-    with np.errstate(all="ignore"):
-        flex = np.nanmax(np.stack([m.leg(s).flexion_deg for s in rep.legs]), axis=0)
+    flex = np.fmax.reduce(np.stack([m.leg(s).flexion_deg for s in rep.legs]), axis=0)  # NaN where no leg is seen
     half = flex[rep.start_i] + 0.5 * (flex[rep.bottom_i] - flex[rep.start_i])
     mask = np.zeros(len(flex), dtype=bool)
     sl = slice(rep.start_i, rep.end_i + 1)
@@ -334,8 +333,7 @@ def score_rep(m: Metrics, rep: RepWindow, baseline: Baseline, th: Thresholds) ->
         fppa_b = {s: None for s in rep.legs}
         peak_fppa = {s: None for s in rep.legs}
 
-    with np.errstate(all="ignore"):
-        flex = np.nanmax(np.stack([m.leg(s).flexion_deg[sl] for s in rep.legs]), axis=0)
+    flex = np.fmax.reduce(np.stack([m.leg(s).flexion_deg[sl] for s in rep.legs]), axis=0)
     sep = m.separation_ratio[sl]
     return RepScore(
         rep=rep,
