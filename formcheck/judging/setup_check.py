@@ -72,8 +72,10 @@ def brightness(image: np.ndarray) -> float:
     return float(grey.mean())
 
 
-def framing_problem(pose: PoseFrame | None) -> str | None:
-    """Why the whole body is not usable in this frame, as a prompt; None when it is."""
+def framing_problem(pose: PoseFrame | None, side_on: bool = False) -> str | None:
+    """Why the whole body is not usable in this frame, as a prompt; None when it is. `side_on`:
+    seated or lying work filmed from the side, where the far leg may be hidden and the body may lie
+    along the frame: the head and one whole leg must be seen, and the body's longer extent counts."""
     if pose is None:
         return "Step into the frame so the camera can see you"
     w, h = pose.image_size
@@ -84,25 +86,43 @@ def framing_problem(pose: PoseFrame | None) -> str | None:
         & (xy[:, 1] >= EDGE_MARGIN * h) & (xy[:, 1] <= (1 - EDGE_MARGIN) * h)
     )
     seen = (vis >= VISIBILITY_GATE) & inside & np.all(np.isfinite(xy), axis=1)
-    if not seen.all():
-        names = [BODY_POINTS[k] for k in np.flatnonzero(~seen)]
+    needed = _side_on_needed(seen) if side_on else np.ones_like(seen)
+    if not seen[needed].all():
+        names = [BODY_POINTS[k] for k in np.flatnonzero(needed & ~seen)]
         if any("HEEL" in n.name or "FOOT" in n.name or "ANKLE" in n.name for n in names):
             return "Step back or tilt the camera down: your feet must be in the frame"
         if any(n.name == "NOSE" or "SHOULDER" in n.name for n in names):
             return "Step back or tilt the camera up: your head must be in the frame"
         return "Step back until your whole body is in the frame"
-    height = float(np.nanmax(xy[:, 1]) - np.nanmin(xy[:, 1]))
+    pts = xy[needed]
+    height = float(np.nanmax(pts[:, 1]) - np.nanmin(pts[:, 1]))
+    if side_on:
+        height = max(height, float(np.nanmax(pts[:, 0]) - np.nanmin(pts[:, 0])))
     if height < MIN_HEIGHT_FRACTION * h:
         return "Come closer: you are small in the frame (2-3 m from the camera is right)"
     return None
 
 
-class SetupCheck:
-    """Feed `update` each analysed frame until `status.state` is no longer CHECKING."""
+def _side_on_needed(seen: np.ndarray) -> np.ndarray:
+    """The points a side-on view needs: the nose, and the shoulder, hip, knee, ankle, heel and toes
+    of the better-seen side."""
+    names = [p.name for p in BODY_POINTS]
+    sides = [np.array([n.startswith(prefix) for n in names]) for prefix in ("LEFT_", "RIGHT_")]
+    best = max(sides, key=lambda side: int(seen[side].sum()))
+    return best | np.array([n == "NOSE" for n in names])
 
-    def __init__(self, baseline_s: float = BASELINE_S, min_brightness: float = MIN_BRIGHTNESS) -> None:
+
+class SetupCheck:
+    """Feed `update` each analysed frame until `status.state` is no longer CHECKING.
+
+    An exercise that judges no valgus (seated or lying knee work, filmed from the side) needs
+    neither the frontal view nor the standing baseline: framing and light are its whole setup."""
+
+    def __init__(self, baseline_s: float = BASELINE_S, min_brightness: float = MIN_BRIGHTNESS,
+                 judges_valgus: bool = True) -> None:
         self.baseline_s = baseline_s
         self.min_brightness = min_brightness
+        self.judges_valgus = judges_valgus
         self._state = SetupState.CHECKING
         self._still_since: float | None = None
         self._ref: tuple[float, float, float] | None = None  # hip y, leg length, body size at the start of stillness
@@ -118,17 +138,20 @@ class SetupCheck:
             self.status = SetupStatus(SetupState.SKIPPED, None, self.status.passed, self.status.baseline_progress_s)
             return self.status
         passed = dict.fromkeys(Check, False)
-        prompt = framing_problem(pose)
+        prompt = framing_problem(pose, side_on=not self.judges_valgus)
         passed[Check.BODY] = prompt is None
         view = VIEW_CODES[int(metrics.view)]
-        passed[Check.VIEW] = view is View.FRONTAL
+        passed[Check.VIEW] = view is View.FRONTAL or not self.judges_valgus
         passed[Check.LIGHT] = image_brightness >= self.min_brightness
         if prompt is None and not passed[Check.VIEW]:
             prompt = "Turn to face the camera, toes pointing at it"
         if prompt is None and not passed[Check.LIGHT]:
             prompt = "Too dark: turn on a light or face a window"
         progress = 0.0
-        if prompt is None:
+        if prompt is None and not self.judges_valgus:
+            passed[Check.BASELINE] = True
+            self._state = SetupState.DONE
+        elif prompt is None:
             progress = self._standing(t_s, metrics)
             if progress >= self.baseline_s:
                 passed[Check.BASELINE] = True

@@ -224,12 +224,13 @@ def summarize(
     multi = float(np.mean(people >= 2))
     if multi > 0.1:
         warnings.append(f"more than one person in {multi:.0%} of frames: the person found first was followed; film one person at a time")
-    if view is not View.FRONTAL:
-        typical = float(np.nanmedian(yaw)) if np.isfinite(yaw).any() else float("nan")
-        about = f" (about {typical:.0f} degrees)" if np.isfinite(typical) else ""
-        warnings.append(f"camera is {view.value}{about}: valgus is scored only in frontal views; face the camera")
-    elif np.isfinite(yaw_pose).any() and np.nanmedian(yaw_pose) > 10:
-        warnings.append(f"body turned about {np.nanmedian(yaw_pose):.0f} degrees from the camera: valgus may be misread")
+    if tracker.judges_valgus:  # seated and lying work judges none, and is filmed from the side
+        if view is not View.FRONTAL:
+            typical = float(np.nanmedian(yaw)) if np.isfinite(yaw).any() else float("nan")
+            about = f" (about {typical:.0f} degrees)" if np.isfinite(typical) else ""
+            warnings.append(f"camera is {view.value}{about}: valgus is scored only in frontal views; face the camera")
+        elif np.isfinite(yaw_pose).any() and np.nanmedian(yaw_pose) > 10:
+            warnings.append(f"body turned about {np.nanmedian(yaw_pose):.0f} degrees from the camera: valgus may be misread")
     if source.fps and source.fps < MIN_FPS:
         warnings.append(f"video is {source.fps:.0f} fps: at least 30 fps is recommended for fast movements")
     heights = heights[pose & np.isfinite(heights)]

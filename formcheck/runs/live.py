@@ -47,6 +47,7 @@ from formcheck.pipeline.stages import FrameResult
 from formcheck.pose.model_store import ModelInfo
 from formcheck.reporting.annotate import AMBER, GREEN, GREY, RED, WHITE, annotate, banner, draw_panel, text_metrics
 from formcheck.runs.analyze import Outcome, run_session
+from formcheck.trackers import tracker_class
 from formcheck.runs.latency import LatencyStats
 from formcheck.runs.run_folder import RunFolder
 from formcheck.runs.stop_signals import deferred
@@ -160,7 +161,7 @@ class PoseWorker(threading.Thread):
         self.stats = stats
         self.clock = clock
         self.coach = Coach(opts.reps, opts.sets)
-        self.setup = SetupCheck()
+        self.setup = SetupCheck(judges_valgus=tracker_class(opts.exercise).judges_valgus)
         self.lock = threading.Lock()  # coach is also touched by the display loop (r key)
         self.latest: Snapshot | None = None
         self.cue_log: list[Cue | BandCue] = []

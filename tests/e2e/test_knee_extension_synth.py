@@ -31,6 +31,7 @@ def test_knee_extension_reads_the_5s_hold_side_on(analyzed, hold_clip):
     truth = json.loads(truth_path(clip).read_text())
     s = load_summary(analyzed(clip, "knee-extension"))
     assert s["rep_count"] == len(truth["reps"]) == 4
+    assert not [w for w in s["warnings"] if "camera" in w]  # side-on is its view: no "face the camera"
     pause = 0.1 * spec.motion.tempo_s + spec.motion.extension_hold_s  # the knee still at the top: 5.3 s
     for rep, want in zip(s["reps"], truth["reps"]):
         assert rep["legs"] == want["legs"] == ["left"]

@@ -167,6 +167,22 @@ def test_setup_prompts_in_order_until_each_passes_then_takes_a_3_s_baseline():
     assert status.baseline_fppa_deg[Side.LEFT] == pytest.approx(expected, abs=0.01)
 
 
+def test_setup_for_work_filmed_from_the_side_asks_for_no_frontal_view_and_no_standing_baseline():
+    """Seated or lying knee work judges no valgus: turned 90 degrees with the far heel hidden,
+    setup is done as soon as the person is framed and lit, where a squat's setup would ask them to
+    face the camera."""
+    vis = np.ones(33)
+    vis[30] = 0.1  # the far (right) heel hidden
+    side_on = _framed(0.1, yaw=90.0, vis=vis)
+    squat = _step(SetupCheck(), side_on)
+    assert squat.active and not squat.passed[Check.BODY]
+    assert framing_problem(side_on, side_on=True) is None
+    check = SetupCheck(judges_valgus=False)
+    assert "dark" in _step(check, side_on, light=20.0).prompt.lower()
+    done = _step(check, _framed(0.2, yaw=90.0, vis=vis))
+    assert done.state is SetupState.DONE and done.prompt is None and all(done.passed.values())
+
+
 def test_setup_is_skipped_when_a_rep_starts_first():
     check = SetupCheck()
     _step(check, _framed(0.0))
