@@ -51,8 +51,10 @@ from formcheck.trackers import tracker_class
 from formcheck.trackers.base import RepWindow
 
 # Exercise families by the label's exercise text; side views cannot show valgus.
-FAMILIES = (("single-leg", "single-leg"), ("pistol", "single-leg"), ("lateral", "side-lunge"), ("lunge", "lunge"),
-            ("squat", "squat"))  # fmt: skip
+# The first key an entry's exercise names decides its family; a jump (a jump squat too) is judged
+# at its landings by the hop tracker, not here.
+FAMILIES = (("jump", None), ("single-leg", "single-leg"), ("pistol", "single-leg"), ("lateral", "side-lunge"),
+            ("lunge", "lunge"), ("squat", "squat"))  # fmt: skip
 TRACKER = {"squat": "squat", "single-leg": "single-leg-squat", "side-lunge": "side-lunge", "lunge": "lunge"}
 
 
