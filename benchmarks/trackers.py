@@ -35,9 +35,9 @@ from formcheck.pipeline.stages import Pipeline  # noqa: E402
 from formcheck.trackers import tracker_class  # noqa: E402
 
 BLANK = np.zeros((2, 2, 3), np.uint8)
-REAL_EXERCISE = {"squat": "squat", "barbell_squat": "squat", "ogata": "squat", "lunge": "lunge", "lateral_lunge": "side-lunge",
-                 "stepdown": "step-down", "balance": "balance", "cmj": "hop", "broad_jump": "hop",
-                 "sls": "single-leg-squat"}
+REAL_EXERCISE = {"squat": "squat", "barbell_squat": "squat", "goblet_squat": "squat", "ogata": "squat", "lunge": "lunge",
+                 "lateral_lunge": "side-lunge", "stepdown": "step-down", "balance": "balance", "cmj": "hop",
+                 "broad_jump": "hop", "jumpsquat": "hop", "heelslide": "knee-rom", "sls": "single-leg-squat"}
 
 
 def landmarks(video: pathlib.Path, cache: pathlib.Path) -> dict:
