@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formcheck.core.landmarks import SIDES, PoseLandmark, Side
+from formcheck.core.landmarks import LEG, SIDES, PoseLandmark, Side
 from formcheck.core.metrics import VIEW_CODES, Metrics, View
 from formcheck.core.pose_frame import PoseFrame
 from formcheck.core.smoothing import VISIBILITY_GATE
@@ -104,31 +104,36 @@ def framing_problem(pose: PoseFrame | None, side_on: bool = False) -> str | None
 
 
 def _side_on_needed(seen: np.ndarray) -> np.ndarray:
-    """The points a side-on view needs: the nose, and the shoulder, hip, knee, ankle, heel and toes
-    of the better-seen side."""
-    names = [p.name for p in BODY_POINTS]
-    sides = [np.array([n.startswith(prefix) for n in names]) for prefix in ("LEFT_", "RIGHT_")]
+    """Which of `BODY_POINTS` a side-on view needs: the nose, and the shoulder, hip, knee, ankle,
+    heel and toes of the better-seen side."""
+    sides = []
+    for side in SIDES:
+        leg = LEG[side]
+        points = {leg.shoulder, leg.hip, leg.knee, leg.ankle, leg.heel, leg.toe}
+        sides.append(np.array([p in points for p in BODY_POINTS]))
     best = max(sides, key=lambda side: int(seen[side].sum()))
-    return best | np.array([n == "NOSE" for n in names])
+    return best | np.array([p is PoseLandmark.NOSE for p in BODY_POINTS])
 
 
 class SetupCheck:
     """Feed `update` each analysed frame until `status.state` is no longer CHECKING.
 
     An exercise that judges no valgus (seated or lying knee work, filmed from the side) needs
-    neither the frontal view nor the standing baseline: framing and light are its whole setup."""
+    neither the frontal view nor the standing baseline: framing and light are its whole setup, and
+    `status.passed` lists only the checks made."""
 
     def __init__(self, baseline_s: float = BASELINE_S, min_brightness: float = MIN_BRIGHTNESS,
                  judges_valgus: bool = True) -> None:
         self.baseline_s = baseline_s
         self.min_brightness = min_brightness
         self.judges_valgus = judges_valgus
+        self.checks = tuple(Check) if judges_valgus else (Check.BODY, Check.LIGHT)
         self._state = SetupState.CHECKING
         self._still_since: float | None = None
         self._ref: tuple[float, float, float] | None = None  # hip y, leg length, body size at the start of stillness
         self._fppa: dict[Side, list[float]] = {s: [] for s in SIDES}
         self._baseline: dict[Side, float | None] = {}
-        self.status = SetupStatus(SetupState.CHECKING, "Step into the frame so the camera can see you", dict.fromkeys(Check, False), 0.0)
+        self.status = SetupStatus(SetupState.CHECKING, "Step into the frame so the camera can see you", dict.fromkeys(self.checks, False), 0.0)
 
     def update(self, t_s: float, pose: PoseFrame | None, metrics: Metrics, image_brightness: float, rep_started: bool) -> SetupStatus:
         if self._state is not SetupState.CHECKING:
@@ -137,19 +142,18 @@ class SetupCheck:
             self._state = SetupState.SKIPPED
             self.status = SetupStatus(SetupState.SKIPPED, None, self.status.passed, self.status.baseline_progress_s)
             return self.status
-        passed = dict.fromkeys(Check, False)
+        passed = dict.fromkeys(self.checks, False)
         prompt = framing_problem(pose, side_on=not self.judges_valgus)
         passed[Check.BODY] = prompt is None
-        view = VIEW_CODES[int(metrics.view)]
-        passed[Check.VIEW] = view is View.FRONTAL or not self.judges_valgus
         passed[Check.LIGHT] = image_brightness >= self.min_brightness
-        if prompt is None and not passed[Check.VIEW]:
-            prompt = "Turn to face the camera, toes pointing at it"
+        if self.judges_valgus:
+            passed[Check.VIEW] = VIEW_CODES[int(metrics.view)] is View.FRONTAL
+            if prompt is None and not passed[Check.VIEW]:
+                prompt = "Turn to face the camera, toes pointing at it"
         if prompt is None and not passed[Check.LIGHT]:
             prompt = "Too dark: turn on a light or face a window"
         progress = 0.0
         if prompt is None and not self.judges_valgus:
-            passed[Check.BASELINE] = True
             self._state = SetupState.DONE
         elif prompt is None:
             progress = self._standing(t_s, metrics)

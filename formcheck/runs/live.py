@@ -47,10 +47,10 @@ from formcheck.pipeline.stages import FrameResult
 from formcheck.pose.model_store import ModelInfo
 from formcheck.reporting.annotate import AMBER, GREEN, GREY, RED, WHITE, annotate, banner, draw_panel, text_metrics
 from formcheck.runs.analyze import Outcome, run_session
-from formcheck.trackers import tracker_class
 from formcheck.runs.latency import LatencyStats
 from formcheck.runs.run_folder import RunFolder
 from formcheck.runs.stop_signals import deferred
+from formcheck.trackers import tracker_class
 
 log = logging.getLogger(__name__)
 
