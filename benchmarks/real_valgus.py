@@ -42,7 +42,8 @@ from formcheck.core import geometry as g
 from formcheck.core.landmarks import LEG, Side
 from formcheck.core.metrics import Metrics
 from formcheck.core.pose_frame import PoseFrame
-from formcheck.judging.scoring import StandingInputs, StandingReference, compute_baseline, fppa_usable, held_max, knee_toe_change
+from formcheck.judging.scoring import (StandingInputs, StandingReference, compute_baseline, fppa_usable, held_max,
+                                       knee_toe_change, loaded_mask)
 from formcheck.media.sources import Frame, SourceInfo
 from formcheck.pipeline.report_frames import ReportFrames
 from formcheck.pipeline.session import summarize
@@ -51,8 +52,8 @@ from formcheck.trackers import tracker_class
 from formcheck.trackers.base import RepWindow
 
 # Exercise families by the label's exercise text; side views cannot show valgus.
-# The first key an entry's exercise names decides its family; a jump (a jump squat too) is judged
-# at its landings by the hop tracker, not here.
+# An entry's family: the first key of this tuple, in order, that its exercise text contains; a
+# jump (a jump squat too) is judged at its landings by the hop tracker, not here.
 FAMILIES = (("jump", None), ("single-leg", "single-leg"), ("pistol", "single-leg"), ("lateral", "side-lunge"),
             ("lunge", "lunge"), ("squat", "squat"))  # fmt: skip
 TRACKER = {"squat": "squat", "single-leg": "single-leg-squat", "side-lunge": "side-lunge", "lunge": "lunge"}
@@ -191,11 +192,7 @@ def measure_clip(entry: dict, video: pathlib.Path, cache: pathlib.Path, config: 
     wrong: dict[tuple[str, str], KneeRep] = {}  # flags on a leg not labelled working, per tracker rep
     for r, w in zip(reps, windows):
         caving = caving_legs(r, working_legs(entry, r))
-        with np.errstate(all="ignore"):
-            flex = np.nanmax(np.stack([m.leg(s).flexion_deg for s in w.legs]), axis=0)
-        half = flex[w.start_i] + 0.5 * (flex[w.bottom_i] - flex[w.start_i])
-        loaded = np.zeros(n, dtype=bool)
-        loaded[w.start_i : w.end_i + 1] = flex[w.start_i : w.end_i + 1] >= half if np.isfinite(half) else True
+        loaded = loaded_mask(m, w)
         frontal = m.view == 0
 
         def peak(values: np.ndarray, where: np.ndarray) -> float:

@@ -163,8 +163,8 @@ class StandingInputs:
 
 def standing_mask(s: StandingInputs, reps: list[RepWindow], tolerance_deg: float = 10.0) -> np.ndarray:
     """Frames outside reps, frontal, with knees within `tolerance_deg` of the straightest seen."""
-    with np.errstate(all="ignore"):
-        flex = np.nanmean(s.flexion_deg, axis=-1) if s.flexion_deg.size else np.zeros(0)
+    seen = np.isfinite(s.flexion_deg).sum(axis=-1)
+    flex = np.where(seen > 0, np.nansum(s.flexion_deg, axis=-1) / np.maximum(seen, 1), np.nan)  # mean of the legs seen
     mask = np.isfinite(flex) & s.frontal
     for r in reps:
         mask[r.start_i : r.end_i + 1] = False
