@@ -52,10 +52,9 @@ def held_near_end(t_s: np.ndarray, x: np.ndarray, start: float, share: float, ba
     """Seconds the signal `x` (rising toward the end position) stayed near the rep's end position:
     from the first to the last frame of the longest stretch of frames near it, where "near" is within
     `share` of the rep's range (`start` to the end position) or `band`, whichever is wider, and the
-    stretch goes on through readings away from the end that last at most `gap_s` at a time. Side-on
+    stretch goes on through readings away from the end that last at most `gap_s` at a time: side-on
     the pose model's reading of a knee held straight wanders by 16 degrees (world angle) to 27
-    (image), so a fixed band about the straightest frame times only the pieces between its throws.
-    Frames without a reading (NaN) neither break nor end a stretch."""
+    (image). Frames without a reading (NaN) neither break nor end a stretch."""
     known = np.isfinite(x)
     if not known.any():
         return 0.0

@@ -6,7 +6,6 @@ Side-on the model's world angle of the held knee wanders over 16 degrees (29-45 
 at 5), and it reads the knee as straight as it gets from about 35 degrees on: a rep's hold reads
 from when the knee passes about 35 degrees to when it comes back there, 0.7-0.9 s longer than the
 pause at the top (6.1-6.2 s for the 5.3 s pause, 1.0-1.2 s for the 0.3 s one, with --workers 1).
-A band of 10 degrees about the rep's straightest frame read 1.8-3.1 s of the 5 s holds.
 """
 
 from __future__ import annotations

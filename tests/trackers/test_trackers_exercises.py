@@ -291,7 +291,7 @@ def _knee_reps(exercise: str, work: np.ndarray, t: np.ndarray, rest: float, end:
 @pytest.mark.parametrize("exercise", ["knee-extension", "hamstring-curl"])
 def test_knee_hold_is_read_through_a_wandering_reading(exercise):
     """A 5 s hold whose reading wanders by up to 25 degrees (as the model's reading of a held knee
-    does) is still a 5 s hold: timed within 10 degrees of the rep's extreme frame it read 0.4 s."""
+    does) is still a 5 s hold, not the pieces between the throws."""
     rest, end = (90.0, 5.0) if exercise == "knee-extension" else (5.0, 90.0)
     t = np.arange(0, 1.5 + 4 * 8.0 + 1.0, 1 / FPS)
     reps = _knee_reps(exercise, bumps(t, 4, rest, end, hold=5.0), t, rest, end, wander_deg=25.0)
