@@ -224,6 +224,8 @@ def summarize(
     multi = float(np.mean(people >= 2))
     if multi > 0.1:
         warnings.append(f"more than one person in {multi:.0%} of frames: the person found first was followed; film one person at a time")
+    if tracker.side_view and view is View.FRONTAL:
+        warnings.append("camera faces the person: this exercise's knee angle is read from the side; film it from the side")
     if tracker.judges_valgus:  # seated and lying work judges none, and is filmed from the side
         if view is not View.FRONTAL:
             typical = float(np.nanmedian(yaw)) if np.isfinite(yaw).any() else float("nan")

@@ -211,6 +211,9 @@ class Tracker(ABC):
     # Whether knee valgus is judged at all: not where the knee carries no load to cave under
     # (lying, seated or side-lying work), whatever its angles read from the front.
     judges_valgus: bool = True
+    # Whether the exercise is read from the side (a knee angle bending toward a camera in front is
+    # foreshortened): the report warns when it was filmed from the front.
+    side_view: bool = False
 
     def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
         """`side`: the working leg when the user names it (`--side`); None to detect it.

@@ -115,6 +115,7 @@ class KneeAngleTracker(_AngleTracker):
 
     levels = "knee_angle"
     timed_hold = True
+    side_view = True
 
     def _knee(self, m: Metrics, side: Side) -> float:
         raise NotImplementedError

@@ -418,3 +418,13 @@ def test_step_up_leg_is_judged_on_the_rise_not_the_top(stance):
     result = run_legs("step-up", flat, flat, edit=step_up)
     assert len(result.reps) == 3
     assert [r.rep.legs for r in result.reps] == [(stance,)] * 3
+
+
+def test_knee_angle_work_filmed_from_the_front_is_told_to_film_it_from_the_side():
+    """A knee bending toward a camera in front is foreshortened: knee extension filmed from the
+    front gets the warning, a squat filmed from the front does not."""
+    t = np.arange(0, 1.5 + 3 * 3.0 + 1.0, 1 / FPS)
+    bend, still = bumps(t, 3, 5.0, 70.0), np.full_like(t, 5.0)
+    side_warning = lambda result: [w for w in result.warnings if "film it from the side" in w]  # noqa: E731
+    assert side_warning(run_legs("knee-extension", bend, still))
+    assert not side_warning(run_legs("squat", bend, bend))
