@@ -157,15 +157,17 @@ class HoldSettings:
 @dataclass(frozen=True)
 class HopSettings:
     """Hops and bounces: when the feet count as off the floor (body lengths above the floor the
-    ankles stood on), which flights and contacts count, and how a landing's valgus is read.
+    soles stood on), which flights and contacts count, and how a landing's valgus is read.
 
     The landing window follows the drop-landing screening convention: FPPA at initial contact and
     its peak within the first 100 ms, judged against `Thresholds.valgus_landing_fppa_deg`.
     """
 
-    lift_on: float = 0.03  # an ankle this far above its floor: that foot is off the floor
-    lift_off: float = 0.015  # back under this: on the floor again (hysteresis against jitter)
-    floor_window_s: float = 2.0  # the floor is the lowest either ankle has stood over this long on it
+    lift_on: float = 0.03  # a sole this far above its floor: that foot is off the floor
+    # Under this, a foot standing is still on the floor (hysteresis against jitter); it is also how
+    # far a foot in flight must fall before it can land, and how near the take-off floor it lands on it
+    lift_off: float = 0.015
+    floor_window_s: float = 2.0  # the floor is the lowest either sole has stood over this long on it
     min_flight_s: float = 0.13  # all feet off for less than this: a stumble or jitter, not a hop (a 5 cm hop flies 0.2 s)
     max_contact_s: float = 1.5  # on the floor longer than this: hopping stopped (no contact time)
     landing_window_s: float = 0.1  # landing valgus: the FPPA peak within this long after contact

@@ -64,6 +64,7 @@ class LegMetrics:
     hip_y: np.ndarray
     ankle_y: np.ndarray
     ankle_x: np.ndarray
+    sole_y: np.ndarray  # the lower of heel and toe in the image: the foot's first and last touch of the floor
     knee_x: np.ndarray
     knee_y: np.ndarray  # image positions: single-leg and lying exercises compare the two legs
     hip_x: np.ndarray
@@ -143,6 +144,7 @@ def compute_metrics(
             hip_y=hip[..., 1],
             ankle_y=ankle[..., 1],
             ankle_x=ankle[..., 0],
+            sole_y=np.fmax(toe[..., 1], image_xy[..., int(leg.heel), 1]),
             knee_x=knee[..., 0],
             knee_y=knee[..., 1],
             hip_x=hip[..., 0],

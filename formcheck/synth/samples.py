@@ -272,9 +272,9 @@ def hop_spec() -> ClipSpec:
 
 def hop_forward_back_spec() -> ClipSpec:
     """Forward/back hops: six double-leg hops over a line, alternately 0.35 m toward the camera and
-    back, filmed from the front by a camera at table height, so every other landing is nearer and
-    lower in the image than the take-off; both knees cave clearly on the third and fourth
-    landings (one forward, one back)."""
+    back, filmed from the front by a camera 1.0 m up (a laptop on a table), so every other landing
+    is nearer and lower in the image than the take-off; both knees cave clearly on the third and
+    fourth landings (one forward, one back)."""
     return _with_valgus(ClipSpec(
         "hop_fwdback_front",
         MotionParams(exercise="hop", reps=6, depth_deg=45.0, lead_in_s=1.6, tail_s=1.0, stance_width_m=0.32,

@@ -1,23 +1,27 @@
 """Hops and bounces (`hop`): on the spot, forward and back, side to side, on two legs or one.
 
-The floor is the lowest either ankle has stood over `floor_window_s` on the floor (a running
-maximum of image y, `signals.LegShortening`'s; one floor for both feet, so a free foot held up
-from the start is not taken as standing), and a foot is off the floor while its ankle stands more
-than `lift_on` body lengths above it (the balance tracker's hysteresis). A flight is every foot
-off the floor at once: for a single-leg hop the free foot is held up throughout, so the same rule
-covers both. A flight shorter than `min_flight_s` (a stumble, a frame of jitter) is not a hop:
-the contact before it goes on. The take-off is the frame the last foot rose past `lift_off`.
+Each foot is read at its sole, the lower of heel and toe in the image: a landing touches down toe
+first and a take-off leaves from the toes, and initial contact is the first touch (the
+drop-landing convention). The floor is the lowest either sole has stood over `floor_window_s` on
+the floor (a running maximum of image y, `signals.LegShortening`'s; one floor for both feet, so a
+free foot held up from the start is not taken as standing), and a standing foot is off the floor
+once its sole is more than `lift_on` body lengths above it, back on under `lift_off`. A flight
+is every foot off the floor at once: for a single-leg hop the free foot is held up throughout, so
+the same rule covers both. A flight shorter than `min_flight_s` (a stumble, a frame of jitter)
+is not a hop: the contact before it goes on. The take-off is the frame the last foot rose past
+`lift_off`.
 
 In a flight, a foot comes down when it has fallen `lift_off` or more from its highest point and
-stops falling (this frame's drop at most `STOP_SHARE` of the flight's fastest), unless it stopped
-`lift_on` or more above the other foot (a free foot held up); the floor is then where it landed.
-Seen from the front, a hop toward the camera lands lower in the image than it took off and one
-away from it higher, so the take-off floor says neither when the foot lands nor where; the floor
-is held through the flight, however long (slow motion). The contact is dated back to the frame
-the foot reached the take-off floor (within `lift_off`) when it landed there, else to the first
-frame from which it fell no further than a stopped foot's drop. A hop toward the camera may not
-rise `lift_on` in the image at all (least through the live filter); both feet falling together
-`lift_on` or more below where they stood and stopping is then its landing (`RecentPath`).
+stopped falling (`came_to_rest`), unless it stopped `lift_on` or more above the other foot (a free
+foot held up); the floor is then where it landed. Seen from the front, a hop toward the camera
+lands lower in the image than it took off and one away from it higher, so the take-off floor says
+neither when the foot lands nor where; the floor is held through the flight (slow motion too),
+until every foot has hovered within `lift_off` for `HOVER_S` (the person stepped up or walked
+away: no landing). The contact is dated back to the first frame the foot was within `lift_off`
+of the take-off floor when it landed there, else to the first frame from which it fell no
+further than a stopped foot's drop. A hop toward the camera may not rise `lift_on` in the image
+at all (least through the live filter); both feet falling together `lift_on` or more below where
+they stood and stopping is then its landing (`RecentPath`).
 
 A landing is a rep: start = initial contact (the first frame a foot is back on the floor after a
 flight), bottom = its deepest knee flexion, end = the last frame on the floor before the next
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
 
 from formcheck.config import TrackerConfig
 from formcheck.core.landmarks import SIDES, Side
@@ -38,76 +43,109 @@ from formcheck.trackers.base import Event, Landing, Phase, RepCompleted, RepStar
 from formcheck.trackers.signals import LegShortening
 
 Mark = tuple[int, float]  # (frame, t_s)
+Sample = tuple[int, float, float]  # (frame, t_s, sole image y)
 
-# A falling foot has landed once its drop per frame is at most this share of the flight's
-# fastest: a foot meets the floor within a frame, and the relative rule holds in slow motion.
+# A falling foot has landed once its drop per frame is at most this share of its fastest since
+# its highest point: a foot meets the floor within a frame, and the relative rule holds in slow
+# motion.
 STOP_SHARE = 0.25
-
-
-class FallingFoot:
-    """One ankle through a flight: its highest point, its fastest fall per frame and the frames
-    since the highest point (image y), to date a landing that is seen only once the foot stops."""
-
-    def __init__(self, y: float) -> None:
-        self.highest = self.last = y
-        self.fastest = 0.0
-        self._since_highest: list[tuple[int, float, float]] = []  # (frame, t, y)
-
-    def landed(self, i: int, t: float, y: float, floor: float, near: float, fall: float) -> Mark | None:
-        """When the foot came down, if it has now fallen `fall` pixels from its highest and
-        stopped falling, else None. Back on the take-off `floor` (within `near` pixels) that is the
-        first frame it was back within `fall` of it; elsewhere, the first frame from which it fell
-        no more than a stopped foot's drop."""
-        drop, self.last = y - self.last, y
-        self.fastest = max(self.fastest, drop)
-        if y <= self.highest:
-            self.highest, self._since_highest = y, []
-        self._since_highest.append((i, t, y))
-        still = STOP_SHARE * self.fastest
-        if y - self.highest < fall or drop > still:
-            return None
-        since = min(floor - fall, y) if abs(y - floor) <= near else y - still
-        return next((j, tj) for j, tj, yj in self._since_highest if yj >= since)
-
-
-# A landing whose take-off was not seen: both feet fell `lift_on` or more together (their highest
-# points within TOGETHER_S of each other) within DROP_WINDOW_S and stopped. A hop toward the
+# A flight in which every foot has stayed within `lift_off` this long was none: the person stepped
+# up, or walked away from the camera one foot at a time. A flying foot hovers only about its apex,
+# which even a 3 s (slow-motion) flight of 0.13 body lengths passes through in under 1.5 s.
+HOVER_S = 1.5
+# A landing whose take-off was not seen: both feet fell `lift_on` or more together (their take-offs
+# within TOGETHER_S of each other) within DROP_WINDOW_S and stopped. A hop toward the
 # camera can rise less in the image than `lift_on` (coming nearer lowers the feet), the more so
 # through the live filter; a walk toward it lowers one foot at a time.
 DROP_WINDOW_S = 0.5
 TOGETHER_S = 0.1
 
 
+def came_to_rest(fall_path: list[Sample], fall: float) -> Mark | None:
+    """When a sole came to rest, if it has: `fall_path` runs from its highest point to now; it
+    has fallen `fall` pixels or more and this frame's drop is at most `STOP_SHARE` of the fastest
+    on the way. The first frame from which it fell no more than that drop."""
+    if len(fall_path) < 2:
+        return None
+    drops = [b[2] - a[2] for a, b in zip(fall_path, fall_path[1:])]
+    y, still = fall_path[-1][2], STOP_SHARE * max(drops)
+    if y - fall_path[0][2] < fall or drops[-1] > still:
+        return None
+    return next((j, tj) for j, tj, yj in fall_path if yj >= y - still)
+
+
+class FallingFoot:
+    """One foot (its sole) through a flight, from its highest point on (image y), to date a landing that
+    is seen only once the foot stops; and its path over the last `HOVER_S`."""
+
+    def __init__(self, sample: Sample) -> None:
+        self._since_highest: list[Sample] = [sample]
+        self._recent: deque[Sample] = deque([sample])
+
+    def landed(self, sample: Sample, floor: float, near: float, fall: float) -> Mark | None:
+        """When the foot came down (`came_to_rest`), else None. Landed within `near` pixels of the
+        take-off `floor`, that is the first frame it was within `fall` of the floor or, if it came
+        to rest higher than that, at its resting height."""
+        i, t, y = sample
+        self._recent.append(sample)
+        while self._recent[0][1] < t - HOVER_S:
+            self._recent.popleft()
+        if y <= self._since_highest[0][2]:
+            self._since_highest = []
+        self._since_highest.append(sample)
+        rest = came_to_rest(self._since_highest, fall)
+        if rest is None or abs(y - floor) > near:
+            return rest
+        return next((j, tj) for j, tj, yj in self._since_highest if yj >= min(floor - fall, y))
+
+    def hovered(self, t: float, within: float) -> bool:
+        """Whether the foot has stayed within `within` pixels for the last `HOVER_S`."""
+        ys = [y for _, _, y in self._recent]
+        return t - self._recent[0][1] >= HOVER_S - 1e-9 and max(ys) - min(ys) <= within
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A sole's fall to a lower floor: its highest point, the frame it left the level it stood
+    at before (take-off) and the frame before that (its last on the floor), and where it stopped."""
+
+    highest: Mark
+    last_down: Mark
+    takeoff: Mark
+    contact: Mark
+
+
 class RecentPath:
-    """One ankle's image y over the last `DROP_WINDOW_S` on the floor."""
+    """One sole's image y over the last `DROP_WINDOW_S` on the floor."""
 
     def __init__(self) -> None:
-        self._path: deque[tuple[int, float, float]] = deque()  # (frame, t, y)
+        self._path: deque[Sample] = deque()
 
-    def add(self, i: int, t: float, y: float) -> None:
-        self._path.append((i, t, y))
-        while self._path[0][1] < t - DROP_WINDOW_S:
+    def add(self, sample: Sample) -> None:
+        self._path.append(sample)
+        while self._path[0][1] < sample[1] - DROP_WINDOW_S:
             self._path.popleft()
 
     def clear(self) -> None:
         self._path.clear()
 
-    def dropped(self, fall: float) -> tuple[Mark, Mark] | None:
-        """(highest point, contact) if the ankle has fallen `fall` pixels or more from its highest
-        point in the window and stopped (`FallingFoot`'s rule), else None."""
+    def dropped(self, fall: float, near: float) -> Drop | None:
+        """The sole's fall of `fall` pixels or more from its highest point in the window to where
+        it came to rest, if there is one, with its take-off: the first frame off the level it
+        stood at (within `near`), rising to that point or, if it barely rose, falling from it."""
         path = list(self._path)
-        if len(path) < 3:
+        k = min(range(len(path)), key=lambda j: path[j][2], default=0)
+        contact = came_to_rest(path[k:], fall)
+        if contact is None:
             return None
-        k = min(range(len(path)), key=lambda j: path[j][2])
-        after = path[k:]
-        drops = [b[2] - a[2] for a, b in zip(after, after[1:])]
-        if not drops:
-            return None
-        y, still = after[-1][2], STOP_SHARE * max(drops)
-        if y - path[k][2] < fall or drops[-1] > still:
-            return None
-        contact = next((j, tj) for j, tj, yj in after if yj >= y - still)
-        return (path[k][0], path[k][1]), contact
+        stood = max(y for _, _, y in path[: k + 1])
+        if stood - path[k][2] >= near:
+            off = 1 + max(j for j in range(k + 1) if path[j][2] >= stood - near)
+        else:
+            off = 1 + max(j for j in range(k, len(path)) if path[j][2] <= stood + near)
+        off = min(off, len(path) - 1)
+        last = max(off - 1, 0)
+        return Drop((path[k][0], path[k][1]), (path[last][0], path[last][1]), (path[off][0], path[off][1]), contact)
 
 
 @register
@@ -122,11 +160,11 @@ class HopTracker(Tracker):
         super().__init__(side, settings)
         self.p = self.settings.hop
         self._floor = LegShortening(self.p.floor_window_s)  # for its running maximum
-        self._ys: dict[Side, float] = {}  # this frame's ankle image y
+        self._ys: dict[Side, float] = {}  # this frame's sole image y
         self._falling: dict[Side, FallingFoot] = {}  # the feet in the flight under way
         self._paths = {s: RecentPath() for s in SIDES}  # the feet on the floor, recently
         self._up = {s: False for s in SIDES}
-        self._left: dict[Side, Mark | None] = {s: None for s in SIDES}  # first frame off the floor by lift_off
+        self._off_since: dict[Side, Mark | None] = {s: None for s in SIDES}  # first frame past lift_off
         self._takeoff: Mark | None = None  # first frame of the flight under way
         self._contact: Mark | None = None  # initial contact of the landing under way
         self._last_down: Mark | None = None  # last frame on the floor of that landing
@@ -135,27 +173,34 @@ class HopTracker(Tracker):
         self._window_end = 0
 
     def _lifts(self, m: Metrics) -> dict[Side, float]:
-        """How far each ankle stands above the floor, in body lengths (NaN: not seen); the floor
+        """How far each sole stands above the floor, in body lengths (NaN: not seen); the floor
         is held while the feet are off it."""
-        self._ys = {s: float(m.leg(s).ankle_y) for s in SIDES}
+        self._ys = {s: float(m.leg(s).sole_y) for s in SIDES}
         if self._takeoff is None:
             self._floor.update(float(m.t_s), max(self._ys.values()))
         return {s: (self._floor.standing - y) / float(m.body_px) for s, y in self._ys.items()}
 
     def _touched_down(self, i: int, t: float, body_px: float) -> Mark | None:
-        """In a flight a foot is down once it has fallen and stopped, whatever its height, unless
-        it stopped well above the other (a free foot held up); the earliest such foot's contact."""
+        """In a flight a foot is down once it has fallen and stopped on the take-off floor or
+        below it (nearer the camera), unless it stopped well above the other foot (a free foot held
+        up); above it (farther away) only with the other foot, the two at one height. The earliest
+        such foot's contact."""
+        near, fall = self.p.lift_on * body_px, self.p.lift_off * body_px
+        floor, lowest = self._floor.standing, max(self._ys.values())
+        rested = {s: foot.landed((i, t, self._ys[s]), floor, near, fall) for s, foot in self._falling.items()}
+        together = all(c is not None for c in rested.values()) and lowest - min(self._ys.values()) <= fall
         contacts = []
-        lowest = max(self._ys.values())
-        for s, foot in self._falling.items():
-            c = foot.landed(i, t, self._ys[s], self._floor.standing, self.p.lift_on * body_px,
-                            self.p.lift_off * body_px)
-            if c is not None and self._ys[s] < lowest - self.p.lift_on * body_px:
+        for s, c in rested.items():
+            if c is not None and (self._ys[s] < lowest - near or (self._ys[s] < floor - near and not together)):
                 c = None
             self._up[s] = c is None
             if c is not None:
                 contacts.append(c)
         return min(contacts, default=None)
+
+    def _hovered(self, t: float, body_px: float) -> bool:
+        """Every foot of the flight under way has stayed within `lift_off` for `HOVER_S`."""
+        return all(f.hovered(t, self.p.lift_off * body_px) for f in self._falling.values())
 
     def update(self, i: int, m: Metrics) -> list[Event]:
         t = float(m.t_s)
@@ -166,21 +211,27 @@ class HopTracker(Tracker):
         contact: Mark | None = None
         if self._takeoff is not None:
             contact = self._touched_down(i, t, float(m.body_px))
+            if contact is None and self._hovered(t, float(m.body_px)):
+                self._takeoff, self._falling = None, {}
+                self._rebase(t)
+                self._up = {s: False for s in SIDES}
         else:
             for s in SIDES:
                 self._up[s] = lifts[s] > (self.p.lift_off if self._up[s] else self.p.lift_on)
-                self._left[s] = None if lifts[s] <= self.p.lift_off else self._left[s] or (i, t)
-                self._paths[s].add(i, t, self._ys[s])
+                self._off_since[s] = None if lifts[s] <= self.p.lift_off else self._off_since[s] or (i, t)
+                self._paths[s].add((i, t, self._ys[s]))
             unseen = self._unseen_flight(float(m.body_px))
             if unseen is not None and not all(self._up.values()):
-                takeoff, contact = unseen
                 if self._contact is not None:
-                    self._close(takeoff[1] - self._contact[1], events)
-                self._land(contact, events)
+                    self._last_down = max(unseen.last_down, self._contact)
+                    if self._bottom is not None and self._bottom[0] > self._last_down[0]:
+                        self._bottom = None
+                    self._close(unseen.takeoff[1] - self._contact[1], events)
+                self._land(unseen.contact, events)
         if all(self._up.values()):
             if self._takeoff is None:
-                self._takeoff = max((mark for mark in self._left.values() if mark is not None), default=(i, t))
-                self._falling = {s: FallingFoot(y) for s, y in self._ys.items()}
+                self._takeoff = max(mark for mark in self._off_since.values() if mark is not None)
+                self._falling = {s: FallingFoot((i, t, y)) for s, y in self._ys.items()}
             elif self._contact is not None and t - self._takeoff[1] >= self.p.min_flight_s:
                 self._close(self._takeoff[1] - self._contact[1], events)  # a real flight: the landing is over
         else:
@@ -192,23 +243,28 @@ class HopTracker(Tracker):
         self._sync()
         return events
 
-    def _unseen_flight(self, body_px: float) -> tuple[Mark, Mark] | None:
-        """(take-off, contact) of a flight whose take-off the floor rule missed: both feet fell
-        together to a lower floor and stopped, at least `min_flight_s` after their highest."""
-        drops = [self._paths[s].dropped(self.p.lift_on * body_px) for s in SIDES]
+    def _unseen_flight(self, body_px: float) -> Drop | None:
+        """A flight whose take-off the floor rule missed: both feet fell together to a lower floor
+        and stopped, at least `min_flight_s` after the later take-off; dated by its feet."""
+        drops = [self._paths[s].dropped(self.p.lift_on * body_px, self.p.lift_off * body_px) for s in SIDES]
         if any(d is None for d in drops):
             return None
-        highs, contacts = [d[0] for d in drops], [d[1] for d in drops]  # type: ignore[index]
-        takeoff, contact = min(highs), min(contacts)
-        if max(h[1] for h in highs) - takeoff[1] > TOGETHER_S or contact[1] - takeoff[1] < self.p.min_flight_s:
+        offs = [d.takeoff[1] for d in drops]  # type: ignore[union-attr]
+        last_off = max(drops, key=lambda d: d.takeoff)  # type: ignore[arg-type, return-value]
+        contact = min(d.contact for d in drops)  # type: ignore[union-attr]
+        if max(offs) - min(offs) > TOGETHER_S or contact[1] - last_off.takeoff[1] < self.p.min_flight_s:
             return None
-        return takeoff, contact
+        return Drop(last_off.highest, last_off.last_down, last_off.takeoff, contact)
 
-    def _land(self, contact: Mark, events: list[Event]) -> None:
+    def _rebase(self, t: float) -> None:
+        """The floor is where the feet stand now."""
         for path in self._paths.values():
             path.clear()
-        self._floor = LegShortening(self.p.floor_window_s)  # the floor is where the feet came down
-        self._floor.update(contact[1], max(self._ys.values()))
+        self._floor = LegShortening(self.p.floor_window_s)
+        self._floor.update(t, max(self._ys.values()))
+
+    def _land(self, contact: Mark, events: list[Event]) -> None:
+        self._rebase(contact[1])  # the floor is where the feet came down
         self._contact = self._last_down = contact
         self._legs, self._bottom = set(), None
         self._window_end = contact[0]

@@ -146,16 +146,18 @@ def test_a_stumble_is_not_a_landing():
 def test_a_foot_stopping_just_above_the_take_off_floor_lands_where_it_stopped():
     """Fallen far enough and stopped, but short of the take-off floor by more than `fall`: the
     contact is the first frame at its resting height (a seated knee extension's foot did this)."""
-    foot = FallingFoot(390.0)
-    ys = [390.0, 393.0, 394.5, 394.5]
-    got = [foot.landed(i, i / FPS, y, floor=400.0, near=10.0, fall=4.0) for i, y in enumerate(ys)]
-    assert got == [None, None, None, (2, 2 / FPS)]
+    foot = FallingFoot((0, 0.0, 390.0))
+    ys = [393.0, 394.5, 394.5]
+    got = [foot.landed((i, i / FPS, y), floor=400.0, near=10.0, fall=4.0) for i, y in enumerate(ys, start=1)]
+    assert got == [None, None, (2, 2 / FPS)]
 
 
 def test_a_hop_toward_the_camera_that_barely_rises_in_the_image_is_a_landing():
     """Each hop carries the person 30 px lower in the image (nearer) while it rises only 6 px
     above the take-off floor (about 0.015 body lengths, under `lift_on`): both feet fell together
-    to a lower floor and stopped, so each is a landing, at its contact."""
+    to a lower floor and stopped, so each is a landing, at its contact; each landing ends before
+    the next begins, and its contact time runs to the next take-off, up to 4 frames late: the
+    feet first move less than `lift_off` a frame as the rise and the coming nearer cancel."""
     lift, flex, truth = hops(4)
     lift *= 6.0 / 40.0
     lower = np.zeros_like(lift)
@@ -163,18 +165,43 @@ def test_a_hop_toward_the_camera_that_barely_rises_in_the_image_is_a_landing():
         takeoff = int(np.flatnonzero(lift[:c] > 0)[-1]) - int(round(0.3 * FPS)) + 1
         lower[takeoff:c] = 30.0 * k + 30.0 * (np.arange(c - takeoff) + 0.5) / (c - takeoff)
         lower[c:] = 30.0 * (k + 1)
-    result = _run(lift - lower, flex)
-    assert [s.rep.start_i for s in result.reps] == pytest.approx([c for c, _ in truth], abs=1)
+    reps = [s.rep for s in _run(lift - lower, flex).reps]
+    assert [r.start_i for r in reps] == pytest.approx([c for c, _ in truth], abs=1)
+    for rep, nxt in zip(reps, reps[1:]):
+        assert rep.end_i < nxt.start_i
+    for rep, (c, off) in zip(reps, truth):
+        if off is not None:
+            assert rep.landing.contact_time_s == pytest.approx((off - c) / FPS, abs=4 / FPS + 1e-6)
 
 
-def test_walking_toward_the_camera_is_not_a_landing():
-    """One foot, then the other, steps 30 px lower in the image (nearer), 0.4 s apart."""
+def _step_lower(i: int, f, starts: dict, by_px: float, frames: int = 8) -> None:
+    """Each foot listed in `starts` moves `by_px` lower in the image from its start frame on."""
+    for side, start in starts.items():
+        down = by_px * np.clip((i - start) / frames, 0.0, 1.0)
+        for lm in LEG_LANDMARKS[side][1:]:
+            f.image_xy[lm, 1] += down
+
+
+@pytest.mark.parametrize("gap_s", [0.3, 0.4])
+def test_walking_toward_the_camera_is_not_a_landing(gap_s):
+    """One foot, then the other, steps 30 px lower in the image (nearer), `gap_s` apart."""
     still = np.full(150, 8.0)
+    starts = {Side.LEFT: 50, Side.RIGHT: 50 + int(round(gap_s * FPS))}
+    assert run_legs("hop", still, still, edit=lambda i, f: _step_lower(i, f, starts, 30.0)).reps == []
+
+
+def test_walking_away_and_back_is_not_a_landing_and_hops_after_it_count():
+    """One foot, then the other, steps 60 px higher in the image (away from the camera), stands
+    there 2 s, and walks back: no landing, though both feet stood above the floor they left;
+    then two hops on the spot are counted at their contacts."""
+    lift, flex, truth = hops(2, lead_s=6.0)
+    starts_away = {Side.LEFT: 30, Side.RIGHT: 42}
+    starts_back = {Side.LEFT: 120, Side.RIGHT: 132}
 
     def edit(i, f):
-        for side, start in ((Side.LEFT, 50), (Side.RIGHT, 62)):
-            down = 30.0 * np.clip((i - start) / 8.0, 0.0, 1.0)
-            for lm in LEG_LANDMARKS[side][1:]:
-                f.image_xy[lm, 1] += down
+        f.image_xy[:, 1] -= lift[i]
+        _step_lower(i, f, starts_away, -60.0)
+        _step_lower(i, f, starts_back, 60.0)
 
-    assert run_legs("hop", still, still, edit=edit).reps == []
+    reps = [s.rep for s in run_legs("hop", flex, flex, edit=edit).reps]
+    assert [r.start_i for r in reps] == pytest.approx([c for c, _ in truth], abs=1)
