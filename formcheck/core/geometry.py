@@ -147,6 +147,13 @@ def trunk_lean_deg(hip_l: FloatArray, hip_r: FloatArray, sh_l: FloatArray, sh_r:
     return np.degrees(np.arctan2(up[..., 0] * toward_left, -up[..., 1]))
 
 
+def hip_line_rise_deg(world_xyz: FloatArray) -> FloatArray:
+    """The hip line's angle above level, world landmarks, degrees: about 0 standing, sitting or
+    lying on the back, about 90 lying on the side (one hip above the other)."""
+    d = world_xyz[..., int(PoseLandmark.LEFT_HIP), :] - world_xyz[..., int(PoseLandmark.RIGHT_HIP), :]
+    return np.degrees(np.arctan2(np.abs(d[..., 1]), np.hypot(d[..., 0], d[..., 2])))
+
+
 def body_yaw_deg(world_xyz: FloatArray) -> FloatArray:
     """How far the body is turned from facing the camera, 0 (frontal) to 90 (side-on).
 

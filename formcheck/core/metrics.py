@@ -85,6 +85,7 @@ class Metrics:
     separation_ratio: np.ndarray
     pelvic_tilt_deg: np.ndarray
     trunk_lean_deg: np.ndarray
+    hip_line_rise_deg: np.ndarray  # world hip line above level: lying on the side reads near 90
     yaw_deg: np.ndarray
     heading_deg: np.ndarray  # the shoulder line's signed rotation (world landmarks): a pivot's trunk turn
     head_yaw_deg: np.ndarray  # the head's turn from the image (nose against the ears), + to the person's left
@@ -172,6 +173,7 @@ def compute_metrics(
         ),
         pelvic_tilt_deg=g.pelvic_tilt_deg(hip_l, hip_r),
         trunk_lean_deg=g.trunk_lean_deg(hip_l, hip_r, sh_l, sh_r),
+        hip_line_rise_deg=g.hip_line_rise_deg(world_xyz),
         yaw_deg=yaw,
         heading_deg=g.shoulder_heading_deg(world_xyz),
         head_yaw_deg=g.head_yaw_deg(xy),

@@ -5,7 +5,8 @@ learned model; each reads the signals of the trackers it would name. In this ord
 - Hopping: the whole body leaving the floor again and again (the pelvis and both ankles above
   standing, then a landing). Fewer landings, one of them after a high flight, are a jump: unsure
   (the squat counter would take its countermovement for a squat).
-- Lying (trunk near horizontal): side-lying hip work.
+- Lying (trunk near horizontal): on the side, side-lying hip work; on the back, heel slides
+  (`knee-rom`) when the knee-rom counter finds its reps.
 - Seated knee range of motion (`knee-rom`): a thigh level in the image nearly all along, the
   pelvis still, and the knee-rom counter's reps; unless the straight knee is held for seconds,
   which may be the knee-extension exercise. Seen from the side or obliquely: from the front the
@@ -27,8 +28,8 @@ The rep exercises are named on three events or more that make up most of what th
 Anything else, or evidence split between answers, is "unsure": a wrong name would count the
 wrong reps, an honest "unsure" asks the user. Step-ups and step-downs are never named.
 
-Not told apart, for want of a clip to read the difference on: lying on the side from lying on
-the back (a heel slide lying down would be taken for side-lying work).
+Lying on the side is told from lying on the back by the hip line (world landmarks): one hip
+above the other, or both level; on the back, only knee range of motion (heel slides) is named.
 """
 
 from __future__ import annotations
@@ -116,6 +117,9 @@ SEATED_THIGH = 0.08
 SEATED_SHARE = 0.8
 SEATED_STILL = 0.05
 MIN_ROM_REPS = 2
+# Lying with the hip line this far above level (world landmarks) is lying on the side: the real
+# heel slides lying on the back read 4 degrees (median), one hip straight above the other is 90.
+ON_SIDE_HIP_RISE_DEG = 45.0
 EXTENSION_HOLD_S = 3.0
 HOLD_RANGE_SHARE = 0.35
 
@@ -143,6 +147,7 @@ class _Evidence:
 
     pose: np.ndarray  # a person with a known body size
     lean_deg: np.ndarray
+    hip_rise: np.ndarray  # the world hip line's angle above level, degrees: near 90 lying on the side
     flexion_deg: np.ndarray  # the more bent knee
     lift: np.ndarray  # feet height difference, body lengths
     shorts: np.ndarray  # (n, 2): the squat counter's leg shortening, per leg in SIDES order
@@ -168,6 +173,7 @@ def _gather(frames: ReportFrames) -> _Evidence:
     ev = _Evidence(
         pose=np.zeros(n, dtype=bool),
         lean_deg=np.full(n, np.nan, dtype=np.float32),
+        hip_rise=np.full(n, np.nan, dtype=np.float32),
         flexion_deg=np.full(n, np.nan, dtype=np.float32),
         lift=np.full(n, np.nan, dtype=np.float32),
         shorts=np.full((n, 2), np.nan, dtype=np.float32),
@@ -196,6 +202,7 @@ def _gather(frames: ReportFrames) -> _Evidence:
             ev.rom_flexion[w.lo + k] = [knee_readings(frame)[0][s] for s in SIDES]
         ev.pose[sl] = m.pose & np.isfinite(m.body_px)
         ev.lean_deg[sl] = np.abs(m.trunk_lean_deg)
+        ev.hip_rise[sl] = m.hip_line_rise_deg
         ev.flexion_deg[sl] = np.fmax(m.left.flexion_deg, m.right.flexion_deg)
         ev.body[sl] = m.body_px
         for j, s in enumerate(SIDES):
@@ -380,6 +387,22 @@ def flight_heights(frames: ReportFrames) -> np.ndarray:
     return np.array([float(np.max(w[np.isfinite(w)])) if np.isfinite(w).any() else np.nan for w in before])
 
 
+def _lying(ev: _Evidence, lying: float) -> Detection:
+    """Lying down: on the side (one hip above the other) is side-lying hip work, bent knees a
+    clamshell; on the back, the knee bending and straightening is knee range of motion (heel
+    slides), anything else unsure."""
+    rise = ev.hip_rise[ev.pose & (ev.lean_deg > 60)]
+    on_side = float(np.nanmean(rise > ON_SIDE_HIP_RISE_DEG)) if np.isfinite(rise).any() else 0.0
+    if on_side > 0.5:
+        name = "clamshell" if np.nanmedian(ev.flexion_deg[ev.pose]) > 50 else "side-lying-leg-raise"
+        return Detection(name, round(lying * on_side * 0.8, 2), [f"lying on the side in {lying * on_side:.0%} of frames"])
+    reps = len(ev.rom.state.reps)
+    reasons = [f"lying on the back in {lying * (1 - on_side):.0%} of frames, {reps} knee bends"]
+    if reps >= MIN_ROM_REPS:
+        return Detection("knee-rom", round(lying * (1 - on_side), 2), reasons)
+    return Detection(UNSURE, round(lying * (1 - on_side), 2), reasons + ["lying on the back: say which exercise"])
+
+
 def detect_exercise(frames: ReportFrames, flights: ReportFrames | None = None) -> Detection:
     """`flights`: the same recording without despiking, where hops' flights survive (None: hops
     are not looked for)."""
@@ -404,9 +427,7 @@ def detect_exercise(frames: ReportFrames, flights: ReportFrames | None = None) -
     lean = ev.lean_deg[pose]
     lying = float(np.nanmean(lean > 60)) if np.isfinite(lean).any() else 0.0
     if lying > 0.6:
-        flex = np.nanmedian(ev.flexion_deg[pose])
-        name = "clamshell" if flex > 50 else "side-lying-leg-raise"
-        return Detection(name, round(lying * 0.8, 2), [f"lying on the side in {lying:.0%} of frames"])
+        return _lying(ev, lying)
     seated = _seated_rom(ev)
     if seated is not None:
         return seated
