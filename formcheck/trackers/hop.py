@@ -82,10 +82,10 @@ class FallingFoot:
         self._since_highest: list[Sample] = [sample]
         self._recent: deque[Sample] = deque([sample])
 
-    def landed(self, sample: Sample, floor: float, near: float, fall: float) -> Mark | None:
-        """When the foot came down (`came_to_rest`), else None. Landed within `near` pixels of the
-        take-off `floor`, that is the first frame it was within `fall` of the floor or, if it came
-        to rest higher than that, at its resting height."""
+    def landed(self, sample: Sample, floor: float, near: float, fall: float, least: float) -> Mark | None:
+        """When the foot came down, having fallen `least` pixels or more (`came_to_rest`), else
+        None. Landed within `near` pixels of the take-off `floor`, that is the first frame it was
+        within `fall` of the floor or, if it came to rest higher than that, at its resting height."""
         i, t, y = sample
         self._recent.append(sample)
         while self._recent[0][1] < t - HOVER_S:
@@ -93,10 +93,15 @@ class FallingFoot:
         if y <= self._since_highest[0][2]:
             self._since_highest = []
         self._since_highest.append(sample)
-        rest = came_to_rest(self._since_highest, fall)
+        rest = came_to_rest(self._since_highest, least)
         if rest is None or abs(y - floor) > near:
             return rest
         return next((j, tj) for j, tj, yj in self._since_highest if yj >= min(floor - fall, y))
+
+    @property
+    def fallen(self) -> float:
+        """How far (pixels) the foot is below its highest point."""
+        return self._since_highest[-1][2] - self._since_highest[0][2]
 
     def hovered(self, t: float, within: float) -> bool:
         """Whether the foot has stayed within `within` pixels for the last `HOVER_S`."""
@@ -181,17 +186,20 @@ class HopTracker(Tracker):
         return {s: (self._floor.standing - y) / float(m.body_px) for s, y in self._ys.items()}
 
     def _touched_down(self, i: int, t: float, body_px: float) -> Mark | None:
-        """In a flight a foot is down once it has fallen and stopped on the take-off floor or
-        below it (nearer the camera), unless it stopped well above the other foot (a free foot held
-        up); above it (farther away) only with the other foot, the two at one height. The earliest
-        such foot's contact."""
+        """In a flight a foot is down once it has fallen `lift_off` and stopped on the take-off
+        floor or below it (nearer the camera), unless it stopped well above the other foot (a free
+        foot held up); above it (farther away), where a hop's fall is its height less the floor's
+        rise, half that fall will do, but only once the other foot has stopped too, the two at one
+        height. The earliest such foot's contact."""
         near, fall = self.p.lift_on * body_px, self.p.lift_off * body_px
         floor, lowest = self._floor.standing, max(self._ys.values())
-        rested = {s: foot.landed((i, t, self._ys[s]), floor, near, fall) for s, foot in self._falling.items()}
+        rested = {s: foot.landed((i, t, self._ys[s]), floor, near, fall, fall / 2) for s, foot in self._falling.items()}
         together = all(c is not None for c in rested.values()) and lowest - min(self._ys.values()) <= fall
         contacts = []
         for s, c in rested.items():
-            if c is not None and (self._ys[s] < lowest - near or (self._ys[s] < floor - near and not together)):
+            farther = self._ys[s] < floor - near
+            if c is not None and (self._ys[s] < lowest - near or (farther and not together)
+                                  or (not farther and self._falling[s].fallen < fall)):
                 c = None
             self._up[s] = c is None
             if c is not None:

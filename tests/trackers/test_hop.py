@@ -148,7 +148,7 @@ def test_a_foot_stopping_just_above_the_take_off_floor_lands_where_it_stopped():
     contact is the first frame at its resting height (a seated knee extension's foot did this)."""
     foot = FallingFoot((0, 0.0, 390.0))
     ys = [393.0, 394.5, 394.5]
-    got = [foot.landed((i, i / FPS, y), floor=400.0, near=10.0, fall=4.0) for i, y in enumerate(ys, start=1)]
+    got = [foot.landed((i, i / FPS, y), floor=400.0, near=10.0, fall=4.0, least=4.0) for i, y in enumerate(ys, start=1)]
     assert got == [None, None, (2, 2 / FPS)]
 
 
