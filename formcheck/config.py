@@ -165,7 +165,7 @@ class HopSettings:
 
     lift_on: float = 0.03  # a sole this far above its floor: that foot is off the floor
     # Under this, a foot standing is still on the floor (hysteresis against jitter); it is also how
-    # far a foot in flight must fall before it can land, and how near the take-off floor it lands on it
+    # far a foot in flight must fall before it can land (half of it landing farther from the camera)
     lift_off: float = 0.015
     floor_window_s: float = 2.0  # the floor is the lowest either sole has stood over this long on it
     min_flight_s: float = 0.13  # all feet off for less than this: a stumble or jitter, not a hop (a 5 cm hop flies 0.2 s)

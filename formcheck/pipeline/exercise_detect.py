@@ -392,7 +392,8 @@ def _lying(ev: _Evidence, lying: float) -> Detection:
     clamshell; on the back, the knee bending and straightening is knee range of motion (heel
     slides), anything else unsure."""
     rise = ev.hip_rise[ev.pose & (ev.lean_deg > 60)]
-    on_side = float(np.nanmean(rise > ON_SIDE_HIP_RISE_DEG)) if np.isfinite(rise).any() else 0.0
+    rise = rise[np.isfinite(rise)]
+    on_side = float(np.mean(rise > ON_SIDE_HIP_RISE_DEG)) if rise.size else 0.0
     if on_side > 0.5:
         name = "clamshell" if np.nanmedian(ev.flexion_deg[ev.pose]) > 50 else "side-lying-leg-raise"
         return Detection(name, round(lying * on_side * 0.8, 2), [f"lying on the side in {lying * on_side:.0%} of frames"])

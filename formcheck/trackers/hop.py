@@ -13,13 +13,16 @@ is not a hop: the contact before it goes on. The take-off is the frame the last 
 
 In a flight, a foot comes down when it has fallen `lift_off` or more from its highest point and
 stopped falling (`came_to_rest`), unless it stopped `lift_on` or more above the other foot (a free
-foot held up); the floor is then where it landed. Seen from the front, a hop toward the camera
+foot held up); the floor is then where it landed. Landing more than `lift_on` above the take-off
+floor (farther from the camera), where a hop falls only its height less the floor's rise, half
+that fall will do, but only with both feet stopped level with each other: on one leg such a
+landing is not counted (a pistol squat's glitching feet read like one). Seen from the front, a hop toward the camera
 lands lower in the image than it took off and one away from it higher, so the take-off floor says
 neither when the foot lands nor where; the floor is held through the flight (slow motion too),
 until every foot has hovered within `lift_off` for `HOVER_S` (the person stepped up or walked
 away: no landing). The contact is dated back to the first frame the foot was within `lift_off`
-of the take-off floor when it landed there, else to the first frame from which it fell no
-further than a stopped foot's drop. A hop toward the camera may not rise `lift_on` in the image
+of the take-off floor (or at its resting height, if that is higher) when it landed there, else
+to the first frame from which it fell no further than a stopped foot's drop. A hop toward the camera may not rise `lift_on` in the image
 at all (least through the live filter); both feet falling together `lift_on` or more below where
 they stood and stopping is then its landing (`RecentPath`).
 
@@ -88,8 +91,8 @@ class FallingFoot:
         within `fall` of the floor or, if it came to rest higher than that, at its resting height."""
         i, t, y = sample
         self._recent.append(sample)
-        while self._recent[0][1] < t - HOVER_S:
-            self._recent.popleft()
+        while len(self._recent) > 1 and self._recent[1][1] <= t - HOVER_S:
+            self._recent.popleft()  # keeps one sample at or before the window's start
         if y <= self._since_highest[0][2]:
             self._since_highest = []
         self._since_highest.append(sample)
@@ -106,7 +109,7 @@ class FallingFoot:
     def hovered(self, t: float, within: float) -> bool:
         """Whether the foot has stayed within `within` pixels for the last `HOVER_S`."""
         ys = [y for _, _, y in self._recent]
-        return t - self._recent[0][1] >= HOVER_S - 1e-9 and max(ys) - min(ys) <= within
+        return t - self._recent[0][1] >= HOVER_S and max(ys) - min(ys) <= within
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,7 @@ class HopTracker(Tracker):
                 self._land(unseen.contact, events)
         if all(self._up.values()):
             if self._takeoff is None:
-                self._takeoff = max(mark for mark in self._off_since.values() if mark is not None)
+                self._takeoff = max((mark for mark in self._off_since.values() if mark is not None), default=(i, t))
                 self._falling = {s: FallingFoot((i, t, y)) for s, y in self._ys.items()}
             elif self._contact is not None and t - self._takeoff[1] >= self.p.min_flight_s:
                 self._close(self._takeoff[1] - self._contact[1], events)  # a real flight: the landing is over

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from formcheck.core.landmarks import PoseLandmark as P, Side
-from formcheck.trackers.hop import FallingFoot
+from formcheck.trackers.hop import HOVER_S, FallingFoot
 from tests.trackers.test_trackers_exercises import FPS, run_legs
 
 LEG_LANDMARKS = {
@@ -205,3 +205,15 @@ def test_walking_away_and_back_is_not_a_landing_and_hops_after_it_count():
 
     reps = [s.rep for s in run_legs("hop", flex, flex, edit=edit).reps]
     assert [r.start_i for r in reps] == pytest.approx([c for c, _ in truth], abs=1)
+
+
+@pytest.mark.parametrize("fps", [25.0, 29.97, 30.0])
+def test_a_still_foot_hovers_after_hover_s_at_any_frame_rate(fps):
+    foot = FallingFoot((0, 0.0, 400.0))
+    times = np.arange(1, int(2.0 * fps)) / fps
+    hovering = []
+    for i, t in enumerate(times, start=1):
+        foot.landed((i, float(t), 400.0), floor=420.0, near=10.0, fall=4.0, least=4.0)
+        hovering.append(foot.hovered(float(t), within=4.0))
+    first = times[hovering.index(True)]
+    assert HOVER_S <= first < HOVER_S + 1.5 / fps
