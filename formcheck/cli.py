@@ -624,7 +624,7 @@ def _safety_gate(yes: bool, say: _Out) -> None:
 @app.command()
 def samples(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the clips and their truth.")] = Path("samples"),
-    which: Annotated[str, typer.Option("--set", help="'standard' (the benchmark set) or 'committed' (the small set in sample_videos/).")] = "standard",
+    which: Annotated[str, typer.Option("--set", help="'standard' (the benchmark set), 'committed' (the small set in sample_videos/) or 'variants' (the rehab exercises with other cameras, bodies and sizes).")] = "standard",
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
