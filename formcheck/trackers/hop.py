@@ -114,10 +114,9 @@ class FallingFoot:
 
 @dataclass(frozen=True)
 class Drop:
-    """A sole's fall to a lower floor: its highest point, the frame it left the level it stood
-    at before (take-off) and the frame before that (its last on the floor), and where it stopped."""
+    """A sole's fall to a lower floor: the frame it left the level it stood at before (take-off)
+    and the frame before that (its last on the floor), and where it stopped."""
 
-    highest: Mark
     last_down: Mark
     takeoff: Mark
     contact: Mark
@@ -153,7 +152,7 @@ class RecentPath:
             off = 1 + max(j for j in range(k, len(path)) if path[j][2] <= stood + near)
         off = min(off, len(path) - 1)
         last = max(off - 1, 0)
-        return Drop((path[k][0], path[k][1]), (path[last][0], path[last][1]), (path[off][0], path[off][1]), contact)
+        return Drop((path[last][0], path[last][1]), (path[off][0], path[off][1]), contact)
 
 
 @register
@@ -265,7 +264,7 @@ class HopTracker(Tracker):
         contact = min(d.contact for d in drops)  # type: ignore[union-attr]
         if max(offs) - min(offs) > TOGETHER_S or contact[1] - last_off.takeoff[1] < self.p.min_flight_s:
             return None
-        return Drop(last_off.highest, last_off.last_down, last_off.takeoff, contact)
+        return Drop(last_off.last_down, last_off.takeoff, contact)
 
     def _rebase(self, t: float) -> None:
         """The floor is where the feet stand now."""
