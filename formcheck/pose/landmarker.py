@@ -157,6 +157,7 @@ class PoseEstimator:
         self._watch = PeopleWatch() if num_poses is None else None
         self._tracker: _Landmarker | None = self._landmarker(video=True, num_poses=num_poses or 1)
         self._looker: _Landmarker | None = None  # IMAGE mode, two poses: the watch's looks
+        self._looked = False  # the watch's first look, on the first frame, is done
         self._look_pool: ThreadPoolExecutor | None = None
         self._look: _Look | None = None  # a look running beside the tracker
         self._last_ms = -1
@@ -196,6 +197,17 @@ class PoseEstimator:
             self._follow = pose.centre
         return pose
 
+    def warm_up(self, size: tuple[int, int]) -> None:
+        """Start the watch's model and run it once on a blank frame of `size` (width, height),
+        so that the first real frame costs what the others do. Live, that first frame otherwise
+        holds the model for the watch's start-up while the camera runs on, and the frames behind
+        it are dropped. The tracker is left untouched: its results depend on what it has seen."""
+        if self._watch is None or self._looker is not None:
+            return
+        self._looker = self._landmarker(video=False, num_poses=2)
+        small, _ = shrink_for_inference(np.zeros((size[1], size[0], 3), dtype=np.uint8))
+        self._looker.run(self._mp_image(image_format=self._mp_format, data=np.ascontiguousarray(small)), None)
+
     def _watch_for_people(self, watch: PeopleWatch, rgb: np.ndarray, t_s: float) -> None:
         """Start the looks the watch asks for and hand it their answers.
 
@@ -206,8 +218,10 @@ class PoseEstimator:
         its look began, waiting for it if need be: a recording then gives the same numbers
         however busy the machine is.
         """
-        if self._looker is None:
-            self._looker = self._landmarker(video=False, num_poses=2)
+        if not self._looked:
+            self._looked = True
+            if self._looker is None:
+                self._looker = self._landmarker(video=False, num_poses=2)
             watch.checked(t_s, len(self._looker.run(self._mp_image(image_format=self._mp_format, data=rgb), None).pose_landmarks))
             return
         look = self._look

@@ -106,21 +106,21 @@ def settings_sha256(exercise: str, side: Side | None, config: Config, model_sha2
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _preload_report_libraries() -> None:
+def _import_report_libraries() -> None:
     """Import the report pass's libraries (scipy.signal about 1 s, matplotlib and jinja2 about
-    0.3 s more) on a spare thread while the frames stream, rather than after the last frame,
-    where they were about 3% of a one-minute analysis. A failure here is left for the report
-    pass to raise in the ordinary way."""
+    0.3 s more). A failure here is left for the report pass to raise in the ordinary way."""
+    try:
+        import scipy.signal  # noqa: F401
 
-    def load() -> None:
-        try:
-            import scipy.signal  # noqa: F401
+        import formcheck.reporting.report  # noqa: F401
+    except Exception:  # noqa: BLE001 - the report pass imports again and reports it
+        log.debug("importing the report libraries failed", exc_info=True)
 
-            import formcheck.reporting.report  # noqa: F401
-        except Exception:  # noqa: BLE001 - the report pass imports again and reports it
-            log.debug("preloading the report libraries failed", exc_info=True)
 
-    threading.Thread(target=load, name="formcheck-preload", daemon=True).start()
+def _preload_report_libraries() -> None:
+    """`_import_report_libraries` on a spare thread while the frames stream, rather than after
+    the last frame, where it was about 3% of a one-minute analysis."""
+    threading.Thread(target=_import_report_libraries, name="formcheck-preload", daemon=True).start()
 
 
 def run_session(
@@ -136,10 +136,14 @@ def run_session(
     side: Side | None = None,
     folder: RunFolder | None = None,
     workers: int = 1,
+    warm_start: bool = False,
 ) -> Outcome:
     """Stream `source` through the pipeline into `out_dir`; returns once the files are written.
 
     `on_frame(result)` lets the live loop follow each analysed frame; it returns True to stop.
+    `warm_start` (live) loads everything the run needs and warms the model before taking the
+    first frame, so that nothing starts up while the person moves and frames are dropped;
+    otherwise the report's libraries load beside the first frames.
     Ctrl-C, SIGTERM and a lost source end the stream early; what was measured is kept and
     written, marked partial. The files are committed to `out_dir` together at the end, unless the
     caller passes its own `folder` (live adds its files) and commits it; on an error the staged
@@ -150,7 +154,7 @@ def run_session(
     if folder is None:
         folder = RunFolder(out_dir)
     try:
-        outcome = _run(source, exercise, folder, model, config, progress, on_frame, write_video, side, workers)
+        outcome = _run(source, exercise, folder, model, config, progress, on_frame, write_video, side, workers, warm_start)
     except BaseException as exc:
         if own_folder or not isinstance(exc, KeyboardInterrupt):
             folder.discard()
@@ -187,6 +191,7 @@ def _run(
     write_video: bool,
     side: Side | None,
     workers: int = 1,
+    warm_start: bool = False,
 ) -> Outcome:
     info = source.info
     files = {
@@ -200,7 +205,12 @@ def _run(
     stopped_by: str | None = None
     warnings: list[str] = []
     with _estimator(source, model, workers, folder) as estimator:
-        _preload_report_libraries()
+        if not warm_start:
+            _preload_report_libraries()
+        else:
+            _import_report_libraries()
+            if isinstance(estimator, PoseEstimator):
+                estimator.warm_up((info.width, info.height))
         recording = Recording(files["landmarks"])
         pipeline = Pipeline(estimator, tracker_class(exercise)(side, config.trackers), config, recording)
         sink = None

@@ -182,6 +182,7 @@ class PoseWorker(threading.Thread):
                 on_frame=self._on_result,
                 write_video=False,
                 side=self.opts.side,
+                warm_start=True,
             )
         except BaseException as exc:  # noqa: BLE001 - re-raised on the display thread
             self.error = exc

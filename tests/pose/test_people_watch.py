@@ -123,3 +123,33 @@ def test_a_look_runs_beside_the_tracker_and_is_answered_on_a_fixed_frame(monkeyp
     # taken on frame 60 + LOOK_LAG_FRAMES however long the look took.
     assert tracking.index(2) == 60 + LOOK_LAG_FRAMES
     assert est.switches == 1
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_warming_up_keeps_the_first_frames_look(monkeypatch, warm):
+    """Two people in view from the start are tracked from the first frame, warmed up or not: the
+    warm-up's blank frame is not taken for the watch's first look."""
+    people = {"n": 2}
+    monkeypatch.setattr(
+        PoseEstimator, "_landmarker", lambda self, video, num_poses: _FakeLandmarker(video, num_poses, people, 0.0)
+    )
+    frame = np.zeros((36, 64, 3), np.uint8)
+    with PoseEstimator("unused.task") as est:
+        if warm:
+            est.warm_up((64, 36))
+        est.detect(frame, 0.0)
+        assert est.poses_tracked == 2
+
+
+@pytest.mark.slow
+def test_warming_up_leaves_the_real_models_landmarks_unchanged(model_path, media_dir):
+    """Live warms the model before its first frame; what it then sees must be what analyze sees."""
+    frames = read_frames(media_dir / "squat_front_21.mp4", 20)
+    runs = []
+    for warm in (False, True):
+        with PoseEstimator(model_path) as est:
+            if warm:
+                est.warm_up((frames[0].shape[1], frames[0].shape[0]))
+            runs.append(np.stack([est.detect(f, i / 29.97).image_xy for i, f in enumerate(frames)]))
+    assert np.isfinite(runs[0]).all()
+    np.testing.assert_array_equal(runs[1], runs[0])
