@@ -1,4 +1,5 @@
 """Setup coaching before the first rep: framing, view, light, then a 3-second standing baseline.
+Work read from the side (knee angles) asks to be filmed side-on instead, and takes no baseline.
 
 A small state machine fed one analysed frame at a time. Each frame, the checks run in order and
 the first that fails becomes the prompt; the baseline clock runs only while every earlier check
@@ -41,6 +42,7 @@ STILL_MAX_DRIFT = 0.04  # mid-hip height and leg length may vary this much (of b
 class Check(str, enum.Enum):
     BODY = "whole body in frame"
     VIEW = "facing the camera"
+    SIDE_ON = "side-on to the camera"
     LIGHT = "enough light"
     BASELINE = "standing baseline"
 
@@ -118,16 +120,21 @@ def _side_on_needed(seen: np.ndarray) -> np.ndarray:
 class SetupCheck:
     """Feed `update` each analysed frame until `status.state` is no longer CHECKING.
 
-    An exercise that judges no valgus (seated or lying knee work, filmed from the side) needs
-    neither the frontal view nor the standing baseline: framing and light are its whole setup, and
-    `status.passed` lists only the checks made."""
+    An exercise that judges no valgus (seated or lying knee work) needs neither the frontal view
+    nor the standing baseline: framing and light are its whole setup. One read from the side
+    (`side_view`: knee angles, which the front view foreshortens) is also asked to turn side-on
+    while the camera sees it from the front. `status.passed` lists only the checks made."""
 
     def __init__(self, baseline_s: float = BASELINE_S, min_brightness: float = MIN_BRIGHTNESS,
-                 judges_valgus: bool = True) -> None:
+                 judges_valgus: bool = True, side_view: bool = False) -> None:
         self.baseline_s = baseline_s
         self.min_brightness = min_brightness
         self.judges_valgus = judges_valgus
-        self.checks = tuple(Check) if judges_valgus else (Check.BODY, Check.LIGHT)
+        self.side_view = side_view
+        if judges_valgus:
+            self.checks: tuple[Check, ...] = (Check.BODY, Check.VIEW, Check.LIGHT, Check.BASELINE)
+        else:
+            self.checks = (Check.BODY, Check.SIDE_ON, Check.LIGHT) if side_view else (Check.BODY, Check.LIGHT)
         self._state = SetupState.CHECKING
         self._still_since: float | None = None
         self._ref: tuple[float, float, float] | None = None  # hip y, leg length, body size at the start of stillness
@@ -150,6 +157,10 @@ class SetupCheck:
             passed[Check.VIEW] = VIEW_CODES[int(metrics.view)] is View.FRONTAL
             if prompt is None and not passed[Check.VIEW]:
                 prompt = "Turn to face the camera, toes pointing at it"
+        elif self.side_view:
+            passed[Check.SIDE_ON] = VIEW_CODES[int(metrics.view)] is not View.FRONTAL
+            if prompt is None and not passed[Check.SIDE_ON]:
+                prompt = "Turn side-on to the camera, so that it sees your knee bend"
         if prompt is None and not passed[Check.LIGHT]:
             prompt = "Too dark: turn on a light or face a window"
         progress = 0.0

@@ -161,7 +161,8 @@ class PoseWorker(threading.Thread):
         self.stats = stats
         self.clock = clock
         self.coach = Coach(opts.reps, opts.sets)
-        self.setup = SetupCheck(judges_valgus=tracker_class(opts.exercise).judges_valgus)
+        tracker = tracker_class(opts.exercise)
+        self.setup = SetupCheck(judges_valgus=tracker.judges_valgus, side_view=tracker.side_view)
         self.lock = threading.Lock()  # coach is also touched by the display loop (r key)
         self.latest: Snapshot | None = None
         self.cue_log: list[Cue | BandCue] = []

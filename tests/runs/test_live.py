@@ -184,6 +184,23 @@ def test_setup_for_work_filmed_from_the_side_asks_for_no_frontal_view_and_no_sta
     assert done.passed == {Check.BODY: True, Check.LIGHT: True}  # no view or baseline was asked for
 
 
+def test_setup_for_knee_angle_work_asks_to_turn_side_on_while_seen_from_the_front():
+    """Knee extension, hamstring curls and knee range of motion are read from the side (the front
+    view foreshortens the knee angle): facing the camera, setup asks the person to turn side-on;
+    side-on, it is done. Side-lying work (a clamshell) is not asked to turn."""
+    vis = np.ones(33)
+    vis[30] = 0.1  # the far (right) heel hidden
+    check = SetupCheck(judges_valgus=False, side_view=True)
+    facing = _step(check, _framed(0.1))
+    assert facing.active and facing.passed[Check.BODY] and not facing.passed[Check.SIDE_ON]
+    assert "side-on" in facing.prompt
+    done = _step(check, _framed(0.2, yaw=90.0, vis=vis))
+    assert done.state is SetupState.DONE and done.prompt is None
+    assert done.passed == {Check.BODY: True, Check.SIDE_ON: True, Check.LIGHT: True}
+    lying = SetupCheck(judges_valgus=False)
+    assert _step(lying, _framed(0.1)).state is SetupState.DONE
+
+
 def test_setup_is_skipped_when_a_rep_starts_first():
     check = SetupCheck()
     _step(check, _framed(0.0))
