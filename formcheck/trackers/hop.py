@@ -176,7 +176,7 @@ class HopTracker(Tracker):
         self._contact: Mark | None = None  # initial contact of the landing under way
         self._last_down: Mark | None = None  # last frame on the floor of that landing
         self._legs: set[Side] = set()
-        self._bottom: tuple[int, float, float] | None = None  # (frame, t, flexion)
+        self._flexion: list[tuple[int, float, float]] = []  # (frame, t, flexion) since the contact
         self._window_end = 0
 
     def _lifts(self, m: Metrics) -> dict[Side, float]:
@@ -234,8 +234,8 @@ class HopTracker(Tracker):
             if unseen is not None and not all(self._up.values()):
                 if self._contact is not None:
                     self._last_down = max(unseen.last_down, self._contact)
-                    if self._bottom is not None and self._bottom[0] > self._last_down[0]:
-                        self._bottom = None
+                    # its frames from the take-off on were the flight, which may tuck the knees deeper
+                    self._flexion = [f for f in self._flexion if f[0] < unseen.takeoff[0]]
                     self._close(unseen.takeoff[1] - self._contact[1], events)
                 self._land(unseen.contact, events)
         if all(self._up.values()):
@@ -276,7 +276,7 @@ class HopTracker(Tracker):
     def _land(self, contact: Mark, events: list[Event]) -> None:
         self._rebase(contact[1])  # the floor is where the feet came down
         self._contact = self._last_down = contact
-        self._legs, self._bottom = set(), None
+        self._legs, self._flexion = set(), []
         self._window_end = contact[0]
         events.append(RepStarted(self.state.reps_done + 1, contact[1]))
 
@@ -288,15 +288,15 @@ class HopTracker(Tracker):
             self._legs |= {s for s in SIDES if not self._up[s]}
             self._window_end = i
         flex = max((float(m.leg(s).flexion_deg) for s in self._legs), default=math.nan)
-        if math.isfinite(flex) and (self._bottom is None or flex > self._bottom[2]):
-            self._bottom = (i, t, flex)
+        if math.isfinite(flex):
+            self._flexion.append((i, t, flex))
         if t - self._contact[1] > self.p.max_contact_s:
             self._close(None, events)
 
     def _close(self, contact_time: float | None, events: list[Event]) -> None:
         assert self._contact is not None and self._last_down is not None
         c, e = self._contact, self._last_down
-        b = self._bottom or (c[0], c[1], math.nan)
+        b = max(self._flexion, key=lambda f: f[2], default=(c[0], c[1], math.nan))  # the deepest bend on the floor
         legs = tuple(s for s in SIDES if s in self._legs) or SIDES
         if self.side is not None:
             legs = (self.side,)

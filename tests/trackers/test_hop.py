@@ -174,6 +174,26 @@ def test_a_hop_toward_the_camera_that_barely_rises_in_the_image_is_a_landing():
             assert rep.landing.contact_time_s == pytest.approx((off - c) / FPS, abs=4 / FPS + 1e-6)
 
 
+def test_a_landing_whose_next_flight_is_seen_late_keeps_a_bottom_on_the_floor():
+    """The same hops toward the camera, the knees tucked to 90 degrees in each flight (deeper than
+    the landings' 45). The floor rule dates each take-off from the feet, up to 4 frames late (as
+    above), and only once they are down again; each landing's bottom is still a frame of its own
+    on the floor, from its deepest bend on, not its contact (nor a frame of the flight after it)."""
+    lift, flex, truth = hops(4)
+    lift *= 6.0 / 40.0
+    lower = np.zeros_like(lift)
+    for k, (c, _) in enumerate(truth):
+        takeoff = int(np.flatnonzero(lift[:c] > 0)[-1]) - int(round(0.3 * FPS)) + 1
+        lower[takeoff:c] = 30.0 * k + 30.0 * (np.arange(c - takeoff) + 0.5) / (c - takeoff)
+        lower[c:] = 30.0 * (k + 1)
+        flex[takeoff:c] = 90.0
+    reps = [s.rep for s in _run(lift - lower, flex).reps]
+    assert len(reps) == 4
+    deepest_on_floor = int(round(0.4 * FPS)) // 2
+    for rep, (c, _) in zip(reps, truth):
+        assert c + deepest_on_floor - 1 <= rep.bottom_i <= rep.end_i
+
+
 def _step_lower(i: int, f, starts: dict, by_px: float, frames: int = 8) -> None:
     """Each foot listed in `starts` moves `by_px` lower in the image from its start frame on."""
     for side, start in starts.items():
