@@ -152,20 +152,29 @@ def test_a_foot_stopping_just_above_the_take_off_floor_lands_where_it_stopped():
     assert got == [None, None, (2, 2 / FPS)]
 
 
-def test_a_hop_toward_the_camera_that_barely_rises_in_the_image_is_a_landing():
-    """Each hop carries the person 30 px lower in the image (nearer) while it rises only 6 px
-    above the take-off floor (about 0.015 body lengths, under `lift_on`): both feet fell together
-    to a lower floor and stopped, so each is a landing, at its contact; each landing ends before
-    the next begins, and its contact time runs to the next take-off, up to 4 frames late: the
-    feet first move less than `lift_off` a frame as the rise and the coming nearer cancel."""
-    lift, flex, truth = hops(4)
+def _hops_toward_the_camera(n: int, tuck_deg: float | None = None):
+    """`hops(n)` rising only 6 px above the take-off floor while each carries the person 30 px
+    lower in the image (nearer); the knees bent `tuck_deg` in each flight if given."""
+    lift, flex, truth = hops(n)
     lift *= 6.0 / 40.0
     lower = np.zeros_like(lift)
     for k, (c, _) in enumerate(truth):
         takeoff = int(np.flatnonzero(lift[:c] > 0)[-1]) - int(round(0.3 * FPS)) + 1
         lower[takeoff:c] = 30.0 * k + 30.0 * (np.arange(c - takeoff) + 0.5) / (c - takeoff)
         lower[c:] = 30.0 * (k + 1)
-    reps = [s.rep for s in _run(lift - lower, flex).reps]
+        if tuck_deg is not None:
+            flex[takeoff:c] = tuck_deg
+    return lift - lower, flex, truth
+
+
+def test_a_hop_toward_the_camera_that_barely_rises_in_the_image_is_a_landing():
+    """Each hop carries the person 30 px lower in the image (nearer) while it rises only 6 px
+    above the take-off floor (about 0.015 body lengths, under `lift_on`): both feet fell together
+    to a lower floor and stopped, so each is a landing, at its contact; each landing ends before
+    the next begins, and its contact time runs to the next take-off, up to 4 frames late: the
+    feet first move less than `lift_off` a frame as the rise and the coming nearer cancel."""
+    lift, flex, truth = _hops_toward_the_camera(4)
+    reps = [s.rep for s in _run(lift, flex).reps]
     assert [r.start_i for r in reps] == pytest.approx([c for c, _ in truth], abs=1)
     for rep, nxt in zip(reps, reps[1:]):
         assert rep.end_i < nxt.start_i
@@ -179,15 +188,8 @@ def test_a_landing_whose_next_flight_is_seen_late_keeps_a_bottom_on_the_floor():
     the landings' 45). The floor rule dates each take-off from the feet, up to 4 frames late (as
     above), and only once they are down again; each landing's bottom is still a frame of its own
     on the floor, from its deepest bend on, not its contact (nor a frame of the flight after it)."""
-    lift, flex, truth = hops(4)
-    lift *= 6.0 / 40.0
-    lower = np.zeros_like(lift)
-    for k, (c, _) in enumerate(truth):
-        takeoff = int(np.flatnonzero(lift[:c] > 0)[-1]) - int(round(0.3 * FPS)) + 1
-        lower[takeoff:c] = 30.0 * k + 30.0 * (np.arange(c - takeoff) + 0.5) / (c - takeoff)
-        lower[c:] = 30.0 * (k + 1)
-        flex[takeoff:c] = 90.0
-    reps = [s.rep for s in _run(lift - lower, flex).reps]
+    lift, flex, truth = _hops_toward_the_camera(4, tuck_deg=90.0)
+    reps = [s.rep for s in _run(lift, flex).reps]
     assert len(reps) == 4
     deepest_on_floor = int(round(0.4 * FPS)) // 2
     for rep, (c, _) in zip(reps, truth):
