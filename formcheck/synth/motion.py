@@ -25,7 +25,7 @@ import numpy as np
 
 from formcheck.core.geometry import knee_flexion_deg
 from formcheck.core.landmarks import SIDES, Side
-from formcheck.synth.body import FORWARD, NUM_JOINTS, UP, BodyShape, J, body_frame, lateral_sign, side_joint
+from formcheck.synth.body import FORWARD, LEFT, NUM_JOINTS, UP, BodyShape, J, body_frame, lateral_sign, side_joint
 from formcheck.synth.kinematics import (
     apply_medial_shift,
     foot_points,
@@ -90,8 +90,10 @@ class MotionParams:
     reaches_s: tuple[float, ...] = ()
     reach_deg: float = 40.0
     # hop: how far each hop travels forward (metres; the way the person faces), alternately
-    # forward and back over a line (0: hops on the spot)
+    # forward and back over a line (0: hops on the spot); with `hop_sideways`, to the person's
+    # left and back right instead (side-to-side hops over a line)
     hop_travel_m: float = 0.0
+    hop_sideways: bool = False
 
     def shift(self, rep: int, leg: Side) -> float:
         if rep < len(self.medial_shift_m):
@@ -558,7 +560,7 @@ def _hop(s: _Script) -> None:
     `HOP_ABSORB_S`, and pushes straight off into the next hop; after the last landing the person
     stands up. With `hop_travel_m` each hop also travels that far forward, then the next as far
     back (forward/back hops over a line): filmed from the front, every other landing is nearer the
-    camera. Each landing is a rep from contact to take-off, so a rep's medial shift ramps with
+    camera; with `hop_sideways` to the person's left and back right (side to side). Each landing is a rep from contact to take-off, so a rep's medial shift ramps with
     the absorbing knees from 0 at contact (truth.py reads the contacts off the skeleton's feet)."""
     p = s.p
     stand = s.standing(half_width=p.stance_width_m / 2)
@@ -570,16 +572,17 @@ def _hop(s: _Script) -> None:
     s.key(0.0, stand)
     s.key(p.lead_in_s, stand)
     s.key(0.4, ready)
+    way = LEFT if p.hop_sideways else FORWARD
     at = 0.0
     for i in range(p.reps):
         travel = p.hop_travel_m if i % 2 == 0 else -p.hop_travel_m
-        s.key(HOP_FLIGHT_S / 2, _moved(apex, FORWARD * (at + travel / 2)))
+        s.key(HOP_FLIGHT_S / 2, _moved(apex, way * (at + travel / 2)))
         at += travel
-        s.key(HOP_FLIGHT_S / 2, _moved(ready, FORWARD * at))
+        s.key(HOP_FLIGHT_S / 2, _moved(ready, way * at))
         t0 = s.t
-        s.key(HOP_ABSORB_S, _moved(bottom, FORWARD * at))
-        s.key(0.05, _moved(bottom, FORWARD * at))
-        s.key(0.2, _moved(ready if i < p.reps - 1 else stand, FORWARD * at))
+        s.key(HOP_ABSORB_S, _moved(bottom, way * at))
+        s.key(0.05, _moved(bottom, way * at))
+        s.key(0.2, _moved(ready if i < p.reps - 1 else stand, way * at))
         s.rep(t0, SIDES, i)
 
 

@@ -165,6 +165,7 @@ def standard_specs() -> list[ClipSpec]:
     specs.append(knee_rom_spec())
     specs.append(hop_spec())
     specs.append(hop_forward_back_spec())
+    specs.append(hop_side_spec())
     specs.append(band_walk_spec())
     specs.append(side_push_spec())
     specs.append(adduction_slide_spec())
@@ -284,6 +285,21 @@ def hop_forward_back_spec() -> ClipSpec:
                    noise_sigma=1.0),
         BodyShape(1.74),
         seed=26), [() if i not in (2, 3) else (L, R) for i in range(6)], "clear")
+
+
+def hop_side_spec() -> ClipSpec:
+    """Side-to-side hops: six double-leg hops over a line, alternately 0.30 m to the person's left
+    and back, filmed from the front; the left knee caves on the second landing and the right on the
+    fifth (one knee at a time: the verdict is per leg)."""
+    return _with_valgus(ClipSpec(
+        "hop_side_front",
+        MotionParams(exercise="hop", reps=6, depth_deg=45.0, lead_in_s=1.6, tail_s=1.0, stance_width_m=0.30,
+                     toe_out_deg=8.0, arms="sides", hop_travel_m=0.30, hop_sideways=True),
+        Camera(height_m=0.7, distance_m=3.2),
+        Appearance(skin="dark", hair="black", shirt="white", trousers="navy", shoes="red", background="room",
+                   noise_sigma=1.0),
+        BodyShape(1.68),
+        seed=30), [(L,) if i == 1 else (R,) if i == 4 else () for i in range(6)], "clear")
 
 
 def knee_rom_spec() -> ClipSpec:

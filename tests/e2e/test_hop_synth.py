@@ -3,7 +3,8 @@ six hops on the spot filmed from the front, both knees caving on landings 2 and 
 landing counted, initial contact and ground contact time within 2 frames of the skeleton's
 feet, caving landings flagged by FPPA in the landing window and clean ones not, and the usual
 output files. The same for forward/back hops (`hop_fwdback_front`), where every other landing is
-nearer the camera and lower in the image than its take-off."""
+nearer the camera and lower in the image than its take-off, and for side-to-side hops
+(`hop_side_front`), one knee caving at a time."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import json
 import pytest
 
 from formcheck.synth.clip import truth_path, write_clip
-from formcheck.synth.samples import hop_forward_back_spec, hop_spec
+from formcheck.synth.samples import hop_forward_back_spec, hop_side_spec, hop_spec
 from tests.conftest import load_summary, run_cli
 
 
@@ -68,6 +69,25 @@ def test_forward_back_hops_landings_contacts_and_landing_valgus(analyzed, forwar
         assert rep["valgus"] == want["valgus"], (rep["index"], rep["valgus"], want["valgus"])
 
 
+@pytest.fixture(scope="module")
+def side_clip(tmp_path_factory):
+    return write_clip(hop_side_spec(), tmp_path_factory.mktemp("hop_side"))
+
+
+def test_side_to_side_hops_named_by_auto_with_landings_and_the_caving_knee(analyzed, side_clip):
+    """Hops 0.30 m to the left and back, the left knee caving on landing 2 and the right on 5:
+    `--exercise auto` names them hops, and each landing is found at its contact (2 frames) with
+    the caving knee flagged and the other not."""
+    truth = json.loads(truth_path(side_clip).read_text())
+    s = load_summary(analyzed(side_clip, "auto"))
+    assert s["exercise_detected"]["name"] == "hop" and s["exercise"] == "hop"
+    assert s["rep_count"] == len(truth["reps"]) == 6
+    for rep, want in zip(s["reps"], truth["reps"]):
+        assert abs(rep["landing"]["contact_frame"] - want["landing"]["contact_frame"]) <= 2, (rep["landing"], want["landing"])
+        assert rep["valgus"] == want["valgus"], (rep["index"], rep["valgus"], want["valgus"])
+    assert [{leg for leg, v in r["valgus"].items() if v} for r in s["reps"]] == [set(), {"left"}, set(), set(), {"right"}, set()]
+
+
 def test_auto_recognises_hops_by_their_flights(analyzed, hop_clip):
     """`--exercise auto` names the hops (the pelvis rose above standing before each landing) and
     counts them with the hop tracker: the squat counter alone took the landings' bends for squats."""
@@ -90,6 +110,11 @@ def test_live_cues_the_caving_forward_back_landings(analyzed, forward_back_clip,
     (which stays down) counted live."""
     live = _live_cues_only_the_caving_landings(analyzed, forward_back_clip, model_path, tmp_path)
     assert live["sets"]["reps_counted_live"] == 5
+
+
+def test_live_cues_the_one_caving_knee_of_side_to_side_hops(analyzed, side_clip, model_path, tmp_path):
+    """Live on the side-to-side hops: the left knee cued on landing 2, the right on 5, nothing else."""
+    _live_cues_only_the_caving_landings(analyzed, side_clip, model_path, tmp_path)
 
 
 def _live_cues_only_the_caving_landings(analyzed, clip, model_path, tmp_path) -> dict:
