@@ -3,7 +3,8 @@
 Per leg, a cue raises once the knee's verdict (`frame_judge`, the report's rule on one frame)
 has stayed past its limit for `debounce_s` while the leg is loaded, clears once its value falls
 under `release_margin` of the limit, and cannot raise again for `cooldown_s` after it cleared
-unless the leg was unloaded in between (a new rep: every caving rep gets its cue).
+unless the leg was unloaded in between or a new rep began (every caving rep gets its cue: hop
+landings and sideways steps can follow each other with the legs loaded throughout).
 The band side-shuffle's "keep the band tight" (`BandCueEngine`) follows the same rule on the
 ankles' distance, a lower limit.
 """
@@ -67,9 +68,16 @@ class CueEngine:
     def __init__(self, config: CueConfig) -> None:
         self.cfg = config
         self._legs: dict[Side, _LegCueState] = {s: _LegCueState() for s in SIDES}
+        self._rep: int | None = None
 
-    def update(self, t: float, verdicts: dict[Side, Verdict], legs: tuple[Side, ...], loaded: bool) -> list[Cue]:
-        """Active cues after the frame at time `t` (the newest first)."""
+    def update(self, t: float, verdicts: dict[Side, Verdict], legs: tuple[Side, ...], loaded: bool,
+               rep: int | None = None) -> list[Cue]:
+        """Active cues after the frame at time `t` (the newest first); `rep` is the rep in
+        progress (the tracker's number), whose change ends every leg's cool-down."""
+        if rep is not None and rep != self._rep:
+            for st in self._legs.values():
+                st.quiet_until = -math.inf
+        self._rep = rep if rep is not None else self._rep
         active: list[Cue] = []
         for side in legs:
             st = self._legs[side]

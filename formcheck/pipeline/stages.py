@@ -145,7 +145,8 @@ class Pipeline:
         if not self.tracker.judges_valgus:  # drawn grey, never cued
             verdicts = {s: dataclasses.replace(v, value=None, valgus=None, grade=None) for s, v in verdicts.items()}
         state = self.tracker.state
-        cues: list[Cue | BandCue] = list(self._cues.update(frame.t_s, verdicts, state.working_legs, self.tracker.loaded))
+        cues: list[Cue | BandCue] = list(self._cues.update(frame.t_s, verdicts, state.working_legs, self.tracker.loaded,
+                                                           state.rep_in_progress))
         band = self._band_cue.update(frame.t_s, state.feet_apart, self.config.thresholds.band_min_ankle_separation,
                                      self.tracker.loaded, state.reps_done)
         if band:

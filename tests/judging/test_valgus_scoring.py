@@ -205,6 +205,23 @@ def test_cue_debounce_hysteresis_and_cooldown():
     assert fired[9] == [Side.LEFT]  # after the cool-down it may fire again
 
 
+def test_a_new_rep_ends_the_cool_down_though_the_legs_stay_loaded():
+    """Hop landings and sideways steps can follow each other without the legs unloading: the
+    same caving knee, released and caving again 0.4 s later, is cued again when that is a new
+    rep, and not within the same one."""
+    judge = FrameJudge(Thresholds())
+    seq = [(0.00, 0.06, 1), (0.10, 0.06, 1), (0.20, 0.0, 1), (0.50, 0.06, 2), (0.60, 0.06, 2)]
+    for new_rep, expected in ((True, [Side.LEFT]), (False, [])):
+        engine = CueEngine(CueConfig(debounce_s=0.05, release_margin=0.7, cooldown_s=2.0))
+        fired = []
+        for t, s, rep in seq:
+            verdicts = judge.update(_frame_metrics(t, 40.0, s), loaded=True)
+            cues = engine.update(t, verdicts, (Side.LEFT,), loaded=True, rep=rep if new_rep else 1)
+            fired.append([c.leg for c in cues if c.raised_s == t])
+        assert fired[1] == [Side.LEFT] and fired[2] == []
+        assert fired[4] == expected
+
+
 def test_no_cue_when_not_loaded():
     engine, judge = CueEngine(CueConfig()), FrameJudge(Thresholds())
     for t in np.arange(0, 1, 1 / FPS):
