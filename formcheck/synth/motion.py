@@ -94,6 +94,7 @@ class MotionParams:
     # left and back right instead (side-to-side hops over a line)
     hop_travel_m: float = 0.0
     hop_sideways: bool = False
+    hop_single_leg: bool = False  # hop on `working_leg`, the other foot held up behind
 
     def shift(self, rep: int, leg: Side) -> float:
         if rep < len(self.medial_shift_m):
@@ -560,13 +561,21 @@ def _hop(s: _Script) -> None:
     `HOP_ABSORB_S`, and pushes straight off into the next hop; after the last landing the person
     stands up. With `hop_travel_m` each hop also travels that far forward, then the next as far
     back (forward/back hops over a line): filmed from the front, every other landing is nearer the
-    camera; with `hop_sideways` to the person's left and back right (side to side). Each landing is a rep from contact to take-off, so a rep's medial shift ramps with
+    camera; with `hop_sideways` to the person's left and back right (side to side). With
+    `hop_single_leg` every hop is on `working_leg`, the other foot held up behind from the ready
+    stance on and put down after the last landing. Each landing is a rep from contact to take-off, so a rep's medial shift ramps with
     the absorbing knees from 0 at contact (truth.py reads the contacts off the skeleton's feet)."""
     p = s.p
     stand = s.standing(half_width=p.stance_width_m / 2)
-    ready = stand.copy(pelvis=s.pelvis_for(stand.ankle[Side.LEFT], Side.LEFT, HOP_READY_DEG, 0.0))
-    bottom = stand.copy(pelvis=s.pelvis_for(stand.ankle[Side.LEFT], Side.LEFT, p.depth_deg, 0.0),
-                        lean_deg=s.lean_for(p.depth_deg))
+    legs: tuple[Side, ...] = SIDES
+    if p.hop_single_leg:
+        legs = (p.working_leg,)
+        ready = _single_leg_hold_pose(s, p.working_leg, stand, HOP_READY_DEG, behind=True)
+        bottom = _single_leg_hold_pose(s, p.working_leg, stand, p.depth_deg, behind=True)
+    else:
+        ready = stand.copy(pelvis=s.pelvis_for(stand.ankle[Side.LEFT], Side.LEFT, HOP_READY_DEG, 0.0))
+        bottom = stand.copy(pelvis=s.pelvis_for(stand.ankle[Side.LEFT], Side.LEFT, p.depth_deg, 0.0),
+                            lean_deg=s.lean_for(p.depth_deg))
     up = np.array([0.0, HOP_HEIGHT_M, 0.0])
     apex = _moved(ready, up)
     s.key(0.0, stand)
@@ -583,7 +592,7 @@ def _hop(s: _Script) -> None:
         s.key(HOP_ABSORB_S, _moved(bottom, way * at))
         s.key(0.05, _moved(bottom, way * at))
         s.key(0.2, _moved(ready if i < p.reps - 1 else stand, way * at))
-        s.rep(t0, SIDES, i)
+        s.rep(t0, legs, i)
 
 
 def _moved(pose: Pose, d: np.ndarray) -> Pose:

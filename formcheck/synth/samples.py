@@ -166,6 +166,8 @@ def standard_specs() -> list[ClipSpec]:
     specs.append(hop_spec())
     specs.append(hop_forward_back_spec())
     specs.append(hop_side_spec())
+    specs.append(hop_one_leg_spec())
+    specs.append(hop_one_leg_forward_back_spec())
     specs.append(band_walk_spec())
     specs.append(side_push_spec())
     specs.append(adduction_slide_spec())
@@ -300,6 +302,36 @@ def hop_side_spec() -> ClipSpec:
                    noise_sigma=1.0),
         BodyShape(1.68),
         seed=30), [(L,) if i == 1 else (R,) if i == 4 else () for i in range(6)], "clear")
+
+
+def hop_one_leg_spec() -> ClipSpec:
+    """One-leg hops: five hops on the spot on the right leg, the left foot held up behind, filmed
+    from the front; the right knee caves on the second and fourth landings."""
+    return _with_valgus(ClipSpec(
+        "hop_oneleg_front",
+        MotionParams(exercise="hop", reps=5, depth_deg=40.0, lead_in_s=1.6, tail_s=1.0, stance_width_m=0.26,
+                     toe_out_deg=6.0, arms="hips", working_leg=R, hop_single_leg=True),
+        Camera(height_m=0.6, distance_m=3.0),
+        Appearance(skin="medium", hair="brown", shirt="yellow", trousers="black", shoes="white", background="plain",
+                   noise_sigma=1.0),
+        BodyShape(1.78),
+        seed=31), [(R,) if i in (1, 3) else () for i in range(5)], "clear")
+
+
+def hop_one_leg_forward_back_spec() -> ClipSpec:
+    """One-leg hops forward and back: six hops on the left leg over a line, alternately 0.30 m
+    toward a camera 1.0 m up and back, the right foot held up behind; every other landing is
+    farther from the camera and higher in the image than its take-off. The left knee caves on the
+    second landing (away) and the third (toward)."""
+    return _with_valgus(ClipSpec(
+        "hop_oneleg_fwdback_front",
+        MotionParams(exercise="hop", reps=6, depth_deg=40.0, lead_in_s=1.6, tail_s=1.0, stance_width_m=0.28,
+                     toe_out_deg=8.0, arms="sides", working_leg=L, hop_single_leg=True, hop_travel_m=0.30),
+        Camera(height_m=1.0, distance_m=3.2),
+        Appearance(skin="light", hair="blond", shirt="blue", trousers="grey", shoes="black", background="room",
+                   noise_sigma=1.0),
+        BodyShape(1.70),
+        seed=32), [(L,) if i in (1, 2) else () for i in range(6)], "clear")
 
 
 def knee_rom_spec() -> ClipSpec:

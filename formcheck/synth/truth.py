@@ -100,12 +100,13 @@ def _rom(motion: Motion, legs, win: slice) -> dict:  # noqa: ANN001 - tuple of S
 
 
 def _landing(motion: Motion, r, legs: dict) -> dict:  # noqa: ANN001 - a motion.Rep
-    """A hop landing read off the skeleton's feet: contact = the rep's first frame with a foot on
-    the floor (ankle within 1 mm of its standing height), take-off = the first frame after it with
-    every foot off (None for the last landing, which stands up); FPPA at contact and its peak over
-    the 100 ms after it (the frames within 0.1 s of contact)."""
+    """A hop landing read off the skeleton's feet, the rep's legs (a one-leg hop's free foot never
+    lands): contact = the rep's first frame with one of them on the floor (ankle within 1 mm of
+    its standing height), take-off = the first frame after it with all of them off (None for the
+    last landing, which stands up); FPPA at contact and its peak over the 100 ms after it (the
+    frames within 0.1 s of contact)."""
     fps = motion.params.fps
-    height = np.stack([motion.joints[:, side_joint("ANKLE", s), 1] for s in SIDES])
+    height = np.stack([motion.joints[:, side_joint("ANKLE", s), 1] for s in r.legs])
     off = (height - height[:, :1] > 1e-3).all(axis=0)
     c = r.start_frame + int(np.argmax(~off[r.start_frame:]))
     after = np.flatnonzero(off[c:])
