@@ -41,6 +41,7 @@ import numpy as np
 
 from formcheck.core.landmarks import SIDES
 from formcheck.core.metrics import Metrics
+from formcheck.judging.scoring import STANDING_MAX_FLEXION_DEG
 from formcheck.pipeline.report_frames import ReportFrames
 from formcheck.trackers.base import RepWindow, Tracker
 from formcheck.trackers.range_of_motion import knee_readings
@@ -71,7 +72,6 @@ HOP_SHARE = 0.8  # and those landings at least this share of the bends the squat
 JUMP_RISE = 0.2
 FLIGHT_RISE = 0.02
 FLIGHT_LOOK_S = 0.25
-STANDING_FLEXION_DEG = 20.0
 # The rep exercises below are named only on this many of their reps, which must also be at least
 # EVIDENCE_SHARE of those reps plus the squat counter's bends (the rest of what the clip shows).
 MIN_EVENTS = 3
@@ -361,7 +361,8 @@ def flight_heights(frames: ReportFrames) -> np.ndarray:
     """For each landing the hop tracker finds, on frames that keep fast moves (not despiked), how
     high the whole body flew before it: the most that the pelvis and both ankles were all above
     where they stood, within FLIGHT_LOOK_S before the landing, in standing body lengths (NaN
-    unknown). Each ankle against its own standing height, so a foot resting on a step (a
+    unknown; an ankle unseen, as a one-leg hop's free foot held behind the other leg often is,
+    is left out). Each ankle against its own standing height, so a foot resting on a step (a
     step-down: the other foot dips to the floor and comes back) is not taken for a flight."""
     from formcheck.trackers import tracker_class
 
@@ -377,11 +378,13 @@ def flight_heights(frames: ReportFrames) -> np.ndarray:
         ankles[sl, 0], ankles[sl, 1] = m.left.ankle_y, m.right.ankle_y
         body[sl], flexion[sl] = m.body_px, np.fmax(m.left.flexion_deg, m.right.flexion_deg)
     hop.finish()
-    standing = np.isfinite(pelvis) & np.isfinite(body) & (flexion <= STANDING_FLEXION_DEG)
+    with np.errstate(invalid="ignore"):
+        standing = np.isfinite(pelvis) & np.isfinite(body) & (flexion <= STANDING_MAX_FLEXION_DEG)
     if standing.sum() < 5:
         return np.zeros(0)
-    up = np.minimum(np.median(pelvis[standing]) - pelvis, (np.nanmedian(ankles[standing], axis=0) - ankles).min(axis=1))
-    up /= np.median(body[standing])  # image y grows down; NaN where any of the three is unknown
+    feet = np.nanmedian(ankles[standing], axis=0) - ankles
+    up = np.minimum(np.median(pelvis[standing]) - pelvis, np.fmin(feet[:, 0], feet[:, 1]))
+    up /= np.median(body[standing])  # image y grows down; NaN where the pelvis or both ankles are unknown
     look = max(1, round(FLIGHT_LOOK_S * frames.fs))
     before = [up[max(0, r.start_i - look) : r.start_i] for r in hop.state.reps]
     return np.array([float(np.max(w[np.isfinite(w)])) if np.isfinite(w).any() else np.nan for w in before])

@@ -15,8 +15,10 @@ In a flight, a foot comes down when it has fallen `lift_off` or more from its hi
 stopped falling (`came_to_rest`), unless it stopped `lift_on` or more above the other foot (a free
 foot held up); the floor is then where it landed. Landing more than `lift_on` above the take-off
 floor (farther from the camera), where a hop falls only its height less the floor's rise, half
-that fall will do, but only with both feet stopped level with each other: on one leg such a
-landing is not counted (a pistol squat's glitching feet read like one). Seen from the front, a hop toward the camera
+that fall will do, but only with both feet stopped level with each other, or on one leg within
+`ONE_LEG_FLIGHT_S` of the take-off with the free foot held up and moving with the body and the
+pelvis risen and come down in the flight (a pistol squat's glitching feet have no such arc, and a
+step up onto a box and down again takes longer). Seen from the front, a hop toward the camera
 lands lower in the image than it took off and one away from it higher, so the take-off floor says
 neither when the foot lands nor where; the floor is held through the flight (slow motion too),
 until every foot has hovered within `lift_off` for `HOVER_S` (the person stepped up or walked
@@ -24,7 +26,8 @@ away: no landing). The contact is dated back to the first frame the foot was wit
 of the take-off floor (or at its resting height, if that is higher) when it landed there, else
 to the first frame from which it fell no further than a stopped foot's drop. A hop toward the camera may not rise `lift_on` in the image
 at all (least through the live filter); both feet falling together `lift_on` or more below where
-they stood and stopping is then its landing (`RecentPath`).
+they stood and stopping is then its landing (`RecentPath`). A sole unseen for up to
+`UNSEEN_HOLD_S` is held where it was last seen (a one-leg hop's free foot behind the other leg).
 
 A landing is a rep: start = initial contact (the first frame a foot is back on the floor after a
 flight), bottom = its deepest knee flexion, end = the last frame on the floor before the next
@@ -62,6 +65,17 @@ HOVER_S = 1.5
 # through the live filter; a walk toward it lowers one foot at a time.
 DROP_WINDOW_S = 0.5
 TOGETHER_S = 0.1
+# A sole unseen for up to this long is taken to be where it was last seen: the free foot of a
+# one-leg hop, held up behind the other leg, drops out of view for up to about half a second.
+UNSEEN_HOLD_S = 0.5
+# A one-leg hop's free foot rides the flight: it moved at least `lift_off / 2` within this long
+# before the landing is seen; a foot standing on a box does not.
+RIDE_S = 0.3
+# A one-leg hop landing farther from the camera than it took off must come this soon after the
+# take-off: a 30 cm hop flies 0.5 s; a step up onto a box and down again, which also rises and
+# falls with the other foot up, takes longer (the synthetic step-ups 1.4 s).
+ONE_LEG_FLIGHT_S = 0.8
+HIP_FRAMES = 64  # mid-hip heights kept: back to a take-off dated from its first foot (1 s at 60 fps)
 
 
 def came_to_rest(fall_path: list[Sample], fall: float) -> Mark | None:
@@ -105,6 +119,11 @@ class FallingFoot:
     def fallen(self) -> float:
         """How far (pixels) the foot is below its highest point."""
         return self._since_highest[-1][2] - self._since_highest[0][2]
+
+    def moved(self, since: float) -> float:
+        """How far (pixels) the foot has moved up or down since time `since` (at most `HOVER_S` ago)."""
+        ys = [y for _, tj, y in self._recent if tj >= since]
+        return max(ys) - min(ys) if ys else 0.0
 
     def hovered(self, t: float, within: float) -> bool:
         """Whether the foot has stayed within `within` pixels for the last `HOVER_S`."""
@@ -167,7 +186,8 @@ class HopTracker(Tracker):
         super().__init__(side, settings)
         self.p = self.settings.hop
         self._floor = LegShortening(self.p.floor_window_s)  # for its running maximum
-        self._ys: dict[Side, float] = {}  # this frame's sole image y
+        self._ys: dict[Side, float] = {}  # this frame's sole image y (held while briefly unseen)
+        self._seen: dict[Side, float] = {}  # when each sole was last seen
         self._falling: dict[Side, FallingFoot] = {}  # the feet in the flight under way
         self._paths = {s: RecentPath() for s in SIDES}  # the feet on the floor, recently
         self._up = {s: False for s in SIDES}
@@ -177,12 +197,20 @@ class HopTracker(Tracker):
         self._last_down: Mark | None = None  # last frame on the floor of that landing
         self._legs: set[Side] = set()
         self._flexion: list[tuple[int, float, float]] = []  # (frame, t, flexion) since the contact
+        self._hips: deque[tuple[int, float]] = deque(maxlen=HIP_FRAMES)  # recent frames' mid-hip image y
+        self._hip_off = self._hip_top = math.nan  # mid-hip y at the flight's take-off, and its highest since
         self._window_end = 0
 
     def _lifts(self, m: Metrics) -> dict[Side, float]:
-        """How far each sole stands above the floor, in body lengths (NaN: not seen); the floor
-        is held while the feet are off it."""
-        self._ys = {s: float(m.leg(s).sole_y) for s in SIDES}
+        """How far each sole stands above the floor, in body lengths (NaN: not seen for
+        `UNSEEN_HOLD_S`); the floor is held while the feet are off it."""
+        t = float(m.t_s)
+        for s in SIDES:
+            y = float(m.leg(s).sole_y)
+            if math.isfinite(y):
+                self._ys[s], self._seen[s] = y, t
+            elif t - self._seen.get(s, -math.inf) > UNSEEN_HOLD_S:
+                self._ys[s] = math.nan
         if self._takeoff is None:
             self._floor.update(float(m.t_s), max(self._ys.values()))
         return {s: (self._floor.standing - y) / float(m.body_px) for s, y in self._ys.items()}
@@ -197,10 +225,17 @@ class HopTracker(Tracker):
         floor, lowest = self._floor.standing, max(self._ys.values())
         rested = {s: foot.landed((i, t, self._ys[s]), floor, near, fall, fall / 2) for s, foot in self._falling.items()}
         together = all(c is not None for c in rested.values()) and lowest - min(self._ys.values()) <= fall
+        # On one leg: a flight of at most ONE_LEG_FLIGHT_S, the free foot held up and moving with
+        # the body (within RIDE_S), and the pelvis risen `lift_on` in the flight and come down as
+        # far again. A step up onto a box and down again is slower, a glitching foot has no arc.
+        arc = self._hip_off - self._hip_top >= near and self._hips[-1][1] - self._hip_top >= near
+        short = self._takeoff is not None and t - self._takeoff[1] <= ONE_LEG_FLIGHT_S
         contacts = []
         for s, c in rested.items():
             farther = self._ys[s] < floor - near
-            if c is not None and (self._ys[s] < lowest - near or (farther and not together)
+            one_leg = (arc and short and self._ys[s.other] < self._ys[s] - near
+                       and self._falling[s.other].moved(t - RIDE_S) >= fall / 2)
+            if c is not None and (self._ys[s] < lowest - near or (farther and not (together or one_leg))
                                   or (not farther and self._falling[s].fallen < fall)):
                 c = None
             self._up[s] = c is None
@@ -218,6 +253,9 @@ class HopTracker(Tracker):
         lifts = self._lifts(m)
         if not all(math.isfinite(v) for v in lifts.values()):
             return events
+        self._hips.append((i, float(m.left.hip_y + m.right.hip_y) / 2))
+        if self._takeoff is not None:
+            self._hip_top = min(self._hip_top, self._hips[-1][1])
         contact: Mark | None = None
         if self._takeoff is not None:
             contact = self._touched_down(i, t, float(m.body_px))
@@ -242,6 +280,8 @@ class HopTracker(Tracker):
             if self._takeoff is None:
                 self._takeoff = max((mark for mark in self._off_since.values() if mark is not None), default=(i, t))
                 self._falling = {s: FallingFoot((i, t, y)) for s, y in self._ys.items()}
+                self._hip_off = next((y for j, y in self._hips if j >= self._takeoff[0]), self._hips[-1][1])
+                self._hip_top = min(y for j, y in self._hips if j >= self._takeoff[0])
             elif self._contact is not None and t - self._takeoff[1] >= self.p.min_flight_s:
                 self._close(self._takeoff[1] - self._contact[1], events)  # a real flight: the landing is over
         else:
@@ -262,7 +302,8 @@ class HopTracker(Tracker):
         offs = [d.takeoff[1] for d in drops]  # type: ignore[union-attr]
         last_off = max(drops, key=lambda d: d.takeoff)  # type: ignore[arg-type, return-value]
         contact = min(d.contact for d in drops)  # type: ignore[union-attr]
-        if max(offs) - min(offs) > TOGETHER_S or contact[1] - last_off.takeoff[1] < self.p.min_flight_s:
+        # the flight from the first foot off: a free foot held up (one-leg hops) is dated late when it was unseen
+        if max(offs) - min(offs) > TOGETHER_S or contact[1] - min(offs) < self.p.min_flight_s:
             return None
         return Drop(last_off.last_down, last_off.takeoff, contact)
 

@@ -3,8 +3,9 @@ six hops on the spot filmed from the front, both knees caving on landings 2 and 
 landing counted, initial contact and ground contact time within 2 frames of the skeleton's
 feet, caving landings flagged by FPPA in the landing window and clean ones not, and the usual
 output files. The same for forward/back hops (`hop_fwdback_front`), where every other landing is
-nearer the camera and lower in the image than its take-off, and for side-to-side hops
-(`hop_side_front`), one knee caving at a time."""
+nearer the camera and lower in the image than its take-off, for side-to-side hops
+(`hop_side_front`), one knee caving at a time, and for one-leg hops on the spot and forward/back
+(`hop_oneleg_front`, `hop_oneleg_fwdback_front`), the free foot held up behind."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import json
 import pytest
 
 from formcheck.synth.clip import truth_path, write_clip
-from formcheck.synth.samples import hop_forward_back_spec, hop_side_spec, hop_spec
+from formcheck.synth.samples import hop_forward_back_spec, hop_one_leg_forward_back_spec, hop_one_leg_spec, hop_side_spec, hop_spec
 from tests.conftest import load_summary, run_cli
 
 
@@ -88,6 +89,42 @@ def test_side_to_side_hops_named_by_auto_with_landings_and_the_caving_knee(analy
     assert [{leg for leg, v in r["valgus"].items() if v} for r in s["reps"]] == [set(), {"left"}, set(), set(), {"right"}, set()]
 
 
+@pytest.fixture(scope="module")
+def one_leg_clip(tmp_path_factory):
+    return write_clip(hop_one_leg_spec(), tmp_path_factory.mktemp("hop_oneleg"))
+
+
+@pytest.fixture(scope="module")
+def one_leg_forward_back_clip(tmp_path_factory):
+    return write_clip(hop_one_leg_forward_back_spec(), tmp_path_factory.mktemp("hop_oneleg_fwdback"))
+
+
+@pytest.mark.parametrize("which", ["on the spot", "forward and back"])
+def test_one_leg_hops_named_by_auto_with_each_landing_on_its_leg(analyzed, one_leg_clip, one_leg_forward_back_clip, which):
+    """Hops on one leg, the other foot held up behind (often unseen for a few frames): `--exercise
+    auto` names them hops, and each landing is found at its contact (2 frames), credited to the
+    hopping leg alone, its contact time within 2 frames (3 forward and back, whose hops toward the
+    camera take off up to 3 frames late, as on two legs) and the caving ones flagged. Forward and
+    back, every other landing is farther from the camera than its take-off: it counts because the
+    pelvis rose and came down within the flight, and the free foot moved with the body."""
+    clip = one_leg_clip if which == "on the spot" else one_leg_forward_back_clip
+    late = 2 if which == "on the spot" else 3
+    truth = json.loads(truth_path(clip).read_text())
+    fps = truth["fps"]
+    s = load_summary(analyzed(clip, "auto"))
+    assert s["exercise_detected"]["name"] == "hop" and s["exercise"] == "hop"
+    assert s["rep_count"] == len(truth["reps"])
+    for rep, want in zip(s["reps"], truth["reps"]):
+        got, true = rep["landing"], want["landing"]
+        assert rep["legs"] == want["legs"] and len(want["legs"]) == 1
+        assert abs(got["contact_frame"] - true["contact_frame"]) <= 2, (got, true)
+        if true["contact_time_s"] is None:
+            assert got["contact_time_s"] is None
+        else:
+            assert abs(got["contact_time_s"] - true["contact_time_s"]) <= late / fps + 1e-6, (got, true)
+        assert rep["valgus"] == want["valgus"], (rep["index"], rep["valgus"], want["valgus"])
+
+
 def test_auto_recognises_hops_by_their_flights(analyzed, hop_clip):
     """`--exercise auto` names the hops (the pelvis rose above standing before each landing) and
     counts them with the hop tracker: the squat counter alone took the landings' bends for squats."""
@@ -115,6 +152,13 @@ def test_live_cues_the_caving_forward_back_landings(analyzed, forward_back_clip,
 def test_live_cues_the_one_caving_knee_of_side_to_side_hops(analyzed, side_clip, model_path, tmp_path):
     """Live on the side-to-side hops: the left knee cued on landing 2, the right on 5, nothing else."""
     _live_cues_only_the_caving_landings(analyzed, side_clip, model_path, tmp_path)
+
+
+def test_live_cues_the_caving_one_leg_landings_forward_and_back(analyzed, one_leg_forward_back_clip, model_path, tmp_path):
+    """Live on the one-leg hops forward and back: the knee cued on the two caving landings, the
+    second of which follows the first with no flight seen between them (a hop toward the camera
+    barely rises in the image), so the legs never unload: the new landing ends the cue's cool-down."""
+    _live_cues_only_the_caving_landings(analyzed, one_leg_forward_back_clip, model_path, tmp_path)
 
 
 def _live_cues_only_the_caving_landings(analyzed, clip, model_path, tmp_path) -> dict:
