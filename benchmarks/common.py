@@ -113,6 +113,14 @@ def update_results(section: str, body: str, path: Path | None = None) -> Path:
     return path
 
 
+def complete_reps(entry: dict) -> list[dict]:
+    """A labelled clip's complete reps (manifest format): not cut off by the clip's start or end
+    (`"complete": false`), and at most `rep_count` of them (the label's count wins over its rep
+    list: squat_front_10 lists a cut-off 10th without marking it)."""
+    reps = [r for r in entry["reps"] if r.get("complete") is not False]
+    return reps[: entry["rep_count"]] if entry.get("rep_count") else reps
+
+
 def md_table(header: list[str], rows: list[list]) -> str:
     """A GitHub markdown table; floats to one decimal unless already strings."""
     def cell(x) -> str:

@@ -35,7 +35,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmarks.common import md_table, stamp, update_results
+from benchmarks.common import complete_reps, md_table, stamp, update_results
 from benchmarks.trackers import BLANK, landmarks
 from formcheck.config import Config
 from formcheck.core import geometry as g
@@ -166,8 +166,7 @@ def measure_clip(entry: dict, video: pathlib.Path, cache: pathlib.Path, config: 
     family = family_of(entry["exercise"])
     if family is None or "side" in entry["view"].split()[0]:
         return []
-    reps = entry["reps"][: entry["rep_count"]] if entry.get("rep_count") else entry["reps"]
-    reps = [r for r in reps if r["valgus_visible"] in ("yes", "no")]
+    reps = [r for r in complete_reps(entry) if r["valgus_visible"] in ("yes", "no")]
     if not reps:
         return []
     d = landmarks(video, cache)
@@ -261,8 +260,7 @@ def _shipped(rec, exercise: str, config: Config, entry: dict, video: pathlib.Pat
     info = SourceInfo("file", video.name, float(entry["fps"]), len(rec), 640, 480, None)
     result = summarize(rec, exercise, config, info)
     out: dict[tuple[int, str], tuple[bool | None, str]] = {}
-    reps = entry["reps"][: entry["rep_count"]] if entry.get("rep_count") else entry["reps"]
-    for r in reps:
+    for r in complete_reps(entry):
         b = r["bottom_frame"]
         hit = next((s for s in result.reps if s.rep.start_i <= b <= s.rep.end_i), None)
         for leg in ("left", "right"):

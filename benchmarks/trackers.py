@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import machine, stamp, update_results  # noqa: E402
+from benchmarks.common import complete_reps, machine, stamp, update_results  # noqa: E402
 from formcheck.config import Config, load_config  # noqa: E402
 from formcheck.core.pose_frame import PoseFrame  # noqa: E402
 from formcheck.media.sources import Frame, SourceInfo, open_source  # noqa: E402
@@ -37,7 +37,8 @@ from formcheck.trackers import tracker_class  # noqa: E402
 BLANK = np.zeros((2, 2, 3), np.uint8)
 REAL_EXERCISE = {"squat": "squat", "barbell_squat": "squat", "goblet_squat": "squat", "ogata": "squat", "lunge": "lunge",
                  "lateral_lunge": "side-lunge", "stepdown": "step-down", "balance": "balance", "cmj": "hop",
-                 "broad_jump": "hop", "jumpsquat": "hop", "heelslide": "knee-rom", "sls": "single-leg-squat"}
+                 "broad_jump": "hop", "jumpsquat": "hop", "heelslide": "knee-rom", "sls": "single-leg-squat",
+                 "side_shuffle": "band-walk"}
 
 
 def landmarks(video: pathlib.Path, cache: pathlib.Path) -> dict:
@@ -86,7 +87,7 @@ def real_cases(entries: list[dict], folder: pathlib.Path) -> list[tuple]:
             continue
         legs = ("left", "right") if e["working_leg"] == "both" else (e["working_leg"],)
         reps = []
-        for r in e["reps"]:
+        for r in complete_reps(e):
             v = r["valgus_visible"] == "yes" if r["valgus_visible"] in ("yes", "no") else None
             window = (r.get("start_frame"), r.get("bottom_frame"), r.get("end_frame"))
             if ex == "hop":
@@ -94,8 +95,6 @@ def real_cases(entries: list[dict], folder: pathlib.Path) -> list[tuple]:
                 contact = phase.get("landing_contact", phase.get("landing_contact_both_feet"))
                 window = (contact, phase.get("landing_bottom"), r.get("end_frame"))
             reps.append((legs, v, window))
-        if e.get("rep_count") is not None and e["rep_count"] < len(reps):
-            reps = reps[: e["rep_count"]]  # the label's count wins over its rep list (squat_front_10 lists a cut-off 10th)
         out.append(("real", e["file"], ex, reps, [e["hold"]] if e.get("hold") else [], folder / e["file"]))
     return out
 

@@ -23,7 +23,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from benchmarks.common import md_table, stamp, update_results
+from benchmarks.common import complete_reps, md_table, stamp, update_results
 from benchmarks.trackers import BLANK, REAL_EXERCISE, landmarks
 from formcheck.config import Config
 from formcheck.core.pose_frame import PoseFrame
@@ -54,7 +54,7 @@ def cases(synth: pathlib.Path | None, media: pathlib.Path | None) -> list[Case]:
             ex = next(v for k, v in REAL_EXERCISE.items() if e["file"].startswith(k))
             if ex not in EXERCISES or e["view"] == "side":
                 continue
-            reps = e["reps"][: e["rep_count"]] if e.get("rep_count") else e["reps"]
+            reps = complete_reps(e)
             if not any(r["valgus_visible"] in ("yes", "no") for r in reps):
                 continue
             legs = ("left", "right") if e["working_leg"] == "both" else (e["working_leg"],)

@@ -22,6 +22,7 @@ from collections import defaultdict
 import cv2
 import numpy as np
 
+from benchmarks.common import complete_reps
 from benchmarks.real_valgus import KneeRep, collect
 from benchmarks.trackers import landmarks
 from formcheck.config import Config
@@ -44,8 +45,7 @@ def wrong(r: KneeRep) -> str | None:
 
 def labelled_reps(entry: dict) -> list[dict]:
     """The rep list real_valgus numbers its knee-reps by (yes/no labels only, 1-based)."""
-    reps = entry["reps"][: entry["rep_count"]] if entry.get("rep_count") else entry["reps"]
-    return [r for r in reps if r["valgus_visible"] in ("yes", "no")]
+    return [r for r in complete_reps(entry) if r["valgus_visible"] in ("yes", "no")]
 
 
 def read_frame(video: pathlib.Path, index: int) -> np.ndarray:

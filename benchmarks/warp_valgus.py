@@ -35,6 +35,7 @@ import pathlib
 import cv2
 import numpy as np
 
+from benchmarks.common import complete_reps
 from benchmarks.real_valgus import TRACKER, _recording, _smoothed, family_of, person_of, working_legs
 from benchmarks.trackers import landmarks
 from formcheck.config import Config
@@ -53,7 +54,7 @@ def clean_frontal_entries(manifest: list[dict]) -> list[dict]:
     """Frontal clips of a family the benchmark scores with clean reps and none caving."""
     out = []
     for e in manifest:
-        reps = e["reps"][: e["rep_count"]] if e.get("rep_count") else e["reps"]
+        reps = complete_reps(e)
         if family_of(e["exercise"]) is None or not e["view"].startswith("frontal") or not reps:
             continue
         labels = {r["valgus_visible"] for r in reps}
@@ -129,8 +130,7 @@ def make(entry: dict, video: pathlib.Path, cache: pathlib.Path, out: pathlib.Pat
     """The warped clips of one clean clip, one per level, with the knee of `leg` caving."""
     config = Config()
     d = landmarks(video, cache)
-    reps = entry["reps"][: entry["rep_count"]] if entry.get("rep_count") else entry["reps"]
-    reps = [r for r in reps if r["valgus_visible"] == "no" and leg.value in working_legs(entry, r)]
+    reps = [r for r in complete_reps(entry) if r["valgus_visible"] == "no" and leg.value in working_legs(entry, r)]
     if not reps:
         return []
     family = family_of(entry["exercise"])
