@@ -123,7 +123,7 @@ class SetupCheck:
     An exercise that judges no valgus (seated or lying knee work) needs neither the frontal view
     nor the standing baseline: framing and light are its whole setup. One read from the side
     (`side_view`: knee angles, which the front view foreshortens) is also asked to turn side-on
-    while the camera sees it from the front. `status.passed` lists only the checks made."""
+    until the camera sees it from the side. `status.passed` lists only the checks made."""
 
     def __init__(self, baseline_s: float = BASELINE_S, min_brightness: float = MIN_BRIGHTNESS,
                  judges_valgus: bool = True, side_view: bool = False) -> None:
@@ -158,7 +158,7 @@ class SetupCheck:
             if prompt is None and not passed[Check.VIEW]:
                 prompt = "Turn to face the camera, toes pointing at it"
         elif self.side_view:
-            passed[Check.SIDE_ON] = VIEW_CODES[int(metrics.view)] is not View.FRONTAL
+            passed[Check.SIDE_ON] = VIEW_CODES[int(metrics.view)] is View.SIDE
             if prompt is None and not passed[Check.SIDE_ON]:
                 prompt = "Turn side-on to the camera, so that it sees your knee bend"
         if prompt is None and not passed[Check.LIGHT]:

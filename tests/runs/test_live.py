@@ -194,6 +194,8 @@ def test_setup_for_knee_angle_work_asks_to_turn_side_on_while_seen_from_the_fron
     facing = _step(check, _framed(0.1))
     assert facing.active and facing.passed[Check.BODY] and not facing.passed[Check.SIDE_ON]
     assert "side-on" in facing.prompt
+    turned_a_little = _step(check, _framed(0.15, yaw=35.0))  # oblique: the knee still foreshortened
+    assert turned_a_little.active and not turned_a_little.passed[Check.SIDE_ON]
     done = _step(check, _framed(0.2, yaw=90.0, vis=vis))
     assert done.state is SetupState.DONE and done.prompt is None
     assert done.passed == {Check.BODY: True, Check.SIDE_ON: True, Check.LIGHT: True}
