@@ -75,7 +75,7 @@ RIDE_S = 0.3
 # take-off: a 30 cm hop flies 0.5 s; a step up onto a box and down again, which also rises and
 # falls with the other foot up, takes longer (the synthetic step-ups 1.4 s).
 ONE_LEG_FLIGHT_S = 0.8
-HIP_FRAMES = 64  # mid-hip heights kept: back to a take-off dated from its first foot (1 s at 60 fps)
+HIP_FRAMES = 64  # mid-hip heights kept: back to the take-off mark, dated before the flight is seen (1 s at 60 fps)
 
 
 def came_to_rest(fall_path: list[Sample], fall: float) -> Mark | None:
@@ -122,8 +122,9 @@ class FallingFoot:
 
     def moved(self, since: float) -> float:
         """How far (pixels) the foot has moved up or down since time `since` (at most `HOVER_S` ago)."""
-        ys = [y for _, tj, y in self._recent if tj >= since]
-        return max(ys) - min(ys) if ys else 0.0
+        k = max((j for j, (_, tj, _) in enumerate(self._recent) if tj <= since), default=0)
+        ys = [y for _, _, y in list(self._recent)[k:]]  # one sample at or before `since` (sparse live frames)
+        return max(ys) - min(ys)
 
     def hovered(self, t: float, within: float) -> bool:
         """Whether the foot has stayed within `within` pixels for the last `HOVER_S`."""
@@ -220,7 +221,7 @@ class HopTracker(Tracker):
         floor or below it (nearer the camera), unless it stopped well above the other foot (a free
         foot held up); above it (farther away), where a hop's fall is its height less the floor's
         rise, half that fall will do, but only once the other foot has stopped too, the two at one
-        height. The earliest such foot's contact."""
+        height, or on one leg (see `one_leg` below). The earliest such foot's contact."""
         near, fall = self.p.lift_on * body_px, self.p.lift_off * body_px
         floor, lowest = self._floor.standing, max(self._ys.values())
         rested = {s: foot.landed((i, t, self._ys[s]), floor, near, fall, fall / 2) for s, foot in self._falling.items()}
@@ -295,15 +296,16 @@ class HopTracker(Tracker):
 
     def _unseen_flight(self, body_px: float) -> Drop | None:
         """A flight whose take-off the floor rule missed: both feet fell together to a lower floor
-        and stopped, at least `min_flight_s` after the later take-off; dated by its feet."""
+        and stopped, at least `min_flight_s` after the later take-off (the earlier, with a free foot
+        held up: unseen behind the other leg, it is dated late); dated by its feet."""
         drops = [self._paths[s].dropped(self.p.lift_on * body_px, self.p.lift_off * body_px) for s in SIDES]
         if any(d is None for d in drops):
             return None
         offs = [d.takeoff[1] for d in drops]  # type: ignore[union-attr]
         last_off = max(drops, key=lambda d: d.takeoff)  # type: ignore[arg-type, return-value]
         contact = min(d.contact for d in drops)  # type: ignore[union-attr]
-        # the flight from the first foot off: a free foot held up (one-leg hops) is dated late when it was unseen
-        if max(offs) - min(offs) > TOGETHER_S or contact[1] - min(offs) < self.p.min_flight_s:
+        off = min(offs) if any(self._up.values()) else max(offs)
+        if max(offs) - min(offs) > TOGETHER_S or contact[1] - off < self.p.min_flight_s:
             return None
         return Drop(last_off.last_down, last_off.takeoff, contact)
 
