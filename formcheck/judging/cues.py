@@ -75,9 +75,9 @@ class CueEngine:
         """Active cues after the frame at time `t` (the newest first); `rep` is the rep in
         progress (the tracker's number), whose change ends every leg's cool-down."""
         if rep is not None and rep != self._rep:
+            self._rep = rep
             for st in self._legs.values():
                 st.quiet_until = -math.inf
-        self._rep = rep if rep is not None else self._rep
         active: list[Cue] = []
         for side in legs:
             st = self._legs[side]

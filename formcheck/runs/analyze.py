@@ -205,12 +205,12 @@ def _run(
     stopped_by: str | None = None
     warnings: list[str] = []
     with _estimator(source, model, workers, folder) as estimator:
-        if not warm_start:
-            _preload_report_libraries()
-        else:
+        if warm_start:
             _import_report_libraries()
             if isinstance(estimator, PoseEstimator):
                 estimator.warm_up((info.width, info.height))
+        else:
+            _preload_report_libraries()
         recording = Recording(files["landmarks"])
         pipeline = Pipeline(estimator, tracker_class(exercise)(side, config.trackers), config, recording)
         sink = None
