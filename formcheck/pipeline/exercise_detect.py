@@ -45,7 +45,7 @@ from formcheck.judging.scoring import STANDING_MAX_FLEXION_DEG
 from formcheck.pipeline.report_frames import ReportFrames
 from formcheck.trackers.base import RepWindow, Tracker
 from formcheck.trackers.range_of_motion import knee_readings
-from formcheck.trackers.signals import knee_height
+from formcheck.trackers.signals import FOOT_OFF_FLOOR, knee_height
 
 UNSURE = "unsure"
 MIN_CONFIDENCE = 0.6
@@ -437,7 +437,7 @@ def detect_exercise(frames: ReportFrames, flights: ReportFrames | None = None) -
         return seated
     lift = ev.lift[pose]
     raised = float(np.mean(lift > FEET_LEVEL))  # feet at different heights (a step, a split stance)
-    lifted = float(np.mean(lift > 0.1))  # one foot well off the floor
+    lifted = float(np.mean(lift > FOOT_OFF_FLOOR))
     if lifted > 0.5:
         bends = len(ev.single_leg.state.reps)
         if bends >= 3 and lifted > 0.75:

@@ -70,6 +70,12 @@ def knee_height(m: Metrics, side: Side) -> float:
     return float((leg.ankle_y - leg.knee_y) / m.body_px)
 
 
+# One ankle this many body lengths higher in the image than the other: that foot is off the floor
+# (a knee raised, a leg swung out), not standing on it. Feet on one floor differ by under 0.06 (a
+# side lunge's bottom, a squat's); a knee raised to hip height reads 0.6.
+FOOT_OFF_FLOOR = 0.1
+
+
 def ankle_drop(m: Metrics, side: Side) -> float:
     """How much lower this ankle is in the image than the other one, in body lengths (a foot on
     the floor while the other is lifted reads positive)."""

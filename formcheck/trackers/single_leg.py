@@ -16,7 +16,16 @@ from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import Metrics
 from formcheck.trackers.base import register
 from formcheck.trackers.counted import CountedTracker, Evidence
-from formcheck.trackers.signals import AnklePath, AnkleStillness, HipRise, PelvisDrop, ankle_drop, knee_height
+from formcheck.trackers.signals import (
+    FOOT_OFF_FLOOR,
+    AnklePath,
+    AnkleStillness,
+    HipRise,
+    PelvisDrop,
+    ankle_drop,
+    knee_height,
+    mean_hip_ankle_px,
+)
 from formcheck.trackers.squat import SquatTracker
 
 
@@ -39,10 +48,21 @@ class LungeTracker(_BothLegsSignal):
 
 @register
 class SideLungeTracker(_BothLegsSignal):
-    """Side lunge: one leg bends over its foot while the trailing leg stays straight."""
+    """Side lunge: one leg bends over its foot while the trailing leg stays straight, both feet on
+    the floor. A leg whose foot is off the floor (`FOOT_OFF_FLOOR`) reads as the leg standing: a
+    knee raised before stepping out shortens that leg in the image as a lunge does, but bears no
+    weight (a real balance-to-side-lunge clip counted each knee raise as a rep)."""
 
     name = "side-lunge"
     description = "side (lateral) lunge (per bent leg)"
+
+    def signal(self, m: Metrics) -> float:
+        lengths = {s: float(m.leg(s).hip_ankle_px) for s in SIDES}
+        for s in SIDES:
+            if ankle_drop(m, s.other) > FOOT_OFF_FLOOR:
+                lengths[s] = lengths[s.other]
+        d = mean_hip_ankle_px(lengths[Side.LEFT], lengths[Side.RIGHT])
+        return self.depth.update(float(m.t_s), d)
 
     def leg_evidence(self, m: Metrics) -> Evidence:
         return dict(self._short)

@@ -15,7 +15,7 @@ from formcheck.media.sources import Frame, SourceInfo
 from formcheck.pipeline.session import summarize
 from formcheck.pipeline.stages import Pipeline
 from formcheck.trackers import tracker_class, tracker_names
-from tests.builders import LegPose, pose_frame
+from tests.builders import PX_PER_M, THIGH, LegPose, pose_frame
 from tests.conftest import SAMPLES, load_summary
 
 FPS = 30.0
@@ -171,6 +171,38 @@ def test_single_leg_fidgets_and_half_reps_are_not_counted():
     bend[half] = 5 + 25 * 0.5 * (1 - np.cos(np.pi * (t[half] - 13)))  # a third of the range
     result = run_legs("step-down", bend, np.full_like(t, 5.0), straight=Side.RIGHT)
     assert len(result.reps) == 3
+
+
+@pytest.mark.parametrize("lunging", [Side.LEFT, Side.RIGHT])
+def test_side_lunge_from_a_raised_knee_counts_the_lunges_only(lunging):
+    """A side lunge from a one-leg balance: before each lunge the lunging leg's knee is raised to
+    hip height, which shortens that leg in the image as much as the lunge does, with its foot off
+    the floor (on a real clip of this, each knee raise counted as a rep: 5 for 2)."""
+    t = np.arange(0, 1.5 + 3 * 4.5 + 1.0, 1 / FPS)
+    raised = bumps(t, 3, 0.0, 1.0, period=1.2, lead=1.5, rest=3.3)  # 0 standing, 1 knee at hip height
+    lunge = bumps(t, 3, 5.0, 90.0, period=2.0, lead=3.0, rest=2.5)  # both legs posed bent: the pelvis drops
+    bent, straight = ("LEFT_", "RIGHT_") if lunging is Side.LEFT else ("RIGHT_", "LEFT_")
+    outward = -1.0 if lunging is Side.LEFT else 1.0  # the person's left is on the image's right
+    names = ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")
+    standing = pose_frame(0.0, LegPose(5.0), LegPose(5.0)).image_xy
+    length = float(np.linalg.norm(standing[P[straight + "ANKLE"]] - standing[P[straight + "HIP"]]))
+
+    def lunge_sideways(i, f):
+        # The straight leg keeps its length and its foot on the floor: it slants out to the side.
+        hip, ankle = f.image_xy[P[straight + "HIP"]], standing[P[straight + "ANKLE"]]
+        reach = math.sqrt(max(length**2 - (ankle[1] - hip[1]) ** 2, 0.0))
+        move = np.array([hip[0] + outward * reach, ankle[1]]) - f.image_xy[P[straight + "ANKLE"]]
+        for n in ("ANKLE", "HEEL", "FOOT_INDEX"):
+            f.image_xy[P[straight + n]] += move
+        f.image_xy[P[straight + "KNEE"]] = (hip + f.image_xy[P[straight + "ANKLE"]]) / 2
+        for n in names:  # before it: the lunging knee comes up to the hip, the shank hangs below
+            f.image_xy[P[bent + n], 1] -= raised[i] * THIGH * PX_PER_M
+
+    assert raised.max() == 1.0 and not (raised * (lunge > 5.0)).any()  # raises and lunges apart
+    result = run_legs("side-lunge", lunge, lunge, edit=lunge_sideways)
+    assert len(result.reps) == 3
+    assert all(s.rep.legs == (lunging,) for s in result.reps)
+    assert [s.rep.bottom_s for s in result.reps] == pytest.approx([4.0, 8.5, 13.0], abs=0.15)
 
 
 def test_balance_hold_touchdowns_and_stance_leg():
