@@ -239,3 +239,48 @@ def test_a_still_foot_hovers_after_hover_s_at_any_frame_rate(fps):
         hovering.append(foot.hovered(float(t), within=4.0))
     first = times[hovering.index(True)]
     assert HOVER_S <= first < HOVER_S + 1.5 / fps
+
+
+def _one_leg_forward_back(flight_s: float = 0.3, free_rides: bool = True, pelvis_rides: bool = True):
+    """Five hops on the right leg, alternately 30 px nearer the camera and back (lower and higher
+    in the image), the left foot held 60 px up: riding the flight with the body unless
+    `free_rides` is False (a foot resting on a box), the body rising and landing with it unless
+    `pelvis_rides` is False (the feet's landmarks glitching while the body stands still, its knees
+    unbent). Returns the landings' starts and legs, and the scripted contacts landing nearer and
+    farther."""
+    lift, flex, truth = hops(5, flight_s=flight_s)
+    if not pelvis_rides:
+        flex[:] = flex[0]
+    lower = forward_back(lift, truth, 30.0)
+    up = lift - lower
+    legs = set(LEG_LANDMARKS[Side.LEFT][1:] + LEG_LANDMARKS[Side.RIGHT][1:])
+    body = [lm for lm in P if lm not in legs]
+
+    def edit(i, f):
+        f.image_xy[:, 1] -= up[i]
+        if not pelvis_rides:
+            f.image_xy[body, 1] += up[i]
+        for lm in LEG_LANDMARKS[Side.LEFT][1:]:
+            f.image_xy[lm, 1] -= 60.0 - (0.0 if free_rides else up[i])
+
+    reps = [s.rep for s in run_legs("hop", flex, flex, edit=edit).reps]
+    nearer = [c for k, (c, _) in enumerate(truth) if k % 2 == 0]
+    farther = [c for k, (c, _) in enumerate(truth) if k % 2 == 1]
+    return [r.start_i for r in reps], [r.legs for r in reps], nearer, farther
+
+
+def test_one_leg_hops_landing_farther_from_the_camera_count():
+    starts, legs, nearer, farther = _one_leg_forward_back()
+    assert starts == pytest.approx(sorted(nearer + farther), abs=2)
+    assert legs == [(Side.RIGHT,)] * 5
+
+
+@pytest.mark.parametrize("case", ["slow", "free foot still", "pelvis still"])
+def test_one_leg_rises_that_are_not_hops_do_not_land_farther(case):
+    """The one-leg rule for a landing farther away (its foot stops above the take-off floor) needs
+    a short flight, the free foot moving with the body and the pelvis's arc: a 1.2 s rise and fall
+    (a step up onto a box and down), a free foot resting still, or feet rising without the body
+    (glitching landmarks) land no farther landing. Landings nearer the camera are on the floor."""
+    kwargs = {"slow": {"flight_s": 1.2}, "free foot still": {"free_rides": False}, "pelvis still": {"pelvis_rides": False}}
+    starts, _, nearer, farther = _one_leg_forward_back(**kwargs[case])
+    assert not any(abs(s - c) <= 2 for s in starts for c in farther)
