@@ -103,3 +103,14 @@ def analyzed(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> Anal
 
 def load_summary(out: Path) -> dict:
     return json.loads((out / "summary.json").read_text())
+
+
+def cached_real_clip(name: str) -> Path:
+    """A clip of benchmarks/real_clips/manifest.json from the user cache, where
+    benchmarks/real_clips/restore.py puts it; the test is skipped when it is not there."""
+    from platformdirs import user_cache_dir
+
+    clip = Path(user_cache_dir("formcheck")) / "real_clips" / name
+    if not clip.is_file():
+        pytest.skip(f"{clip.name} is not in the cache (benchmarks/real_clips/restore.py puts it there)")
+    return clip

@@ -6,19 +6,10 @@ was counted as one squat."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from tests.conftest import load_summary
+from tests.conftest import cached_real_clip, load_summary
 
 
 def test_auto_does_not_call_a_single_jump_a_squat(analyzed):
-    from platformdirs import user_cache_dir
-
-    clip = Path(user_cache_dir("formcheck")) / "real_clips" / "cmj_front_jhc_01.mp4"
-    if not clip.is_file():
-        pytest.skip(f"{clip.name} is not in the cache (benchmarks/real_clips/restore.py puts it there)")
-    s = load_summary(analyzed(clip, "auto"))
+    s = load_summary(analyzed(cached_real_clip("cmj_front_jhc_01.mp4"), "auto"))
     detected = s["exercise_detected"]
     assert detected["name"] == "unsure" and "a jump, not a squat" in detected["reasons"][0], detected

@@ -11,17 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import load_summary
+from tests.conftest import cached_real_clip, load_summary
 
 
 @pytest.fixture(scope="module")
 def heel_slides() -> Path:
-    from platformdirs import user_cache_dir
-
-    clip = Path(user_cache_dir("formcheck")) / "real_clips" / "heelslide_side_jurisimo_01.mp4"
-    if not clip.is_file():
-        pytest.skip(f"{clip.name} is not in the cache (benchmarks/real_clips/restore.py puts it there)")
-    return clip
+    return cached_real_clip("heelslide_side_jurisimo_01.mp4")
 
 
 def test_knee_rom_on_real_heel_slides(analyzed, heel_slides):
