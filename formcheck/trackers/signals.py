@@ -70,16 +70,52 @@ def knee_height(m: Metrics, side: Side) -> float:
     return float((leg.ankle_y - leg.knee_y) / m.body_px)
 
 
-# One ankle this many body lengths higher in the image than the other: that foot is off the floor
-# (a knee raised, a leg swung out), not standing on it. Feet on one floor differ by under 0.06 (a
-# side lunge's bottom, a squat's); a knee raised to hip height reads 0.6.
+# One ankle this many body lengths higher in the image than the other: that foot is well off the
+# floor (a knee raised, a leg swung out). Feet standing on one floor differ by less in most views
+# (synthetic side lunges at yaw 30: up to 0.08), but not all: a foot stepping out nearer the camera
+# reads lower, and lateral_lunge_front_02's bent foot reads 0.10-0.16 above the straight one's at
+# its bottom, still on its floor. A knee raised to hip height lifts its ankle about a thigh length
+# (0.3) or more (0.6 with the shin tucked back, lateral_lunge_front_darebee_man_01).
 FOOT_OFF_FLOOR = 0.1
+# Under this (body lengths) a foot is on the floor (balance's `lift_off`, the model's jitter).
+FOOT_ON_FLOOR = 0.03
 
 
 def ankle_drop(m: Metrics, side: Side) -> float:
     """How much lower this ankle is in the image than the other one, in body lengths (a foot on
     the floor while the other is lifted reads positive)."""
     return float((m.leg(side).ankle_y - m.leg(side.other).ankle_y) / m.body_px)
+
+
+class FootLift:
+    """Per leg: how far its foot is off the floor, from 0 (standing on it) to 1 (clearly lifted).
+
+    The ankle's height above its own floor (the lowest it has been over `window_s`: a running
+    maximum of image y) and above the other ankle, the smaller of the two, in body lengths: 0
+    under FOOT_ON_FLOOR, 1 from FOOT_OFF_FLOOR, linear between so that signals weighted by it do
+    not jump. Both heights, because either alone is fooled by the camera: a foot stepping out
+    nearer the camera reads lower in the image, so the other looks lifted though it stands where it
+    stood; a person walking away raises both feet above their floors together. With the other
+    ankle unseen, the own floor alone; NaN with the ankle itself unseen.
+    """
+
+    def __init__(self, window_s: float) -> None:
+        self.floor = {side: LegShortening(window_s) for side in SIDES}  # for its running maximum
+
+    def update(self, m: Metrics) -> dict[Side, float]:
+        t, body = float(m.t_s), float(m.body_px)
+        ankle = {side: float(m.leg(side).ankle_y) for side in SIDES}
+        for side in SIDES:
+            self.floor[side].update(t, ankle[side])
+        out: dict[Side, float] = {}
+        for side in SIDES:
+            own = (self.floor[side].standing - ankle[side]) / body
+            other = (ankle[side.other] - ankle[side]) / body
+            height = min(own, other) if math.isfinite(other) else own
+            out[side] = float(np.clip((height - FOOT_ON_FLOOR) / (FOOT_OFF_FLOOR - FOOT_ON_FLOOR), 0.0, 1.0))
+            if not math.isfinite(height):
+                out[side] = math.nan
+        return out
 
 
 class HipRise:

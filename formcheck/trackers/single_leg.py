@@ -17,9 +17,9 @@ from formcheck.core.metrics import Metrics
 from formcheck.trackers.base import register
 from formcheck.trackers.counted import CountedTracker, Evidence
 from formcheck.trackers.signals import (
-    FOOT_OFF_FLOOR,
     AnklePath,
     AnkleStillness,
+    FootLift,
     HipRise,
     PelvisDrop,
     ankle_drop,
@@ -49,19 +49,27 @@ class LungeTracker(_BothLegsSignal):
 @register
 class SideLungeTracker(_BothLegsSignal):
     """Side lunge: one leg bends over its foot while the trailing leg stays straight, both feet on
-    the floor. A leg whose foot is off the floor (`FOOT_OFF_FLOOR`) reads as the leg standing: a
-    knee raised before stepping out shortens that leg in the image as a lunge does, but bears no
-    weight (a real balance-to-side-lunge clip counted each knee raise as a rep)."""
+    the floor. A foot off the floor bears no weight, so its leg's image length gives way to the
+    other leg's as the foot lifts (`FootLift`): a knee raised before stepping out shortens that
+    leg in the image as much as a lunge does, and is no depth."""
 
     name = "side-lunge"
     description = "side (lateral) lunge (per bent leg)"
 
+    def __init__(self, side: Side | None = None, settings: TrackerConfig | None = None) -> None:
+        super().__init__(side, settings)
+        self.foot_lift = FootLift(self.settings.standing_window_s)
+
     def signal(self, m: Metrics) -> float:
-        lengths = {s: float(m.leg(s).hip_ankle_px) for s in SIDES}
+        """The legs' mean shortening, each leg's length weighted toward the other's by how far
+        its foot is off the floor (NaN where a lifted leg has no other leg to stand in for it)."""
+        lift = self.foot_lift.update(m)
+        length = {s: float(m.leg(s).hip_ankle_px) for s in SIDES}
+        loaded = {}
         for s in SIDES:
-            if ankle_drop(m, s.other) > FOOT_OFF_FLOOR:
-                lengths[s] = lengths[s.other]
-        d = mean_hip_ankle_px(lengths[Side.LEFT], lengths[Side.RIGHT])
+            w, own, other = lift[s], length[s], length[s.other]
+            loaded[s] = own if not w > 0 else own + w * (other - own)
+        d = mean_hip_ankle_px(loaded[Side.LEFT], loaded[Side.RIGHT])
         return self.depth.update(float(m.t_s), d)
 
     def leg_evidence(self, m: Metrics) -> Evidence:

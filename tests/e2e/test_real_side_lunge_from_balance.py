@@ -2,8 +2,7 @@
 benchmarks/real_clips/manifest.json, restored into the user cache by benchmarks/real_clips/restore.py;
 skipped when absent), with the real pose model: before each lunge the left knee is raised to hip
 height, its foot off the floor, which shortens that leg in the image as much as the lunge. The
-side-lunge tracker counts the two complete lunges, on the left leg, at their labelled bottoms (it
-used to count each knee raise too: 5 for 2)."""
+side-lunge tracker counts the two complete lunges only, on the left leg, at their bottoms."""
 
 from __future__ import annotations
 
@@ -13,7 +12,9 @@ import pytest
 
 from tests.conftest import cached_real_clip, load_summary
 
-LABELLED_BOTTOMS = (80, 188)  # frames, +/- 5 (the manifest's labels)
+# The manifest's bottoms, labelled by eye to +/- 5 frames (the middle of a held bottom); the
+# tracker's is the deepest frame of its depth signal, measured 6-7 frames earlier.
+LABELLED_BOTTOMS = (80, 188)
 
 
 @pytest.fixture(scope="module")
@@ -26,4 +27,4 @@ def test_side_lunge_counts_the_lunges_not_the_knee_raises(analyzed, balance_side
     assert s["rep_count"] == 2, [r["bottom_frame"] for r in s["reps"]]
     assert [r["legs"] for r in s["reps"]] == [["left"], ["left"]]
     for rep, bottom in zip(s["reps"], LABELLED_BOTTOMS):
-        assert abs(rep["bottom_frame"] - bottom) <= 12, (rep["bottom_frame"], bottom)
+        assert abs(rep["bottom_frame"] - bottom) <= 10, (rep["bottom_frame"], bottom)

@@ -284,3 +284,4 @@ def test_one_leg_rises_that_are_not_hops_do_not_land_farther(case):
     kwargs = {"slow": {"flight_s": 1.2}, "free foot still": {"free_rides": False}, "pelvis still": {"pelvis_rides": False}}
     starts, _, nearer, farther = _one_leg_forward_back(**kwargs[case])
     assert not any(abs(s - c) <= 2 for s in starts for c in farther)
+    assert [s for s in starts if any(abs(s - c) <= 2 for c in nearer)] == pytest.approx(nearer, abs=2)

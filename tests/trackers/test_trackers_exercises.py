@@ -173,11 +173,17 @@ def test_single_leg_fidgets_and_half_reps_are_not_counted():
     assert len(result.reps) == 3
 
 
+@pytest.mark.parametrize("case", ["front view", "straight foot nearer the camera", "standing ankle unseen"])
 @pytest.mark.parametrize("lunging", [Side.LEFT, Side.RIGHT])
-def test_side_lunge_from_a_raised_knee_counts_the_lunges_only(lunging):
-    """A side lunge from a one-leg balance: before each lunge the lunging leg's knee is raised to
-    hip height, which shortens that leg in the image as much as the lunge does, with its foot off
-    the floor (on a real clip of this, each knee raise counted as a rep: 5 for 2)."""
+def test_side_lunge_from_a_raised_knee_counts_the_lunges_only(lunging, case):
+    """A side lunge from a one-leg balance (as on lateral_lunge_front_darebee_man_01): before each
+    lunge the lunging leg's knee is raised to hip height, which shortens that leg in the image as
+    much as the lunge does, its foot off the floor; then the foot lands out to the side and the
+    knee bends over it while the other leg slants out straight. Only the lunges are reps, also
+    when the straight leg's foot steps out nearer the camera and reads 60 px (0.15 body lengths)
+    lower at the bottom, so the bent foot stands higher in the image than the other though on its
+    own floor (lateral_lunge_front_02's bottom), and when the standing ankle goes unseen while the
+    knee is up."""
     t = np.arange(0, 1.5 + 3 * 4.5 + 1.0, 1 / FPS)
     raised = bumps(t, 3, 0.0, 1.0, period=1.2, lead=1.5, rest=3.3)  # 0 standing, 1 knee at hip height
     lunge = bumps(t, 3, 5.0, 90.0, period=2.0, lead=3.0, rest=2.5)  # both legs posed bent: the pelvis drops
@@ -186,10 +192,11 @@ def test_side_lunge_from_a_raised_knee_counts_the_lunges_only(lunging):
     names = ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")
     standing = pose_frame(0.0, LegPose(5.0), LegPose(5.0)).image_xy
     length = float(np.linalg.norm(standing[P[straight + "ANKLE"]] - standing[P[straight + "HIP"]]))
+    nearer = 60.0 * (lunge - 5.0) / 85.0 if case == "straight foot nearer the camera" else np.zeros_like(t)
 
     def lunge_sideways(i, f):
         # The straight leg keeps its length and its foot on the floor: it slants out to the side.
-        hip, ankle = f.image_xy[P[straight + "HIP"]], standing[P[straight + "ANKLE"]]
+        hip, ankle = f.image_xy[P[straight + "HIP"]], standing[P[straight + "ANKLE"]] + [0.0, nearer[i]]
         reach = math.sqrt(max(length**2 - (ankle[1] - hip[1]) ** 2, 0.0))
         move = np.array([hip[0] + outward * reach, ankle[1]]) - f.image_xy[P[straight + "ANKLE"]]
         for n in ("ANKLE", "HEEL", "FOOT_INDEX"):
@@ -197,12 +204,14 @@ def test_side_lunge_from_a_raised_knee_counts_the_lunges_only(lunging):
         f.image_xy[P[straight + "KNEE"]] = (hip + f.image_xy[P[straight + "ANKLE"]]) / 2
         for n in names:  # before it: the lunging knee comes up to the hip, the shank hangs below
             f.image_xy[P[bent + n], 1] -= raised[i] * THIGH * PX_PER_M
+        if case == "standing ankle unseen" and raised[i] > 0:
+            for n in ("ANKLE", "HEEL", "FOOT_INDEX"):
+                f.visibility[P[straight + n]] = 0.1
 
     assert raised.max() == 1.0 and not (raised * (lunge > 5.0)).any()  # raises and lunges apart
     result = run_legs("side-lunge", lunge, lunge, edit=lunge_sideways)
-    assert len(result.reps) == 3
+    assert [s.rep.bottom_s for s in result.reps] == pytest.approx([4.0, 8.5, 13.0], abs=0.15)  # the lunges'
     assert all(s.rep.legs == (lunging,) for s in result.reps)
-    assert [s.rep.bottom_s for s in result.reps] == pytest.approx([4.0, 8.5, 13.0], abs=0.15)
 
 
 def test_balance_hold_touchdowns_and_stance_leg():
