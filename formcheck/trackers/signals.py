@@ -112,9 +112,10 @@ class FootLift:
             own = (self.floor[side].standing - ankle[side]) / body
             other = (ankle[side.other] - ankle[side]) / body
             height = min(own, other) if math.isfinite(other) else own
-            out[side] = float(np.clip((height - FOOT_ON_FLOOR) / (FOOT_OFF_FLOOR - FOOT_ON_FLOOR), 0.0, 1.0))
             if not math.isfinite(height):
                 out[side] = math.nan
+                continue
+            out[side] = float(np.clip((height - FOOT_ON_FLOOR) / (FOOT_OFF_FLOOR - FOOT_ON_FLOOR), 0.0, 1.0))
         return out
 
 

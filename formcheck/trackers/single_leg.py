@@ -65,7 +65,7 @@ class SideLungeTracker(_BothLegsSignal):
         its foot is off the floor (NaN where a lifted leg has no other leg to stand in for it)."""
         lift = self.foot_lift.update(m)
         length = {s: float(m.leg(s).hip_ankle_px) for s in SIDES}
-        loaded = {}
+        loaded: dict[Side, float] = {}
         for s in SIDES:
             w, own, other = lift[s], length[s], length[s.other]
             loaded[s] = own if not w > 0 else own + w * (other - own)
