@@ -9,7 +9,8 @@ the last frame the distance was within `onset` of the closest before it opened. 
 is the ankle that moved further sideways from push-off to the widest; its side is the step's
 direction, the person's own left or right, so a mirrored video or a person facing away counts
 the same. Feet held apart for `max_open_s` without the trailing foot following were a wider
-stance, not a step.
+stance, not a step; a leading foot that stayed off the floor while the feet were at their widest
+was a leg swung out and back (the free leg of a single-leg catch), not a step.
 
 Nothing reads where in the frame the person stands: crossing the frame is what the exercise does.
 
@@ -30,7 +31,7 @@ from formcheck.config import TrackerConfig
 from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import Metrics
 from formcheck.trackers.base import Event, RepCompleted, RepStarted, RepWindow, SideStep, register
-from formcheck.trackers.signals import LegShortening
+from formcheck.trackers.signals import FootLift, LegShortening
 from formcheck.trackers.stroke import Stroke, StrokeTracker
 
 
@@ -42,6 +43,7 @@ class _Sample:
     x: dict[Side, float]  # ankle image x
     apart: float  # ankle distance, standing hip widths
     flexion: float  # both knees' mean 3D flexion
+    lift: dict[Side, float]  # each foot off the floor, 0-1 (FootLift; NaN unseen)
 
 
 class SideStepTracker(StrokeTracker):
@@ -55,6 +57,7 @@ class SideStepTracker(StrokeTracker):
         super().__init__(side, settings)
         self.p = self.settings.side_step
         self._hips = LegShortening(self.p.hip_window_s)  # for its running maximum
+        self._lift = FootLift(self.settings.standing_window_s)
         self._since: deque[_Sample] = deque()  # from the latest push-off candidate on
         self._low: float = math.inf  # closest distance at rest
         self._push: _Sample | None = None
@@ -70,13 +73,14 @@ class SideStepTracker(StrokeTracker):
         if math.isfinite(hips) and hips > 0:
             self._hips.update(t, hips)
         gap = abs(x[Side.LEFT] - x[Side.RIGHT])
+        lift = self._lift.update(m)
         if not (math.isfinite(gap) and math.isfinite(body) and body > 0):
             return None
         ref = self._hips.standing
         flex = [float(m.leg(s).flexion_deg) for s in SIDES]
         known = [f for f in flex if math.isfinite(f)]
         return _Sample(i, t, gap / body, x, gap / ref if math.isfinite(ref) and ref > 0 else math.nan,
-                       sum(known) / len(known) if known else math.nan)
+                       sum(known) / len(known) if known else math.nan, lift)
 
     def update(self, i: int, m: Metrics) -> list[Event]:
         self._t = float(m.t_s)
@@ -124,8 +128,18 @@ class SideStepTracker(StrokeTracker):
         assert push is not None and wide is not None and close is not None
         moved = {sd: abs(wide.x[sd] - push.x[sd]) for sd in SIDES}
         lead = max(SIDES, key=lambda sd: moved[sd])
-        trail = lead.other
         step = [f for f in self._since if f.i <= close.i]
+        widest = [f.lift[lead] for f in step if f.sep >= wide.sep - self.p.onset]
+        if not all(v >= 1.0 for v in widest):  # else never put down while the feet were widest: a swing
+            self._count(events, push, wide, close, lead, step)
+        after = [f for f in self._since if f.i >= close.i]
+        still = [k for k, f in enumerate(after) if f.sep <= close.sep + self.p.onset]
+        self._reset(close)
+        self._since = deque(after[still[-1]:])  # from the latest frame the feet were still
+
+    def _count(self, events: list[Event], push: _Sample, wide: _Sample, close: _Sample, lead: Side,
+               step: list[_Sample]) -> None:
+        trail = lead.other
         # the step ends when the trailing foot arrived: the first frame within `onset` of the closest
         end = next(f for f in step if f.i >= wide.i and f.sep <= close.sep + self.p.onset)
         closing = [f for f in step if f.i >= wide.i and math.isfinite(f.apart)]
@@ -151,10 +165,6 @@ class SideStepTracker(StrokeTracker):
         self.state.reps.append(rep)
         self._last_end_t = end.t
         events.append(RepCompleted(rep))
-        after = [f for f in self._since if f.i >= close.i]
-        still = [k for k, f in enumerate(after) if f.sep <= close.sep + self.p.onset]
-        self._reset(close)
-        self._since = deque(after[still[-1]:])  # from the latest frame the feet were still
 
 
 @register

@@ -228,3 +228,25 @@ def test_band_cue_engine_raises_below_the_limit_once_per_step():
     # not while unloaded (standing with the feet together before the walk)
     eng = BandCueEngine(Config().cues)
     assert all(not eng.update(k / FPS, 0.4, 0.8, False, 0) for k in range(30))
+
+
+@pytest.mark.parametrize("exercise", ["band-walk", "side-push"])
+def test_a_leg_swung_out_and_back_off_the_floor_is_not_a_step(exercise):
+    """Standing on the right leg (a single-leg catch), the free left foot lifted, swung out and
+    brought back in the air: the ankles open and close as in a step, but the foot never took
+    weight. The same path with the foot on the floor is counted, so the lift is what decides."""
+    n = int(6 * FPS)
+    flex = np.full(n, 30.0)
+    a, out_n, hold_n = int(1.5 * FPS), int(0.4 * FPS), int(0.6 * FPS)
+    path = np.zeros(n)
+    path[a : a + out_n] = _ramp(out_n)
+    path[a + out_n : a + out_n + hold_n] = 1.0
+    path[a + out_n + hold_n : a + 2 * out_n + hold_n] = 1.0 - _ramp(out_n)
+    dx = {L: IMAGE_SIGN[L] * 100.0 * path, R: np.zeros(n)}
+    up = np.zeros(n)
+    up[a - int(0.5 * FPS) : a + 2 * out_n + hold_n + int(0.5 * FPS)] = 60.0  # 0.23 body lengths, the knee raised
+    edit = _editor(dx, None, None, n)
+    swung = run_legs(exercise, flex, flex, lift=(up, np.zeros(n)), edit=edit)
+    assert swung.reps == []
+    stepped = run_legs(exercise, flex, flex, edit=edit)
+    assert len(stepped.reps) == 1 and stepped.reps[0].rep.step.direction is L
