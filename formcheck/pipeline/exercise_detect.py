@@ -13,7 +13,8 @@ learned model; each reads the signals of the trackers it would name. In this ord
   thigh points at the camera and does not read level; standing (a hamstring curl moves the same
   way) it is not named.
 - One foot held off the floor for most of the clip: a balance hold without bends, a single-leg
-  squat with them.
+  squat with them, unless the body travels sideways between the bends: landing on one leg after
+  each push from side to side is `side-push` (lateral bounds to a single-leg catch).
 - Sideways steps that travel (both feet and the pelvis moving the step's way, the feet on one
   floor, the pelvis level): changing direction every step is `side-push` (around a centre),
   runs of steps one way `band-walk` (across the frame and back).
@@ -98,6 +99,10 @@ WALK_ALTERNATE = 0.5  # at most this: runs of two or more steps one way (the ban
 # bends; in side pushes at yaw 20 3 of 3, beside 6 travelling steps). The position is held
 # between slides, so the squat counter finds no bends there.
 SLIDE_APART = 2.0
+# Single-leg bends whose pelvis moved sideways at least BEND_TRAVEL body lengths from the last
+# bend's bottom travel: the real lateral bounds to a one-leg catch read 0.56-0.63, real
+# single-leg squats alternating legs in place 0.06-0.09, the synthetic ones and one-leg hops 0.01.
+BEND_TRAVEL = 0.3
 # Pivots: turns of the shoulders the pivot tracker counts, each on a foot that stayed planted
 # through the turn (its ankle within PLANT_STILL body lengths: 0.01-0.02 on the synthetic pivots
 # turning 60 degrees, 0.04-0.06 turning 45 or 75 degrees, where the other foot stepping round
@@ -305,6 +310,26 @@ def _slides(ev: _Evidence) -> Detection | None:
                   f"{len(held)} of {len(slides)} foot slides from the side-lunge position, {travel} travelling sideways steps")
 
 
+def _bounds(ev: _Evidence) -> Detection | None:
+    """side-push when the single-leg bends travel side to side (MIN_EVENTS moves at least), None
+    when they stay in place."""
+    bottoms = [r.bottom_i for r in ev.single_leg.state.reps]
+    body = float(np.median(ev.body[ev.pose]))
+    moves = np.diff(ev.pelvis[bottoms, 0]) / body if len(bottoms) > 1 else np.zeros(0)
+    with np.errstate(invalid="ignore"):
+        travel = moves[np.abs(moves) >= BEND_TRAVEL]
+    if len(travel) < MIN_EVENTS or len(travel) < len(moves) / 2:
+        return None
+    turns = int(np.sum(np.sign(travel[1:]) != np.sign(travel[:-1])))
+    alternate = turns / (len(travel) - 1)
+    reasons = [f"one foot off the floor in most frames, {len(bottoms)} single-leg bends, {len(travel)} moves "
+               f"sideways between them, {turns} change{'s' * (turns != 1)} of direction"]
+    share = round(len(travel) / len(moves), 2)
+    if alternate >= PUSH_ALTERNATE:
+        return Detection("side-push", share, reasons)
+    return Detection(UNSURE, share, reasons + ["single-leg bends that travel: say which exercise"])
+
+
 def _planted(ev: _Evidence, rep: RepWindow) -> bool:
     """The pivot's planted ankle stayed within PLANT_STILL body lengths through the turn."""
     assert rep.plant is not None
@@ -439,6 +464,9 @@ def detect_exercise(frames: ReportFrames, flights: ReportFrames | None = None) -
     raised = float(np.mean(lift > FEET_LEVEL))  # feet at different heights (a step, a split stance)
     lifted = float(np.mean(lift > FOOT_OFF_FLOOR))
     if lifted > 0.5:
+        bounds = _bounds(ev)
+        if bounds is not None:
+            return bounds
         bends = len(ev.single_leg.state.reps)
         if bends >= 3 and lifted > 0.75:
             return Detection("single-leg-squat", round(lifted, 2), [f"one foot off the floor in {lifted:.0%} of frames, {bends} single-leg bends"])

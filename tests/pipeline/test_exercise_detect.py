@@ -61,3 +61,36 @@ def test_auto_does_not_take_steps_up_for_sideways_steps():
     assert flat.detection is not None and flat.detection.name == "band-walk"
     raised = run_legs("auto", flex, flex, edit=_stepping_up(truth, 0.2 * body_px, _editor(dx, None, truth, len(flex))))
     assert raised.detection is not None and raised.detection.name == "unsure", raised.detection
+
+
+def _single_leg_bends(travel_px: float, n_bends: int = 4):
+    """Single-leg bends on alternating legs (the free foot 60 px up, 0.23 body lengths), the whole
+    body `travel_px` further sideways at each next bend, alternating direction: lateral bounds to a
+    one-leg catch when it travels, single-leg squats changing legs in place when it does not."""
+    from tests.trackers.test_trackers_exercises import FPS, bumps
+
+    t = np.arange(0, 1.5 + n_bends * 3.0 + 1.0, 1 / FPS)
+    bend = bumps(t, n_bends, 5.0, 70.0)
+    left, right = np.full_like(t, 5.0), np.full_like(t, 5.0)
+    up = {L: np.zeros_like(t), R: np.zeros_like(t)}
+    shift = np.zeros_like(t)
+    for k in range(n_bends):
+        rep = (t >= (1.0 + 3.0 * k if k else 0.0)) & (t < 1.0 + 3.0 * (k + 1))  # 0.5 s either side of the bend
+        stand = L if k % 2 == 0 else R
+        (left if stand is L else right)[rep] = bend[rep]
+        up[stand.other][rep] = 60.0
+        shift[rep] = travel_px * (k % 2)  # there and back: alternating directions
+    up[R][t >= 1.0 + 3.0 * n_bends] = 60.0
+
+    def edit(i, f):
+        f.image_xy[:, 0] += shift[i]
+
+    return run_legs("auto", left, right, lift=(up[L], up[R]), edit=edit)
+
+
+@pytest.mark.parametrize(("travel_px", "named"), [(150.0, "side-push"), (0.0, "single-leg-squat")])
+def test_auto_tells_lateral_bounds_from_single_leg_squats_by_the_travel(travel_px, named):
+    """Four single-leg bends on alternating legs: 150 px (0.57 body lengths) sideways between them,
+    changing direction each time, are side pushes landing on one leg; in place, single-leg squats."""
+    result = _single_leg_bends(travel_px)
+    assert result.detection is not None and result.detection.name == named, result.detection
