@@ -94,7 +94,8 @@ def real_cases(entries: list[dict], folder: pathlib.Path) -> list[tuple]:
                 phase = r.get("phase_frames", {})
                 contact = phase.get("landing_contact", phase.get("landing_contact_both_feet"))
                 window = (contact, phase.get("landing_bottom"), r.get("end_frame"))
-            reps.append((legs, v, window))
+            pushing = {"left": ("right",), "right": ("left",)}.get(r.get("leading_foot", ""))
+            reps.append((pushing if ex == "side-push" and pushing else legs, v, window))  # side-push: the trailing leg works
         out.append(("real", e["file"], ex, reps, [e["hold"]] if e.get("hold") else [], folder / e["file"]))
     return out
 
