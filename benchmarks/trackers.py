@@ -28,6 +28,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import complete_reps, machine, stamp, update_results  # noqa: E402
 from formcheck.config import Config, load_config  # noqa: E402
+from formcheck.core.landmarks import Side  # noqa: E402
 from formcheck.core.pose_frame import PoseFrame  # noqa: E402
 from formcheck.media.sources import Frame, SourceInfo, open_source  # noqa: E402
 from formcheck.pipeline.session import summarize  # noqa: E402
@@ -94,8 +95,10 @@ def real_cases(entries: list[dict], folder: pathlib.Path) -> list[tuple]:
                 phase = r.get("phase_frames", {})
                 contact = phase.get("landing_contact", phase.get("landing_contact_both_feet"))
                 window = (contact, phase.get("landing_bottom"), r.get("end_frame"))
-            pushing = {"left": ("right",), "right": ("left",)}.get(r.get("leading_foot", ""))
-            reps.append((pushing if ex == "side-push" and pushing else legs, v, window))  # side-push: the trailing leg works
+            if ex == "side-push" and r.get("leading_foot") in ("left", "right"):
+                reps.append(((Side(r["leading_foot"]).other.value,), v, window))  # the trailing leg pushes
+            else:
+                reps.append((legs, v, window))
         out.append(("real", e["file"], ex, reps, [e["hold"]] if e.get("hold") else [], folder / e["file"]))
     return out
 

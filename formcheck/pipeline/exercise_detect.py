@@ -13,8 +13,9 @@ learned model; each reads the signals of the trackers it would name. In this ord
   thigh points at the camera and does not read level; standing (a hamstring curl moves the same
   way) it is not named.
 - One foot held off the floor for most of the clip: a balance hold without bends, a single-leg
-  squat with them, unless the body travels sideways between the bends: landing on one leg after
-  each push from side to side is `side-push` (lateral bounds to a single-leg catch).
+  squat with them, unless the body travels sideways between the bends: landing on the leading
+  leg after each push from side to side is `side-push` (lateral bounds to a single-leg catch),
+  other travel unsure.
 - Sideways steps that travel (both feet and the pelvis moving the step's way, the feet on one
   floor, the pelvis level): changing direction every step is `side-push` (around a centre),
   runs of steps one way `band-walk` (across the frame and back).
@@ -100,8 +101,10 @@ WALK_ALTERNATE = 0.5  # at most this: runs of two or more steps one way (the ban
 # between slides, so the squat counter finds no bends there.
 SLIDE_APART = 2.0
 # Single-leg bends whose pelvis moved sideways at least BEND_TRAVEL body lengths from the last
-# bend's bottom travel: the real lateral bounds to a one-leg catch read 0.56-0.63, real
-# single-leg squats alternating legs in place 0.06-0.09, the synthetic ones and one-leg hops 0.01.
+# bend's bottom travel: the real lateral bounds to a one-leg catch (lateral_bound_front_myfitcal_man_01)
+# read 0.56-0.63; real single-leg squats changing legs in place (sls_front_04) 0.06-0.09, the
+# synthetic single-leg squat at yaw 30 and one-leg hops forward and back 0.01, lunge_oblique_01's
+# single-leg bends 0.01-0.02.
 BEND_TRAVEL = 0.3
 # Pivots: turns of the shoulders the pivot tracker counts, each on a foot that stayed planted
 # through the turn (its ankle within PLANT_STILL body lengths: 0.01-0.02 on the synthetic pivots
@@ -283,13 +286,18 @@ def _travels(ev: _Evidence, rep: RepWindow) -> bool:
         )
 
 
+def _changes(seq: list) -> int:
+    """How many times consecutive items differ (a direction or a leg changing)."""
+    return int(sum(a != b for a, b in zip(seq, seq[1:])))
+
+
 def _side_steps(ev: _Evidence) -> Detection | None:
     """band-walk or side-push from the side-step tracker's travelling steps (MIN_STEPS at least)."""
     steps = ev.side_step.state.reps
     travel = [r for r in steps if _travels(ev, r)]
     if len(travel) < MIN_STEPS:
         return None
-    turns = sum(a.step.direction is not b.step.direction for a, b in zip(travel, travel[1:]))  # type: ignore[union-attr]
+    turns = _changes([r.step.direction for r in travel])  # type: ignore[union-attr]
     alternate = turns / (len(travel) - 1)
     name = "side-push" if alternate >= PUSH_ALTERNATE else "band-walk" if alternate <= WALK_ALTERNATE else UNSURE
     return _named(ev, name, len(travel), len(steps) - len(travel), "side pushes or a band walk",
@@ -311,23 +319,26 @@ def _slides(ev: _Evidence) -> Detection | None:
 
 
 def _bounds(ev: _Evidence) -> Detection | None:
-    """side-push when the single-leg bends travel side to side (MIN_EVENTS moves at least), None
-    when they stay in place."""
-    bottoms = [r.bottom_i for r in ev.single_leg.state.reps]
+    """Single-leg bends with the body travelling sideways between them (MIN_EVENTS moves of
+    BEND_TRAVEL at least; None with fewer: done in place). side-push when they are most of the
+    moves and both the direction and the standing leg change every time (lateral bounds landing on
+    the leading leg); unsure otherwise (hops on one leg from side to side, say)."""
+    reps = ev.single_leg.state.reps
     body = float(np.median(ev.body[ev.pose]))
-    moves = np.diff(ev.pelvis[bottoms, 0]) / body if len(bottoms) > 1 else np.zeros(0)
+    moves = np.diff(ev.pelvis[[r.bottom_i for r in reps], 0]) / body if len(reps) > 1 else np.zeros(0)
     with np.errstate(invalid="ignore"):
         travel = moves[np.abs(moves) >= BEND_TRAVEL]
-    if len(travel) < MIN_EVENTS or len(travel) < len(moves) / 2:
+    if len(travel) < MIN_EVENTS:
         return None
-    turns = int(np.sum(np.sign(travel[1:]) != np.sign(travel[:-1])))
-    alternate = turns / (len(travel) - 1)
-    reasons = [f"one foot off the floor in most frames, {len(bottoms)} single-leg bends, {len(travel)} moves "
-               f"sideways between them, {turns} change{'s' * (turns != 1)} of direction"]
+    turns = _changes(list(np.sign(travel)))
+    legs = [r.legs[0] if len(r.legs) == 1 else None for r in reps]
     share = round(len(travel) / len(moves), 2)
-    if alternate >= PUSH_ALTERNATE:
+    reasons = [f"one foot off the floor in most frames, {len(reps)} single-leg bends, {len(travel)} moves "
+               f"sideways between them, {turns} change{'s' * (turns != 1)} of direction"]
+    if (share >= EVIDENCE_SHARE and turns / (len(travel) - 1) >= PUSH_ALTERNATE
+            and None not in legs and _changes(legs) / (len(legs) - 1) >= PUSH_ALTERNATE):
         return Detection("side-push", share, reasons)
-    return Detection(UNSURE, share, reasons + ["single-leg bends that travel: say which exercise"])
+    return Detection(UNSURE, share, reasons + ["single-leg bends that travel sideways: say which exercise"])
 
 
 def _planted(ev: _Evidence, rep: RepWindow) -> bool:

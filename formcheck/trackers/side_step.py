@@ -9,8 +9,9 @@ the last frame the distance was within `onset` of the closest before it opened. 
 is the ankle that moved further sideways from push-off to the widest; its side is the step's
 direction, the person's own left or right, so a mirrored video or a person facing away counts
 the same. Feet held apart for `max_open_s` without the trailing foot following were a wider
-stance, not a step; a leading foot that stayed off the floor while the feet were at their widest
-was a leg swung out and back (the free leg of a single-leg catch), not a step.
+stance, not a step. A leading foot clearly lifted (`FootLift` 1) on every frame the feet were
+within `onset` of their widest, and then brought back itself (it, not the trailing foot, closed
+the gap), was a leg swung out and back in the air, the free leg of a single-leg catch: rejected.
 
 Nothing reads where in the frame the person stands: crossing the frame is what the exercise does.
 
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from formcheck.config import TrackerConfig
 from formcheck.core.landmarks import SIDES, Side
 from formcheck.core.metrics import Metrics
-from formcheck.trackers.base import Event, RepCompleted, RepStarted, RepWindow, SideStep, register
+from formcheck.trackers.base import Event, RepCompleted, RepRejected, RepStarted, RepWindow, SideStep, register
 from formcheck.trackers.signals import FootLift, LegShortening
 from formcheck.trackers.stroke import Stroke, StrokeTracker
 
@@ -129,8 +130,11 @@ class SideStepTracker(StrokeTracker):
         moved = {sd: abs(wide.x[sd] - push.x[sd]) for sd in SIDES}
         lead = max(SIDES, key=lambda sd: moved[sd])
         step = [f for f in self._since if f.i <= close.i]
-        widest = [f.lift[lead] for f in step if f.sep >= wide.sep - self.p.onset]
-        if not all(v >= 1.0 for v in widest):  # else never put down while the feet were widest: a swing
+        aloft = all(f.lift[lead] >= 1.0 for f in step if f.sep >= wide.sep - self.p.onset)  # NaN: not aloft
+        closed_by_lead = abs(close.x[lead] - wide.x[lead]) > abs(close.x[lead.other] - wide.x[lead.other])
+        if aloft and closed_by_lead:
+            events.append(RepRejected(close.t, "the leading foot never touched down: a leg swung out and back, not a step"))
+        else:
             self._count(events, push, wide, close, lead, step)
         after = [f for f in self._since if f.i >= close.i]
         still = [k for k, f in enumerate(after) if f.sep <= close.sep + self.p.onset]

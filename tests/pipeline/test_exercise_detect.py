@@ -2,7 +2,8 @@
 clips with the real pose model are in tests/e2e/test_auto_steps_synth.py): steps one way then
 the other are a band walk, steps that change direction every time side pushes, a mix of the two
 is neither, and steps up onto something (a foot well above the other, the pelvis rising) are not
-sideways steps at all."""
+sideways steps at all; single-leg bends are lateral bounds (side pushes) when the body travels
+side to side between them, landing on the leading leg."""
 
 from __future__ import annotations
 
@@ -63,10 +64,9 @@ def test_auto_does_not_take_steps_up_for_sideways_steps():
     assert raised.detection is not None and raised.detection.name == "unsure", raised.detection
 
 
-def _single_leg_bends(travel_px: float, n_bends: int = 4):
-    """Single-leg bends on alternating legs (the free foot 60 px up, 0.23 body lengths), the whole
-    body `travel_px` further sideways at each next bend, alternating direction: lateral bounds to a
-    one-leg catch when it travels, single-leg squats changing legs in place when it does not."""
+def _single_leg_bends(travel_px: float, change_legs: bool, n_bends: int = 4):
+    """Single-leg bends (the free foot 60 px up, 0.23 body lengths) on alternating legs or all on
+    the left, the whole body `travel_px` sideways at each next bend, there and back."""
     from tests.trackers.test_trackers_exercises import FPS, bumps
 
     t = np.arange(0, 1.5 + n_bends * 3.0 + 1.0, 1 / FPS)
@@ -76,7 +76,7 @@ def _single_leg_bends(travel_px: float, n_bends: int = 4):
     shift = np.zeros_like(t)
     for k in range(n_bends):
         rep = (t >= (1.0 + 3.0 * k if k else 0.0)) & (t < 1.0 + 3.0 * (k + 1))  # 0.5 s either side of the bend
-        stand = L if k % 2 == 0 else R
+        stand = R if change_legs and k % 2 else L
         (left if stand is L else right)[rep] = bend[rep]
         up[stand.other][rep] = 60.0
         shift[rep] = travel_px * (k % 2)  # there and back: alternating directions
@@ -88,9 +88,15 @@ def _single_leg_bends(travel_px: float, n_bends: int = 4):
     return run_legs("auto", left, right, lift=(up[L], up[R]), edit=edit)
 
 
-@pytest.mark.parametrize(("travel_px", "named"), [(150.0, "side-push"), (0.0, "single-leg-squat")])
-def test_auto_tells_lateral_bounds_from_single_leg_squats_by_the_travel(travel_px, named):
-    """Four single-leg bends on alternating legs: 150 px (0.57 body lengths) sideways between them,
-    changing direction each time, are side pushes landing on one leg; in place, single-leg squats."""
-    result = _single_leg_bends(travel_px)
+@pytest.mark.parametrize(("travel_px", "change_legs", "named"), [
+    (150.0, True, "side-push"),
+    (25.0, True, "single-leg-squat"),
+    (150.0, False, "unsure"),
+])  # fmt: skip
+def test_auto_tells_lateral_bounds_from_single_leg_squats_by_the_travel(travel_px, change_legs, named):
+    """Four single-leg bends on alternating legs with the body 150 px (0.57 body lengths) sideways
+    between them, there and back, are lateral bounds landing on the leading leg: side pushes. The
+    hip shifting 25 px (0.09, as real single-leg squats changing legs in place do) is no travel.
+    Travelling on one leg is neither."""
+    result = _single_leg_bends(travel_px, change_legs)
     assert result.detection is not None and result.detection.name == named, result.detection

@@ -1,7 +1,8 @@
 """band-walk and side-push on constructed landmarks (pure, fast): sideways steps counted per
 direction as the person crosses the frame, push-off at the leading foot's start, the narrowest ankle
 distance per step against the standing hip width, push-off valgus on the knees that caved, the
-live "keep the band tight" cue on the narrow steps only, and a stance change not counted."""
+live "keep the band tight" cue on the narrow steps only, and neither a stance change nor a leg
+swung out and back in the air counted."""
 
 from __future__ import annotations
 
@@ -230,23 +231,43 @@ def test_band_cue_engine_raises_below_the_limit_once_per_step():
     assert all(not eng.update(k / FPS, 0.4, 0.8, False, 0) for k in range(30))
 
 
+def _out_and_in(closing: Side, lift: str):
+    """The left foot steps out 100 px; then `closing` closes the gap (the left foot back: a swing;
+    the right foot following: a step). `lift`: the left foot 60 px up (0.23 body lengths, a knee
+    raised) "throughout" the movement, only "on the way out" (down before the feet are widest), or
+    "never"."""
+    n = int(6 * FPS)
+    a, out_n, hold_n = int(1.5 * FPS), int(0.4 * FPS), int(0.6 * FPS)
+    out = np.zeros(n)
+    out[a : a + out_n] = _ramp(out_n)
+    out[a + out_n :] = 1.0
+    back = np.zeros(n)
+    back[a + out_n + hold_n : a + 2 * out_n + hold_n] = _ramp(out_n)
+    back[a + 2 * out_n + hold_n :] = 1.0
+    sign = IMAGE_SIGN[L] * 100.0
+    dx = {L: sign * (out - back), R: np.zeros(n)} if closing is L else {L: sign * out, R: sign * back}
+    up = np.zeros(n)
+    if lift == "throughout":
+        up[a - int(0.5 * FPS) : a + 2 * out_n + hold_n + int(0.5 * FPS)] = 60.0
+    elif lift == "on the way out":
+        up[a - int(0.5 * FPS) : a + out_n // 2] = 60.0
+    return dx, up, n
+
+
 @pytest.mark.parametrize("exercise", ["band-walk", "side-push"])
 def test_a_leg_swung_out_and_back_off_the_floor_is_not_a_step(exercise):
     """Standing on the right leg (a single-leg catch), the free left foot lifted, swung out and
     brought back in the air: the ankles open and close as in a step, but the foot never took
-    weight. The same path with the foot on the floor is counted, so the lift is what decides."""
-    n = int(6 * FPS)
-    flex = np.full(n, 30.0)
-    a, out_n, hold_n = int(1.5 * FPS), int(0.4 * FPS), int(0.6 * FPS)
-    path = np.zeros(n)
-    path[a : a + out_n] = _ramp(out_n)
-    path[a + out_n : a + out_n + hold_n] = 1.0
-    path[a + out_n + hold_n : a + 2 * out_n + hold_n] = 1.0 - _ramp(out_n)
-    dx = {L: IMAGE_SIGN[L] * 100.0 * path, R: np.zeros(n)}
-    up = np.zeros(n)
-    up[a - int(0.5 * FPS) : a + 2 * out_n + hold_n + int(0.5 * FPS)] = 60.0  # 0.23 body lengths, the knee raised
-    edit = _editor(dx, None, None, n)
-    swung = run_legs(exercise, flex, flex, lift=(up, np.zeros(n)), edit=edit)
-    assert swung.reps == []
-    stepped = run_legs(exercise, flex, flex, edit=edit)
-    assert len(stepped.reps) == 1 and stepped.reps[0].rep.step.direction is L
+    weight. Rejected, with its reason; counted as a step when the foot touches down at the
+    widest, when the trailing foot closes the gap, and when nothing is lifted."""
+    flex = np.full(int(6 * FPS), 30.0)
+
+    def run(closing: Side, lift: str):
+        dx, up, n = _out_and_in(closing, lift)
+        return run_legs(exercise, flex, flex, lift=(up, np.zeros(n)), edit=_editor(dx, None, None, n))
+
+    swung = run(L, "throughout")
+    assert swung.reps == [] and any("never touched down" in r.reason for r in swung.rejected), swung.rejected
+    for closing, lift in [(L, "on the way out"), (L, "never"), (R, "throughout"), (R, "never")]:
+        stepped = run(closing, lift)
+        assert len(stepped.reps) == 1 and stepped.reps[0].rep.step.direction is L, (closing, lift)
