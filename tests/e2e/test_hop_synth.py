@@ -144,9 +144,11 @@ def test_live_cues_the_caving_landings_and_no_other(analyzed, hop_clip, model_pa
 def test_live_cues_the_caving_forward_back_landings(analyzed, forward_back_clip, model_path, tmp_path):
     """The same live for forward/back hops, whose hops toward the camera rise less in the image,
     through the live filter, than the floor rule's `lift_on`: every landing before the last
-    (which stays down) counted live."""
+    (which stays down) counted live, unless live had to leave many frames unanalysed (see
+    FEW_DROPPED)."""
     live = _live_cues_only_the_caving_landings(analyzed, forward_back_clip, model_path, tmp_path)
-    assert live["sets"]["reps_counted_live"] == 5
+    counted = live["sets"]["reps_counted_live"]
+    assert counted == 5 if _not_analysed(live) <= FEW_DROPPED else 4 <= counted <= 5, (counted, live["latency"])
 
 
 def test_live_cues_the_one_caving_knee_of_side_to_side_hops(analyzed, side_clip, model_path, tmp_path):
@@ -161,6 +163,19 @@ def test_live_cues_the_caving_one_leg_landings_forward_and_back(analyzed, one_le
     _live_cues_only_the_caving_landings(analyzed, one_leg_forward_back_clip, model_path, tmp_path)
 
 
+# Live on a loaded machine leaves frames unanalysed. Up to this share (random 15 % drops, measured
+# on the forward/back hops' landmarks) every caving landing is still cued in time; with every
+# other frame dropped, a hop away from the camera at this size (a fall of 4 px back onto the
+# farther floor) is seen landing only 0.4 s late, after its valgus: no cue. A cue on a knee that
+# did not cave is never allowed.
+FEW_DROPPED = 0.2
+
+
+def _not_analysed(live: dict) -> float:
+    lat = live["latency"]
+    return lat["not_analysed"] / max(1, lat["frames_analysed"] + lat["not_analysed"])
+
+
 def _live_cues_only_the_caving_landings(analyzed, clip, model_path, tmp_path) -> dict:
     truth = json.loads(truth_path(clip).read_text())
     out = tmp_path / "live"
@@ -172,8 +187,11 @@ def _live_cues_only_the_caving_landings(analyzed, clip, model_path, tmp_path) ->
     for rep in truth["reps"]:
         raised = {c["leg"] for c in cues if rep["start_s"] - 0.05 <= c["raised_s"] <= rep["end_s"]}
         caved = {leg for leg, v in rep["valgus"].items() if v}
-        assert raised == caved, f"landing {rep['index']}: cues {raised}, caved {caved}"
-    assert len(cues) == sum(len([v for v in r["valgus"].values() if v]) for r in truth["reps"])
+        assert raised <= caved, f"landing {rep['index']}: cues {raised}, caved {caved}"
+        if _not_analysed(live) <= FEW_DROPPED:
+            assert raised == caved, f"landing {rep['index']}: cues {raised}, caved {caved}, {live['latency']}"
+    caving_knees = sum(len([v for v in r["valgus"].values() if v]) for r in truth["reps"])
+    assert len(cues) <= caving_knees and (len(cues) == caving_knees or _not_analysed(live) > FEW_DROPPED), cues
     flags = lambda s: [r["valgus"] for r in s["reps"]]  # noqa: E731
     assert flags(load_summary(out)) == flags(load_summary(analyzed(clip, "hop")))
     return live
