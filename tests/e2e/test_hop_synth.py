@@ -144,11 +144,15 @@ def test_live_cues_the_caving_landings_and_no_other(analyzed, hop_clip, model_pa
 def test_live_cues_the_caving_forward_back_landings(analyzed, forward_back_clip, model_path, tmp_path):
     """The same live for forward/back hops, whose hops toward the camera rise less in the image,
     through the live filter, than the floor rule's `lift_on`: every landing before the last
-    (which stays down) counted live, unless live had to leave many frames unanalysed (see
-    FEW_DROPPED)."""
+    (which stays down) counted live when live analysed every frame. Not on a loaded machine: the
+    hop toward the camera rises 4.7 px in the image against the 4.6 px (`lift_off`) that dates
+    its take-off at the rise; with its top frame unanalysed it reads 4.1, the take-off is dated
+    as it falls, the flight reads 0.10 s, under `min_flight_s`, and that landing goes uncounted
+    (replayed from the clip's landmarks: dropping any one of frames 144-146 loses it). Two of
+    five were lost with 4 of 212 frames unanalysed."""
     live = _live_cues_only_the_caving_landings(analyzed, forward_back_clip, model_path, tmp_path)
     counted = live["sets"]["reps_counted_live"]
-    assert counted == 5 if _not_analysed(live) <= FEW_DROPPED else 4 <= counted <= 5, (counted, live["latency"])
+    assert counted == 5 if live["latency"]["not_analysed"] == 0 else 3 <= counted <= 5, (counted, live["latency"])
 
 
 def test_live_cues_the_one_caving_knee_of_side_to_side_hops(analyzed, side_clip, model_path, tmp_path):
