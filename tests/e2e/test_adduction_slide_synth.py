@@ -63,6 +63,7 @@ def test_auto_names_the_slides(analyzed, slide_clip):
     assert s["rep_count"] == 5 and s["slides"]["right"]["slides"] == 5
 
 
+@pytest.mark.xdist_group("realtime")  # real time: see tests/e2e/test_live_clips.py
 def test_live_cues_the_bent_knee_on_the_caving_slides_only(analyzed, slide_clip, model_path, tmp_path):
     """`live` on the slides: one right-knee cue on each caving slide (raised while the foot slides,
     the knee caving from 0.3 s before), none on a clean slide and none on the straight leg, and the

@@ -112,6 +112,7 @@ def test_batch_json_then_quiet(cli, short_clip: Path, home: Path) -> None:
     assert again.returncode == 0 and again.stdout == "", again.stderr  # the video is skipped: done already
 
 
+@pytest.mark.xdist_group("realtime")  # real time: see tests/e2e/test_live_clips.py
 def test_live_json(cli, short_clip: Path, home: Path) -> None:
     proc = cli("live", "--source", str(short_clip), "--no-window", "--yes", "--out", str(home / "live"), "--json")
     doc = document(proc, "out", "rep_count", "flagged_reps", "partial", "warnings", "latency", "stopped_by")

@@ -134,50 +134,53 @@ def test_auto_recognises_hops_by_their_flights(analyzed, hop_clip):
     assert [r["index"] for r in s["reps"] if any(r["valgus"].values())] == [2, 5]
 
 
+@pytest.mark.xdist_group("realtime")  # real time: see tests/e2e/test_live_clips.py
 def test_live_cues_the_caving_landings_and_no_other(analyzed, hop_clip, model_path, tmp_path):
-    """`live` on the hops (the clip as its camera): a cue for each knee on the two caving landings,
-    raised while that landing's feet are on the floor (0.2 s after contact here, of 0.37 s), none on
-    a clean landing, and the live report flags the landings `analyze` flags."""
+    """`live` on the hops (the clip as its camera): no cue on a clean landing or a knee that did
+    not cave, and, when live analysed every frame, a cue for each knee on the two caving landings,
+    raised while that landing's feet are on the floor (0.2 s after contact here, of 0.37 s); the
+    live report flags the landings `analyze` flags."""
     _live_cues_only_the_caving_landings(analyzed, hop_clip, model_path, tmp_path)
 
 
+@pytest.mark.xdist_group("realtime")  # real time: see tests/e2e/test_live_clips.py
 def test_live_cues_the_caving_forward_back_landings(analyzed, forward_back_clip, model_path, tmp_path):
     """The same live for forward/back hops, whose hops toward the camera rise less in the image,
     through the live filter, than the floor rule's `lift_on`: every landing before the last
-    (which stays down) counted live when live analysed every frame. Not on a loaded machine: the
-    hop toward the camera rises 4.7 px in the image against the 4.6 px (`lift_off`) that dates
-    its take-off at the rise; with its top frame unanalysed it reads 4.1, the take-off is dated
-    as it falls, the flight reads 0.10 s, under `min_flight_s`, and that landing goes uncounted
-    (replayed from the clip's landmarks: dropping any one of frames 144-146 loses it). Two of
-    five were lost with 4 of 212 frames unanalysed."""
+    (which stays down) counted live when live analysed every frame. With frames unanalysed any of
+    the three hops toward the camera can go uncounted: one rises 4.7 px in the image against the
+    4.6 px (`lift_off`) that dates its take-off at the rise; with its top frame unanalysed it reads
+    4.1, the take-off is dated as it falls, and the flight reads 0.10 s, under `min_flight_s` (a
+    knife edge of the hop tracker's, open in issue 17)."""
     live = _live_cues_only_the_caving_landings(analyzed, forward_back_clip, model_path, tmp_path)
     counted = live["sets"]["reps_counted_live"]
-    assert counted == 5 if live["latency"]["not_analysed"] == 0 else 3 <= counted <= 5, (counted, live["latency"])
+    assert (counted == 5) if _every_frame_analysed(live) else (2 <= counted <= 5), (counted, live["latency"])
 
 
+@pytest.mark.xdist_group("realtime")  # real time: see tests/e2e/test_live_clips.py
 def test_live_cues_the_one_caving_knee_of_side_to_side_hops(analyzed, side_clip, model_path, tmp_path):
-    """Live on the side-to-side hops: the left knee cued on landing 2, the right on 5, nothing else."""
+    """Live on the side-to-side hops: the left knee cued on landing 2, the right on 5 (when live
+    analysed every frame), nothing else."""
     _live_cues_only_the_caving_landings(analyzed, side_clip, model_path, tmp_path)
 
 
+@pytest.mark.xdist_group("realtime")  # real time: see tests/e2e/test_live_clips.py
 def test_live_cues_the_caving_one_leg_landings_forward_and_back(analyzed, one_leg_forward_back_clip, model_path, tmp_path):
-    """Live on the one-leg hops forward and back: the knee cued on the two caving landings, the
-    second of which follows the first with no flight seen between them (a hop toward the camera
-    barely rises in the image), so the legs never unload: the new landing ends the cue's cool-down."""
+    """Live on the one-leg hops forward and back: the knee cued on the two caving landings (when
+    live analysed every frame), the second of which follows the first with no flight seen between
+    them (a hop toward the camera barely rises in the image), so the legs never unload: the new
+    landing ends the cue's cool-down."""
     _live_cues_only_the_caving_landings(analyzed, one_leg_forward_back_clip, model_path, tmp_path)
 
 
-# Live on a loaded machine leaves frames unanalysed. Up to this share (random 15 % drops, measured
-# on the forward/back hops' landmarks) every caving landing is still cued in time; with every
-# other frame dropped, a hop away from the camera at this size (a fall of 4 px back onto the
-# farther floor) is seen landing only 0.4 s late, after its valgus: no cue. A cue on a knee that
-# did not cave is never allowed.
-FEW_DROPPED = 0.2
-
-
-def _not_analysed(live: dict) -> float:
+def _every_frame_analysed(live: dict) -> bool:
+    """Live analysed every frame the clip delivered. On a loaded machine it does not, and a hop's
+    landing seen late or not at all goes without its cue (and, lost, out of the live report): replaying the four clips' landmarks
+    with frames removed (10 runs each), 5 % random losses missed a caving landing's cue in 1 of 40
+    runs, 10 % in 4, runs of 3 frames lost at 7 % of frames in 15; no run cued a knee that did not
+    cave."""
     lat = live["latency"]
-    return lat["not_analysed"] / max(1, lat["frames_analysed"] + lat["not_analysed"])
+    return lat["frames_analysed"] == lat["frames_in"]
 
 
 def _live_cues_only_the_caving_landings(analyzed, clip, model_path, tmp_path) -> dict:
@@ -188,14 +191,19 @@ def _live_cues_only_the_caving_landings(analyzed, clip, model_path, tmp_path) ->
     assert proc.returncode == 0, proc.stderr
     live = json.loads((out / "live.json").read_text())
     cues = live["cues"]
-    for rep in truth["reps"]:
-        raised = {c["leg"] for c in cues if rep["start_s"] - 0.05 <= c["raised_s"] <= rep["end_s"]}
-        caved = {leg for leg, v in rep["valgus"].items() if v}
-        assert raised <= caved, f"landing {rep['index']}: cues {raised}, caved {caved}"
-        if _not_analysed(live) <= FEW_DROPPED:
-            assert raised == caved, f"landing {rep['index']}: cues {raised}, caved {caved}, {live['latency']}"
-    caving_knees = sum(len([v for v in r["valgus"].values() if v]) for r in truth["reps"])
-    assert len(cues) <= caving_knees and (len(cues) == caving_knees or _not_analysed(live) > FEW_DROPPED), cues
-    flags = lambda s: [r["valgus"] for r in s["reps"]]  # noqa: E731
-    assert flags(load_summary(out)) == flags(load_summary(analyzed(clip, "hop")))
+    windows = [(rep["start_s"] - 0.05, rep["end_s"], {leg for leg, v in rep["valgus"].items() if v}) for rep in truth["reps"]]
+    for c in cues:  # every cue names a knee that caved, in its landing
+        assert any(a <= c["raised_s"] <= b and c["leg"] in caved for a, b, caved in windows), (c, live["latency"])
+    if _every_frame_analysed(live):
+        for rep, (a, b, caved) in zip(truth["reps"], windows):
+            raised = {c["leg"] for c in cues if a <= c["raised_s"] <= b}
+            assert raised == caved, f"landing {rep['index']}: cues {raised}, caved {caved}"
+        assert len(cues) == sum(len(caved) for _, _, caved in windows), cues
+    report = load_summary(out)["reps"]
+    for r in report:  # the live report too flags only knees that caved, at their landings
+        for leg in (leg for leg, v in r["valgus"].items() if v):
+            assert any(a <= r["start_s"] <= b and leg in caved for a, b, caved in windows), (r, live["latency"])
+    if _every_frame_analysed(live):
+        flags = lambda s: [r["valgus"] for r in s]  # noqa: E731
+        assert flags(report) == flags(load_summary(analyzed(clip, "hop"))["reps"])
     return live

@@ -24,6 +24,10 @@ from formcheck.pose.model_store import resolve_model
 from formcheck.runs.live import LiveOptions, run_live
 from tests.conftest import SAMPLES, load_summary, run_cli
 
+# Tests that run against the clock share one xdist worker (`--dist loadgroup`), so the CPU
+# burners of one never load another.
+pytestmark = pytest.mark.xdist_group("realtime")
+
 CUE_LATENCY_S = 0.150
 TRUTH_LATENCY_S = 0.250  # tolerance, not a target: see the comment where it is used
 

@@ -60,6 +60,7 @@ def test_auto_names_the_pivots(analyzed, pivot_clip):
     assert s["rep_count"] == 4 and s["plants"]["right"]["plants"] == 4
 
 
+@pytest.mark.xdist_group("realtime")  # real time: see tests/e2e/test_live_clips.py
 def test_live_cues_the_planted_knee_at_the_caving_plants_only(analyzed, pivot_clip, model_path, tmp_path):
     """`live` on the pivots: one right-knee cue at each caving plant (raised within 0.4 s of the
     foot landing), none at a clean plant, none on the other knee, and the live report flags what

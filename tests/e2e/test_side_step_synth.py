@@ -90,6 +90,7 @@ def test_auto_names_the_band_walk_and_the_side_pushes(analyzed, band_walk_clip, 
         assert s["rep_count"] == steps
 
 
+@pytest.mark.xdist_group("realtime")  # real time: see tests/e2e/test_live_clips.py
 def test_live_cues_the_slack_band_and_the_caving_knees_only(analyzed, band_walk_clip, model_path, tmp_path):
     """`live` on the band walk: "Keep the band tight" once on each slack step (raised as its
     trailing foot closes in, before the next step), a knee cue for each caving knee around its

@@ -9,6 +9,10 @@ import pytest
 
 from formcheck.media.newest_slot import NewestSlot
 
+# Tests that run against the clock share one xdist worker (`--dist loadgroup`), so the CPU
+# burners of one never load another.
+pytestmark = pytest.mark.xdist_group("realtime")
+
 
 def test_the_newest_item_wins_and_replacements_are_counted():
     slot: NewestSlot[int] = NewestSlot()

@@ -30,6 +30,10 @@ from formcheck.media.sources import (
     open_source,
 )
 
+# Tests that run against the clock share one xdist worker (`--dist loadgroup`), so the CPU
+# burners of one never load another.
+pytestmark = pytest.mark.xdist_group("realtime")
+
 BITS = 8
 BLOCK = 16
 W, H = BITS * BLOCK, 32
