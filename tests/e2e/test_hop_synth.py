@@ -137,9 +137,9 @@ def test_auto_recognises_hops_by_their_flights(analyzed, hop_clip):
 @pytest.mark.xdist_group("realtime")  # real time: see tests/e2e/test_live_clips.py
 def test_live_cues_the_caving_landings_and_no_other(analyzed, hop_clip, model_path, tmp_path):
     """`live` on the hops (the clip as its camera): no cue on a clean landing or a knee that did
-    not cave, and, when live analysed every frame, a cue for each knee on the two caving landings,
-    raised while that landing's feet are on the floor (0.2 s after contact here, of 0.37 s); the
-    live report flags the landings `analyze` flags."""
+    not cave; when live analysed every frame, a cue for each knee on the two caving landings,
+    raised while that landing's feet are on the floor (0.2 s after contact here, of 0.37 s), and
+    the live report flags the landings `analyze` flags."""
     _live_cues_only_the_caving_landings(analyzed, hop_clip, model_path, tmp_path)
 
 
@@ -175,10 +175,10 @@ def test_live_cues_the_caving_one_leg_landings_forward_and_back(analyzed, one_le
 
 def _every_frame_analysed(live: dict) -> bool:
     """Live analysed every frame the clip delivered. On a loaded machine it does not, and a hop's
-    landing seen late or not at all goes without its cue (and, lost, out of the live report): replaying the four clips' landmarks
-    with frames removed (10 runs each), 5 % random losses missed a caving landing's cue in 1 of 40
-    runs, 10 % in 4, runs of 3 frames lost at 7 % of frames in 15; no run cued a knee that did not
-    cave."""
+    landing seen late or not at all goes without its cue (and, lost, out of the live report).
+    Replaying the four clips' landmarks with frames removed (10 runs each): 5 % random losses
+    missed a caving landing's cue in 1 of 40 runs, 10 % in 4, runs of 3 frames lost at 7 % of
+    frames in 15; no run cued a knee that did not cave."""
     lat = live["latency"]
     return lat["frames_analysed"] == lat["frames_in"]
 
