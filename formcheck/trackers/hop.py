@@ -32,7 +32,9 @@ they stood and stopping is then its landing (`RecentPath`). A sole unseen for up
 A landing is a rep: start = initial contact (the first frame a foot is back on the floor after a
 flight), bottom = its deepest knee flexion, end = the last frame on the floor before the next
 take-off (or `max_contact_s` after contact when the person stays down). Its legs are the feet
-on the floor within the landing window; its contact time runs from contact to the next take-off.
+on the floor within the landing window (a foot that fell with the flight and is level with one
+that came down is on it too, though still slowing), the working legs from the contact on, so
+live cues judge the knees of this landing; its contact time runs from contact to the next take-off.
 Scoring reads FPPA at contact and its peak within `landing_window_s` (`judging/scoring.py`).
 """
 
@@ -159,15 +161,19 @@ class RecentPath:
     def dropped(self, fall: float, near: float) -> Drop | None:
         """The sole's fall of `fall` pixels or more from its highest point in the window to where
         it came to rest, if there is one, with its take-off: the first frame off the level it
-        stood at (within `near`), rising to that point or, if it barely rose, falling from it."""
+        stood at, rising to that point (past `near`, or half the rise if it rose less) or, if it
+        rose less than `near / 2`, falling from it (past `near`)."""
         path = list(self._path)
         k = min(range(len(path)), key=lambda j: path[j][2], default=0)
         contact = came_to_rest(path[k:], fall)
         if contact is None:
             return None
         stood = max(y for _, _, y in path[: k + 1])
-        if stood - path[k][2] >= near:
-            off = 1 + max(j for j in range(k + 1) if path[j][2] >= stood - near)
+        rise = stood - path[k][2]
+        if rise >= near / 2:
+            # Half the rise: a missed top frame (a hop toward the camera rises ~`near`) shifts it
+            # by a frame at most, instead of moving the take-off to the fall.
+            off = 1 + max(j for j in range(k + 1) if path[j][2] >= stood - min(near, rise / 2))
         else:
             off = 1 + max(j for j in range(k, len(path)) if path[j][2] <= stood + near)
         off = min(off, len(path) - 1)
@@ -242,6 +248,13 @@ class HopTracker(Tracker):
             self._up[s] = c is None
             if c is not None:
                 contacts.append(c)
+        # A foot that fell with the flight and is level with one that came down landed with it,
+        # though still slowing: with the frames after the contact unseen (dropped live), it would
+        # otherwise miss the landing window and its knee go unjudged.
+        down = [self._ys[s] for s in SIDES if not self._up[s]]
+        for s in SIDES:
+            if down and self._up[s] and self._falling[s].fallen >= fall and min(abs(self._ys[s] - y) for y in down) <= fall:
+                self._up[s] = False
         return min(contacts, default=None)
 
     def _hovered(self, t: float, body_px: float) -> bool:
@@ -330,6 +343,7 @@ class HopTracker(Tracker):
         if t - self._contact[1] <= self.p.landing_window_s + 1e-9:
             self._legs |= {s for s in SIDES if not self._up[s]}
             self._window_end = i
+            self.state.working_legs = self._landing_legs()  # live cues judge this landing's knees
         flex = max((float(m.leg(s).flexion_deg) for s in self._legs), default=math.nan)
         if math.isfinite(flex):
             self._flexion.append((i, t, flex))
@@ -340,9 +354,7 @@ class HopTracker(Tracker):
         assert self._contact is not None and self._last_down is not None
         c, e = self._contact, self._last_down
         b = max(self._flexion, key=lambda f: f[2], default=(c[0], c[1], math.nan))  # the deepest bend on the floor
-        legs = tuple(s for s in SIDES if s in self._legs) or SIDES
-        if self.side is not None:
-            legs = (self.side,)
+        legs = self._landing_legs()
         rep = RepWindow(
             index=len(self.state.reps) + 1,
             start_i=c[0], bottom_i=b[0], end_i=e[0],
@@ -354,6 +366,12 @@ class HopTracker(Tracker):
         self.state.working_legs = legs
         self._contact = self._last_down = None
         events.append(RepCompleted(rep))
+
+    def _landing_legs(self) -> tuple[Side, ...]:
+        """The legs of the landing under way: the feet on the floor within its landing window."""
+        if self.side is not None:
+            return (self.side,)
+        return tuple(s for s in SIDES if s in self._legs) or SIDES
 
     def finish(self) -> list[Event]:
         """A landing still on the floor when the recording ends counts, with no contact time."""

@@ -7,9 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from formcheck.config import Config
 from formcheck.core.landmarks import PoseLandmark as P, Side
-from formcheck.trackers.hop import HOVER_S, FallingFoot
-from tests.trackers.test_trackers_exercises import FPS, run_legs
+from formcheck.media.sources import Frame
+from formcheck.pipeline.stages import Pipeline
+from formcheck.trackers import tracker_class
+from formcheck.trackers.hop import HOVER_S, FallingFoot, RecentPath
+from tests.builders import LegPose, pose_frame
+from tests.trackers.test_trackers_exercises import BLANK, FPS, run_legs
 
 LEG_LANDMARKS = {
     Side.LEFT: (P.LEFT_KNEE, P.LEFT_ANKLE, P.LEFT_HEEL, P.LEFT_FOOT_INDEX),
@@ -285,3 +290,86 @@ def test_one_leg_rises_that_are_not_hops_do_not_land_farther(case):
     starts, _, nearer, farther = _one_leg_forward_back(**kwargs[case])
     assert not any(abs(s - c) <= 2 for s in starts for c in farther)
     assert [s for s in starts if any(abs(s - c) <= 2 for c in nearer)] == pytest.approx(nearer, abs=2)
+
+
+def _live(flex, edit, dropped=frozenset()):
+    """The per-frame pipeline alone (what `live` runs), frames in `dropped` never seen: the
+    pipeline, and the recording row of each frame seen."""
+    pipe = Pipeline(None, tracker_class("hop")(None), Config())  # type: ignore[arg-type]
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(len(flex)):
+        f = pose_frame(i / FPS, LegPose(flex[i]), LegPose(flex[i]), noise_px=0.5, rng=rng)
+        edit(i, f)
+        if i not in dropped:
+            rows.append(i)
+            pipe.process_pose(Frame(i, i / FPS, BLANK), f)
+    return pipe, rows
+
+
+def test_live_cues_on_alternating_one_leg_hops_name_the_leg_landing_now():
+    """Hops from one leg to the other, the landing knee caving 25 px on every landing: every
+    landing is cued, on its own leg, though the landing before was on the other leg (the live
+    coach judges the knees of the landing under way, not of the last one closed)."""
+    lift, flex, truth = hops(4)
+    landing_leg = [Side.RIGHT if k % 2 == 0 else Side.LEFT for k in range(4)]
+    starts = [c - int(round(0.3 * FPS)) for c, _ in truth]  # each flight's take-off
+
+    def leg_at(i):
+        return landing_leg[max([k for k, s0 in enumerate(starts) if s0 <= i], default=0)]
+
+    def edit(i, f):
+        f.image_xy[:, 1] -= lift[i]
+        for lm in LEG_LANDMARKS[leg_at(i).other][1:]:
+            f.image_xy[lm, 1] -= 60.0  # the free foot held up
+        if any(c <= i < c + 12 for c, _ in truth):
+            sign = 1.0 if leg_at(i) is Side.LEFT else -1.0
+            f.image_xy[LEG_LANDMARKS[leg_at(i)][0], 0] -= sign * 25.0
+
+    pipe, _ = _live(flex, edit)
+    assert [r.legs for r in pipe.tracker.state.reps] == [(leg,) for leg in landing_leg]
+    cues = pipe.recording.cue_events
+    for (c, _), leg in zip(truth, landing_leg):
+        assert {q.leg for q in cues if c / FPS <= q.raised_s <= (c + 12) / FPS} == {leg}, (c, leg)
+    assert len(cues) == 4
+
+
+def test_a_foot_still_slowing_at_the_contact_lands_with_the_other_when_the_frames_after_are_lost():
+    """Two-foot hops; the left foot settles over five frames after the right stops (8 px above it
+    at the contact, then 6, 4.5, 3, 1.5), and the five frames from four after each contact on
+    are lost (dropped live): the left foot, level with the right and fallen with the flight,
+    landed with it, so each landing is on both legs. Seen only after the landing window, it
+    would be left out (it was, on three of the four)."""
+    lift, flex, truth = hops(4)
+    contacts = [c for c, _ in truth]
+    settle = {0: 8.0, 1: 6.0, 2: 4.5, 3: 3.0, 4: 1.5}
+
+    def edit(i, f):
+        f.image_xy[:, 1] -= lift[i]
+        up = max((settle.get(i - c, 0.0) for c in contacts), default=0.0)
+        for lm in LEG_LANDMARKS[Side.LEFT][1:]:
+            f.image_xy[lm, 1] -= up
+
+    lost = frozenset(j for c in contacts for j in range(c + 4, c + 9))
+    pipe, rows = _live(flex, edit, lost)
+    reps = pipe.tracker.state.reps
+    assert [rows[r.start_i] for r in reps] == pytest.approx(contacts, abs=2)
+    assert [r.legs for r in reps] == [(Side.LEFT, Side.RIGHT)] * 4
+
+
+def test_a_barely_risen_take_off_with_its_top_frame_unseen_is_dated_at_the_rise():
+    """A sole's image y through a hop toward the camera (the live pipeline on the synthetic
+    `hop_fwdback_front`, frames 136-154), its top frame (146, 431.8 px) dropped: it rose 3.5 px
+    from where it stood, under `near` (the flight's take-off level, 4.6 px at this body size),
+    then fell 35 px nearer. The take-off is where it rose past half its rise (frame 145), not
+    where it fell back past the standing level (148: a flight of 0.10 s, too short to count)."""
+    ys = {136: 434.9, 137: 434.9, 138: 435.3, 139: 435.6, 140: 436.1, 141: 436.4, 142: 436.5, 143: 436.1,
+          144: 434.8, 145: 433.0, 147: 433.7, 148: 442.7, 149: 456.6, 150: 463.3, 151: 466.0, 152: 467.0,
+          153: 467.7, 154: 468.1}
+    path = RecentPath()
+    for i, y in ys.items():
+        path.add((i, i / FPS, y))
+    drop = path.dropped(fall=9.2, near=4.6)
+    assert drop is not None
+    assert (drop.last_down[0], drop.takeoff[0]) == (144, 145)
+    assert drop.contact[0] - drop.takeoff[0] >= 4  # at least 0.13 s (`min_flight_s`)
