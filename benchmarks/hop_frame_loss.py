@@ -1,0 +1,112 @@
+"""Live hop cues with frames lost: the synthetic hop clips' landmarks replayed through the per-frame
+pipeline (what `formcheck live` runs after the model) with frames removed, as a loaded machine
+drops them, to count the caving knee-landings left without a cue, the cues on knees that did not
+cave, and the runs whose landing count is still right.
+
+    FORMCHECK_MODEL=/work/shared/models/pose_landmarker_full.task \\
+        python -m benchmarks.hop_frame_loss --synth /tmp/std --cache /tmp/formcheck-bench-cache [--write]
+
+Losses: each frame at random (5 %, 10 %, 20 %) and runs of three frames starting at 2 % and 7 %
+of frames; `--seeds` runs per setting. A cue counts for a landing when it is raised from 50 ms
+before the scripted contact to the landing's end. The landmarks are `benchmarks.trackers`' cache
+(the pose model runs once per clip). `--write` puts the table into benchmarks/RESULTS.md (section
+"hop-frame-loss").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import machine, stamp, update_results  # noqa: E402
+from benchmarks.trackers import BLANK, landmarks  # noqa: E402
+from formcheck.config import Config  # noqa: E402
+from formcheck.core.pose_frame import PoseFrame  # noqa: E402
+from formcheck.media.sources import Frame  # noqa: E402
+from formcheck.pipeline.stages import Pipeline  # noqa: E402
+from formcheck.trackers import tracker_class  # noqa: E402
+
+CLIPS = ("hop_front", "hop_fwdback_front", "hop_side_front", "hop_oneleg_fwdback_front")
+LOSSES = (("random", 0.05), ("random", 0.10), ("random", 0.20), ("burst3", 0.02), ("burst3", 0.07))
+
+
+def kept(n: int, kind: str, rate: float, seed: int) -> np.ndarray:
+    """Which of `n` frames the live loop sees."""
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        return rng.random(n) > rate
+    keep = np.ones(n, bool)
+    for s in np.flatnonzero(rng.random(n) < rate):
+        keep[s : s + 3] = False
+    return keep
+
+
+def replay(d: dict, keep: np.ndarray, truth: dict) -> tuple[int, int, int, bool]:
+    """Caving knee-landings, those left without a cue, cues on a knee that did not cave (or
+    outside every landing), and whether the landing count is right."""
+    t = d["t"]
+    pipe = Pipeline(None, tracker_class("hop")(None, Config().trackers), Config())  # type: ignore[arg-type]
+    for i in np.flatnonzero(keep):
+        ok = np.isfinite(d["xy"][i]).all() and d["vis"][i].max() > 0
+        pose = PoseFrame(float(t[i]), d["xy"][i], d["world"][i], d["vis"][i], (640, 480), int(d["people"][i])) if ok else None
+        pipe.process_pose(Frame(int(i), float(t[i]), BLANK), pose)
+    pipe.tracker.finish()
+    cues = pipe.recording.cue_events
+    caving = missed = wrong = placed = 0
+    for rep in truth["reps"]:
+        near = [c for c in cues if rep["start_s"] - 0.05 <= c.raised_s <= rep["end_s"]]
+        placed += len(near)
+        caved = {leg for leg, v in rep["valgus"].items() if v}
+        raised = {c.leg.value for c in near}
+        caving += len(caved)
+        missed += len(caved - raised)
+        wrong += len(raised - caved)
+    return caving, missed, wrong + len(cues) - placed, len(pipe.tracker.state.reps) == len(truth["reps"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--synth", type=pathlib.Path, required=True, help="the synthetic standard set (formcheck samples --out DIR)")
+    ap.add_argument("--cache", type=pathlib.Path, required=True, help="benchmarks.trackers' landmark cache")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--write", action="store_true", help="write the table into benchmarks/RESULTS.md (section hop-frame-loss)")
+    args = ap.parse_args()
+    head = "| clip | frames lost | runs | caving knee-landings | without a cue | cues on a knee that did not cave | count right |"
+    rows = [head, "|" + "---|" * 7]
+    totals = np.zeros(4, int)
+    for name in CLIPS:
+        clip = args.synth / f"{name}.mp4"
+        d = landmarks(clip, args.cache / "synthetic")
+        truth = json.loads(clip.with_suffix(".truth.json").read_text())
+        caving, missed, wrong, right = replay(d, np.ones(len(d["t"]), bool), truth)
+        rows.append(f"| {name} | none | 1 | {caving} | {missed} | {wrong} | {int(right)}/1 |")
+        for kind, rate in LOSSES:
+            runs = [replay(d, kept(len(d["t"]), kind, rate, seed), truth) for seed in range(args.seeds)]
+            sums = np.sum([(c, m, w, r) for c, m, w, r in runs], axis=0)
+            totals += sums
+            what = f"{rate:.0%} at random" if kind == "random" else f"3-frame runs from {rate:.0%} of frames"
+            rows.append(f"| {name} | {what} | {args.seeds} | {sums[0]} | {sums[1]} | {sums[2]} | {sums[3]}/{args.seeds} |")
+        print(name, "done", file=sys.stderr)
+    n = len(CLIPS) * len(LOSSES) * args.seeds
+    rows.append(f"| **all, frames lost** | | {n} | {totals[0]} | {totals[1]} | {totals[2]} | {totals[3]}/{n} |")
+    body = "\n".join([
+        "## Live hop cues with frames lost",
+        "",
+        f"Run {stamp()} ({machine()}). `FORMCHECK_MODEL=... python -m benchmarks.hop_frame_loss "
+        f"--synth DIR --cache DIR{' --write' if args.write else ''}` (DIR as for benchmarks/trackers.py).",
+        "",
+        *rows,
+    ])
+    print(body)
+    if args.write:
+        update_results("hop-frame-loss", body)
+
+
+if __name__ == "__main__":
+    main()
