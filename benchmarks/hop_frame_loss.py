@@ -47,9 +47,16 @@ def kept(n: int, kind: str, rate: float, seed: int) -> np.ndarray:
     return keep
 
 
+def from_recording(records: np.ndarray) -> dict:
+    """A run's landmarks.npy (`Recording.DTYPE` records) as `benchmarks.trackers.landmarks` gives them."""
+    return {"xy": records["image_xy"].astype(float), "world": records["world_xyz"].astype(float),
+            "vis": records["visibility"].astype(float), "t": records["t_s"], "people": records["people"]}
+
+
 def replay(d: dict, keep: np.ndarray, truth: dict) -> tuple[int, int, int, bool]:
     """Caving knee-landings, those left without a cue, cues on a knee that did not cave (or
-    outside every landing), and whether the landing count is right."""
+    outside every landing), and whether the landing count is right. `d`: the model's landmarks
+    per frame (`benchmarks.trackers.landmarks`, `from_recording`); `truth`: the clip's truth file."""
     t = d["t"]
     pipe = Pipeline(None, tracker_class("hop")(None, Config().trackers), Config())  # type: ignore[arg-type]
     for i in np.flatnonzero(keep):

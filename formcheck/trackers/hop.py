@@ -227,11 +227,18 @@ class HopTracker(Tracker):
         floor or below it (nearer the camera), unless it stopped well above the other foot (a free
         foot held up); above it (farther away), where a hop's fall is its height less the floor's
         rise, half that fall will do, but only once the other foot has stopped too, the two at one
-        height, or on one leg (see `one_leg` below). The earliest such foot's contact."""
+        height, or on one leg (see `one_leg` below); with both feet stopped level and the pelvis
+        coming down onto them (`absorbing`), no fall is needed. The earliest such foot's contact."""
         near, fall = self.p.lift_on * body_px, self.p.lift_off * body_px
         floor, lowest = self._floor.standing, max(self._ys.values())
-        rested = {s: foot.landed((i, t, self._ys[s]), floor, near, fall, fall / 2) for s, foot in self._falling.items()}
-        together = all(c is not None for c in rested.values()) and lowest - min(self._ys.values()) <= fall
+        rested = {s: foot.landed((i, t, self._ys[s]), floor, near, fall, 0.0) for s, foot in self._falling.items()}
+        stopped = all(c is not None for c in rested.values()) and lowest - min(self._ys.values()) <= fall
+        together = stopped and all(f.fallen >= fall / 2 for f in self._falling.values())
+        # Both feet stopped level and the pelvis come down `lift_on` further than either foot since
+        # its highest point: the legs bend under the body, which only a landing does (in the
+        # flight the feet fall with the pelvis or ahead of it). This tells a landing farther away
+        # from the flight's apex when the apex frames were not seen (dropped live).
+        absorbing = stopped and (self._hips[-1][1] - self._hip_top) - max(f.fallen for f in self._falling.values()) >= near
         # On one leg: a flight of at most ONE_LEG_FLIGHT_S, the free foot held up and moving with
         # the body (within RIDE_S), and the pelvis risen `lift_on` in the flight and come down as
         # far again. A step up onto a box and down again is slower, a glitching foot has no arc.
@@ -242,8 +249,9 @@ class HopTracker(Tracker):
             farther = self._ys[s] < floor - near
             one_leg = (arc and short and self._ys[s.other] < self._ys[s] - near
                        and self._falling[s.other].moved(t - RIDE_S) >= fall / 2)
-            if c is not None and (self._ys[s] < lowest - near or (farther and not (together or one_leg))
-                                  or (not farther and self._falling[s].fallen < fall)):
+            fallen = self._falling[s].fallen
+            if c is not None and (self._ys[s] < lowest - near or (farther and not (together or absorbing or one_leg))
+                                  or (not farther and fallen < fall) or (farther and fallen < fall / 2 and not absorbing)):
                 c = None
             self._up[s] = c is None
             if c is not None:
