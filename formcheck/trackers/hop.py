@@ -18,7 +18,11 @@ floor (farther from the camera), where a hop falls only its height less the floo
 that fall will do, but only with both feet stopped level with each other, or on one leg within
 `ONE_LEG_FLIGHT_S` of the take-off with the free foot held up and moving with the body and the
 pelvis risen and come down in the flight (a pistol squat's glitching feet have no such arc, and a
-step up onto a box and down again takes longer). Seen from the front, a hop toward the camera
+step up onto a box and down again takes longer). With both feet stopped level within
+`ONE_LEG_FLIGHT_S` of leaving the floor together (within `TOGETHER_S`), the pelvis coming down
+`lift_on` further than the feet will do with no fall at all (the legs bending under the body, as
+only a landing does), so a landing whose apex frames were dropped live is still seen. Seen from
+the front, a hop toward the camera
 lands lower in the image than it took off and one away from it higher, so the take-off floor says
 neither when the foot lands nor where; the floor is held through the flight (slow motion too),
 until every foot has hovered within `lift_off` for `HOVER_S` (the person stepped up or walked
@@ -101,10 +105,11 @@ class FallingFoot:
         self._since_highest: list[Sample] = [sample]
         self._recent: deque[Sample] = deque([sample])
 
-    def landed(self, sample: Sample, floor: float, near: float, fall: float, least: float) -> Mark | None:
-        """When the foot came down, having fallen `least` pixels or more (`came_to_rest`), else
-        None. Landed within `near` pixels of the take-off `floor`, that is the first frame it was
-        within `fall` of the floor or, if it came to rest higher than that, at its resting height."""
+    def landed(self, sample: Sample, floor: float, near: float, fall: float) -> Mark | None:
+        """When the foot came to rest (`came_to_rest`; how far it must have fallen is the
+        caller's to judge, by `fallen`), else None. Landed within `near` pixels of the take-off
+        `floor`, that is the first frame it was within `fall` of the floor or, if it came to rest
+        higher than that, at its resting height."""
         i, t, y = sample
         self._recent.append(sample)
         while len(self._recent) > 1 and self._recent[1][1] <= t - HOVER_S:
@@ -112,7 +117,7 @@ class FallingFoot:
         if y <= self._since_highest[0][2]:
             self._since_highest = []
         self._since_highest.append(sample)
-        rest = came_to_rest(self._since_highest, least)
+        rest = came_to_rest(self._since_highest, 0.0)
         if rest is None or abs(y - floor) > near:
             return rest
         return next((j, tj) for j, tj, yj in self._since_highest if yj >= min(floor - fall, y))
@@ -161,8 +166,8 @@ class RecentPath:
     def dropped(self, fall: float, near: float) -> Drop | None:
         """The sole's fall of `fall` pixels or more from its highest point in the window to where
         it came to rest, if there is one, with its take-off: the first frame off the level it
-        stood at, rising to that point (past `near`, or half the rise if it rose less) or, if it
-        rose less than `near / 2`, falling from it (past `near`)."""
+        stood at, rising to that point (past `near`, or past half the rise if that is less) or, if
+        it rose less than `near / 2`, falling from it (past `near`)."""
         path = list(self._path)
         k = min(range(len(path)), key=lambda j: path[j][2], default=0)
         contact = came_to_rest(path[k:], fall)
@@ -170,9 +175,12 @@ class RecentPath:
             return None
         stood = max(y for _, _, y in path[: k + 1])
         rise = stood - path[k][2]
+        # A rise under `2 * near` is dated at half the rise, not at `near`: a hop toward the camera
+        # rises about `near`, and with its top frame missed it would read as no rise, its take-off
+        # dated at the fall and its flight too short; one at `near` exactly would be dated at its
+        # top. A frame of jitter read as a rise dates one foot early, which parts the two feet's
+        # take-offs (`TOGETHER_S`) rather than making a flight of a fall that was none.
         if rise >= near / 2:
-            # Half the rise: a missed top frame (a hop toward the camera rises ~`near`) shifts it
-            # by a frame at most, instead of moving the take-off to the fall.
             off = 1 + max(j for j in range(k + 1) if path[j][2] >= stood - min(near, rise / 2))
         else:
             off = 1 + max(j for j in range(k, len(path)) if path[j][2] <= stood + near)
@@ -206,6 +214,7 @@ class HopTracker(Tracker):
         self._flexion: list[tuple[int, float, float]] = []  # (frame, t, flexion) since the contact
         self._hips: deque[tuple[int, float]] = deque(maxlen=HIP_FRAMES)  # recent frames' mid-hip image y
         self._hip_off = self._hip_top = math.nan  # mid-hip y at the flight's take-off, and its highest since
+        self._left_together = False  # both feet left the floor within TOGETHER_S (not a step up, foot by foot)
         self._window_end = 0
 
     def _lifts(self, m: Metrics) -> dict[Side, float]:
@@ -231,19 +240,22 @@ class HopTracker(Tracker):
         coming down onto them (`absorbing`), no fall is needed. The earliest such foot's contact."""
         near, fall = self.p.lift_on * body_px, self.p.lift_off * body_px
         floor, lowest = self._floor.standing, max(self._ys.values())
-        rested = {s: foot.landed((i, t, self._ys[s]), floor, near, fall, 0.0) for s, foot in self._falling.items()}
+        rested = {s: foot.landed((i, t, self._ys[s]), floor, near, fall) for s, foot in self._falling.items()}
         stopped = all(c is not None for c in rested.values()) and lowest - min(self._ys.values()) <= fall
         together = stopped and all(f.fallen >= fall / 2 for f in self._falling.values())
-        # Both feet stopped level and the pelvis come down `lift_on` further than either foot since
-        # its highest point: the legs bend under the body, which only a landing does (in the
-        # flight the feet fall with the pelvis or ahead of it). This tells a landing farther away
-        # from the flight's apex when the apex frames were not seen (dropped live).
-        absorbing = stopped and (self._hips[-1][1] - self._hip_top) - max(f.fallen for f in self._falling.values()) >= near
+        # Within ONE_LEG_FLIGHT_S of both feet leaving the floor together, both feet stopped level
+        # and the pelvis come down `lift_on` further than either foot since its highest point: the
+        # legs bend under the body as it lands (in the flight the feet fall with the pelvis or
+        # ahead of it; stepping up onto something, foot by foot, and bending the knees there is no
+        # flight). This tells a landing farther away from the flight's apex when the apex frames
+        # were not seen (dropped live).
+        short = self._takeoff is not None and t - self._takeoff[1] <= ONE_LEG_FLIGHT_S
+        absorbing = (stopped and short and self._left_together
+                     and (self._hips[-1][1] - self._hip_top) - max(f.fallen for f in self._falling.values()) >= near)
         # On one leg: a flight of at most ONE_LEG_FLIGHT_S, the free foot held up and moving with
         # the body (within RIDE_S), and the pelvis risen `lift_on` in the flight and come down as
         # far again. A step up onto a box and down again is slower, a glitching foot has no arc.
         arc = self._hip_off - self._hip_top >= near and self._hips[-1][1] - self._hip_top >= near
-        short = self._takeoff is not None and t - self._takeoff[1] <= ONE_LEG_FLIGHT_S
         contacts = []
         for s, c in rested.items():
             farther = self._ys[s] < floor - near
@@ -300,7 +312,9 @@ class HopTracker(Tracker):
                 self._land(unseen.contact, events)
         if all(self._up.values()):
             if self._takeoff is None:
-                self._takeoff = max((mark for mark in self._off_since.values() if mark is not None), default=(i, t))
+                marks = [mark for mark in self._off_since.values() if mark is not None]
+                self._takeoff = max(marks, default=(i, t))
+                self._left_together = len(marks) == len(SIDES) and self._takeoff[1] - min(marks)[1] <= TOGETHER_S
                 self._falling = {s: FallingFoot((i, t, y)) for s, y in self._ys.items()}
                 self._hip_off = next((y for j, y in self._hips if j >= self._takeoff[0]), self._hips[-1][1])
                 self._hip_top = min(y for j, y in self._hips if j >= self._takeoff[0])
@@ -348,10 +362,14 @@ class HopTracker(Tracker):
         if self._contact is None:
             return
         self._last_down = (i, t)
-        if t - self._contact[1] <= self.p.landing_window_s + 1e-9:
+        in_window = t - self._contact[1] <= self.p.landing_window_s + 1e-9
+        # A landing confirmed late (its contact dated back, or its window's frames dropped) takes
+        # the feet down on its first frame seen on the floor.
+        if in_window or not self._legs:
             self._legs |= {s for s in SIDES if not self._up[s]}
-            self._window_end = i
             self.state.working_legs = self._landing_legs()  # live cues judge this landing's knees
+        if in_window:
+            self._window_end = i
         flex = max((float(m.leg(s).flexion_deg) for s in self._legs), default=math.nan)
         if math.isfinite(flex):
             self._flexion.append((i, t, flex))

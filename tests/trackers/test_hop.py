@@ -153,7 +153,7 @@ def test_a_foot_stopping_just_above_the_take_off_floor_lands_where_it_stopped():
     contact is the first frame at its resting height (a seated knee extension's foot did this)."""
     foot = FallingFoot((0, 0.0, 390.0))
     ys = [393.0, 394.5, 394.5]
-    got = [foot.landed((i, i / FPS, y), floor=400.0, near=10.0, fall=4.0, least=4.0) for i, y in enumerate(ys, start=1)]
+    got = [foot.landed((i, i / FPS, y), floor=400.0, near=10.0, fall=4.0) for i, y in enumerate(ys, start=1)]
     assert got == [None, None, (2, 2 / FPS)]
 
 
@@ -240,7 +240,7 @@ def test_a_still_foot_hovers_after_hover_s_at_any_frame_rate(fps):
     times = np.arange(1, int(2.0 * fps)) / fps
     hovering = []
     for i, t in enumerate(times, start=1):
-        foot.landed((i, float(t), 400.0), floor=420.0, near=10.0, fall=4.0, least=4.0)
+        foot.landed((i, float(t), 400.0), floor=420.0, near=10.0, fall=4.0)
         hovering.append(foot.hovered(float(t), within=4.0))
     first = times[hovering.index(True)]
     assert HOVER_S <= first < HOVER_S + 1.5 / fps
@@ -294,17 +294,17 @@ def test_one_leg_rises_that_are_not_hops_do_not_land_farther(case):
 
 def _live(flex, edit, dropped=frozenset()):
     """The per-frame pipeline alone (what `live` runs), frames in `dropped` never seen: the
-    pipeline, and the recording row of each frame seen."""
+    pipeline, and per frame seen its number and the working legs after it."""
     pipe = Pipeline(None, tracker_class("hop")(None), Config())  # type: ignore[arg-type]
     rng = np.random.default_rng(1)
-    rows = []
+    rows, working = [], []
     for i in range(len(flex)):
         f = pose_frame(i / FPS, LegPose(flex[i]), LegPose(flex[i]), noise_px=0.5, rng=rng)
         edit(i, f)
         if i not in dropped:
             rows.append(i)
-            pipe.process_pose(Frame(i, i / FPS, BLANK), f)
-    return pipe, rows
+            working.append(pipe.process_pose(Frame(i, i / FPS, BLANK), f).state.working_legs)
+    return pipe, rows, working
 
 
 def test_live_cues_on_alternating_one_leg_hops_name_the_leg_landing_now():
@@ -326,7 +326,7 @@ def test_live_cues_on_alternating_one_leg_hops_name_the_leg_landing_now():
             sign = 1.0 if leg_at(i) is Side.LEFT else -1.0
             f.image_xy[LEG_LANDMARKS[leg_at(i)][0], 0] -= sign * 25.0
 
-    pipe, _ = _live(flex, edit)
+    pipe, _, _ = _live(flex, edit)
     assert [r.legs for r in pipe.tracker.state.reps] == [(leg,) for leg in landing_leg]
     cues = pipe.recording.cue_events
     for (c, _), leg in zip(truth, landing_leg):
@@ -351,10 +351,11 @@ def test_a_foot_still_slowing_at_the_contact_lands_with_the_other_when_the_frame
             f.image_xy[lm, 1] -= up
 
     lost = frozenset(j for c in contacts for j in range(c + 4, c + 9))
-    pipe, rows = _live(flex, edit, lost)
+    pipe, rows, working = _live(flex, edit, lost)
     reps = pipe.tracker.state.reps
     assert [rows[r.start_i] for r in reps] == pytest.approx(contacts, abs=2)
     assert [r.legs for r in reps] == [(Side.LEFT, Side.RIGHT)] * 4
+    assert (Side.RIGHT,) not in working  # live judged both knees from each contact on
 
 
 def test_a_barely_risen_take_off_with_its_top_frame_unseen_is_dated_at_the_rise():
@@ -373,3 +374,25 @@ def test_a_barely_risen_take_off_with_its_top_frame_unseen_is_dated_at_the_rise(
     assert drop is not None
     assert (drop.last_down[0], drop.takeoff[0]) == (144, 145)
     assert drop.contact[0] - drop.takeoff[0] >= 4  # at least 0.13 s (`min_flight_s`)
+
+
+@pytest.mark.parametrize("body_rises", [True, False], ids=["step up onto a box", "walk away"])
+def test_stepping_up_or_away_foot_by_foot_and_bending_the_knees_is_not_a_landing(body_rises):
+    """Each foot in turn 40 px higher in the image, 0.33 s apart (onto a box, the whole body rising
+    with the second foot; or walking away from the camera), then the knees bend to 45 degrees and
+    back within 0.5 s: both feet stand still and level above the floor they left while the pelvis
+    comes down onto them, as in a landing, but the feet did not leave the floor together: no
+    landing."""
+    n = 150
+    flex = np.full(n, 8.0)
+    flex[55:85] = 8.0 + 37.0 * np.sin(np.pi * np.arange(30) / 30)
+    starts = {Side.LEFT: 30, Side.RIGHT: 40}
+    legs = set(LEG_LANDMARKS[Side.LEFT][1:] + LEG_LANDMARKS[Side.RIGHT][1:])
+    body = [lm for lm in P if lm not in legs]
+
+    def edit(i, f):
+        _step_lower(i, f, starts, -40.0)
+        if body_rises:
+            f.image_xy[body, 1] -= 40.0 * np.clip((i - starts[Side.RIGHT]) / 8, 0.0, 1.0)
+
+    assert run_legs("hop", flex, flex, edit=edit).reps == []
