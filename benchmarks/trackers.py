@@ -39,7 +39,8 @@ BLANK = np.zeros((2, 2, 3), np.uint8)
 REAL_EXERCISE = {"squat": "squat", "barbell_squat": "squat", "goblet_squat": "squat", "ogata": "squat", "lunge": "lunge",
                  "lateral_lunge": "side-lunge", "stepdown": "step-down", "balance": "balance", "cmj": "hop",
                  "broad_jump": "hop", "jumpsquat": "hop", "heelslide": "knee-rom", "sls": "single-leg-squat",
-                 "side_shuffle": "band-walk", "band_walk": "band-walk", "lateral_bound": "side-push"}
+                 "side_shuffle": "band-walk", "band_walk": "band-walk", "lateral_bound": "side-push",
+                 "knee_extension": "knee-extension"}
 
 
 def landmarks(video: pathlib.Path, cache: pathlib.Path) -> dict:
