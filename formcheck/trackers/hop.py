@@ -22,9 +22,8 @@ step up onto a box and down again takes longer). With both feet stopped level wi
 `ONE_LEG_FLIGHT_S` of leaving the floor together (within `TOGETHER_S`), the pelvis coming down
 `lift_on` further than the feet will do with no fall at all (the legs bending under the body, as
 only a landing does), so a landing whose apex frames were dropped live is still seen. Seen from
-the front, a hop toward the camera
-lands lower in the image than it took off and one away from it higher, so the take-off floor says
-neither when the foot lands nor where; the floor is held through the flight (slow motion too),
+the front, a hop toward the camera lands lower in the image than it took off and one away from it
+higher, so the take-off floor says neither when the foot lands nor where; the floor is held through the flight (slow motion too),
 until every foot has hovered within `lift_off` for `HOVER_S` (the person stepped up or walked
 away: no landing). The contact is dated back to the first frame the foot was within `lift_off`
 of the take-off floor (or at its resting height, if that is higher) when it landed there, else
@@ -394,7 +393,8 @@ class HopTracker(Tracker):
         events.append(RepCompleted(rep))
 
     def _landing_legs(self) -> tuple[Side, ...]:
-        """The legs of the landing under way: the feet on the floor within its landing window."""
+        """The legs of the landing under way: the feet on the floor within its landing window (or
+        on its first frame seen on the floor, if that came later)."""
         if self.side is not None:
             return (self.side,)
         return tuple(s for s in SIDES if s in self._legs) or SIDES
