@@ -23,12 +23,13 @@ step up onto a box and down again takes longer). With both feet stopped level wi
 `lift_on` further than the feet will do with no fall at all (the legs bending under the body, as
 only a landing does), so a landing whose apex frames were dropped live is still seen. Seen from
 the front, a hop toward the camera lands lower in the image than it took off and one away from it
-higher, so the take-off floor says neither when the foot lands nor where; the floor is held through the flight (slow motion too),
-until every foot has hovered within `lift_off` for `HOVER_S` (the person stepped up or walked
-away: no landing). The contact is dated back to the first frame the foot was within `lift_off`
-of the take-off floor (or at its resting height, if that is higher) when it landed there, else
-to the first frame from which it fell no further than a stopped foot's drop. A hop toward the camera may not rise `lift_on` in the image
-at all (least through the live filter); both feet falling together `lift_on` or more below where
+higher, so the take-off floor says neither when the foot lands nor where; the floor is held
+through the flight (slow motion too), until every foot has hovered within `lift_off` for
+`HOVER_S` (the person stepped up or walked away: no landing). The contact is dated back to the
+first frame the foot was within `lift_off` of the take-off floor (or at its resting height, if
+that is higher) when it landed there, else to the first frame from which it fell no further than
+a stopped foot's drop. A hop toward the camera may not rise `lift_on` in the image at all (least
+through the live filter); both feet falling together `lift_on` or more below where
 they stood and stopping is then its landing (`RecentPath`). A sole unseen for up to
 `UNSEEN_HOLD_S` is held where it was last seen (a one-leg hop's free foot behind the other leg).
 
