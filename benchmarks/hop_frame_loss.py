@@ -29,12 +29,7 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import machine, stamp, update_results  # noqa: E402
-from benchmarks.trackers import BLANK, landmarks  # noqa: E402
-from formcheck.config import Config  # noqa: E402
-from formcheck.core.pose_frame import PoseFrame  # noqa: E402
-from formcheck.media.sources import Frame  # noqa: E402
-from formcheck.pipeline.stages import Pipeline  # noqa: E402
-from formcheck.trackers import tracker_class  # noqa: E402
+from benchmarks.trackers import landmarks, replayed  # noqa: E402
 
 CLIPS = ("hop_front", "hop_fwdback_front", "hop_side_front", "hop_oneleg_fwdback_front")
 LOSSES = (("random", 0.05), ("random", 0.10), ("random", 0.20), ("burst3", 0.02), ("burst3", 0.07))
@@ -60,14 +55,9 @@ def from_recording(records: np.ndarray) -> dict:
 
 def replay(d: dict, keep: np.ndarray, truth: dict) -> np.ndarray:
     """Caving knee-landings, those left without a cue, wrong cues, landings missed, extra
-    landings, and 1 if as many landings were found as scripted. `d`: the model's landmarks per frame (`benchmarks.trackers.landmarks`,
-    `from_recording`); `truth`: the clip's truth file."""
-    t = d["t"]
-    pipe = Pipeline(None, tracker_class("hop")(None, Config().trackers), Config())  # type: ignore[arg-type]
-    for i in np.flatnonzero(keep):
-        ok = np.isfinite(d["xy"][i]).all() and d["vis"][i].max() > 0
-        pose = PoseFrame(float(t[i]), d["xy"][i], d["world"][i], d["vis"][i], (640, 480), int(d["people"][i])) if ok else None
-        pipe.process_pose(Frame(int(i), float(t[i]), BLANK), pose)
+    landings, and 1 if as many landings were found as scripted. `d`: the model's landmarks per
+    frame (`benchmarks.trackers.landmarks`, `from_recording`); `truth`: the clip's truth file."""
+    pipe = replayed(d, "hop", keep=keep)
     pipe.tracker.finish()
     cues = pipe.recording.cue_events
     caving = missed = right_cues = 0

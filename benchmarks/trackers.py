@@ -62,14 +62,23 @@ def landmarks(video: pathlib.Path, cache: pathlib.Path) -> dict:
     return dict(np.load(out))
 
 
-def analyse(d: dict, exercise: str, name: str, config: Config | None = None):
+def replayed(d: dict, exercise: str, config: Config | None = None, keep: np.ndarray | None = None) -> Pipeline:
+    """The per-frame pipeline (what `live` runs after the model) over cached landmarks `d`; frames
+    where `keep` is False are never seen, as when live drops them."""
     config = config or Config()
     t = d["t"]
     pipe = Pipeline(None, tracker_class(exercise)(None, config.trackers), config)  # type: ignore[arg-type]
-    for i in range(len(t)):
+    for i in range(len(t)) if keep is None else np.flatnonzero(keep):
         ok = np.isfinite(d["xy"][i]).all() and d["vis"][i].max() > 0
         pose = PoseFrame(float(t[i]), d["xy"][i], d["world"][i], d["vis"][i], (640, 480), int(d["people"][i])) if ok else None
-        pipe.process_pose(Frame(i, float(t[i]), BLANK), pose)
+        pipe.process_pose(Frame(int(i), float(t[i]), BLANK), pose)
+    return pipe
+
+
+def analyse(d: dict, exercise: str, name: str, config: Config | None = None):
+    config = config or Config()
+    t = d["t"]
+    pipe = replayed(d, exercise, config)
     fps = float(1 / np.median(np.diff(t)))
     return summarize(pipe.recording, exercise, config, SourceInfo("file", name, fps, len(t), 640, 480, None))
 
