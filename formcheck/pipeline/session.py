@@ -11,6 +11,7 @@ baseline's inputs, yaw and person height; about 100 bytes a frame at most).
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -247,6 +248,7 @@ def summarize(
         warnings.append("could not tell which exercise this is (" + "; ".join(detection.reasons) + "): run again with --exercise")
     elif not reps and not partial:
         warnings.append(f"no {exercise} reps were found")
+    warnings += _not_counted(rejected)
 
     return SessionResult(
         exercise=exercise,
@@ -267,6 +269,12 @@ def summarize(
         cue_count=len(rec.cue_events),
         detection=detection,
     )
+
+
+def _not_counted(rejected: list[RepRejected]) -> list[str]:
+    """One line per reason a movement that looked like a rep was not counted, with how many."""
+    told = Counter(r.reason for r in rejected if r.told)
+    return [f"{n} movement{'s' if n != 1 else ''} not counted: {reason}" for reason, n in told.items()]
 
 
 def _majority_view(codes: np.ndarray) -> View:

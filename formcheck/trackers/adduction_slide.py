@@ -97,7 +97,7 @@ class AdductionSlideTracker(StrokeTracker):
             elif s.sep > self._low.sep + p.slide_on:
                 self._stage, self._wide = Stroke.RETURNING, s
             elif s.t - self._low.t > p.max_in_s:  # feet together to stand up, not a slide
-                events.append(RepRejected(s.t, "the foot stayed in: not a slide"))
+                events.append(RepRejected(s.t, "the foot stayed in, so not a slide"))
                 self._reset(s)
         if self._stage is Stroke.REST:
             self._high = max(self._high, s.sep)
@@ -130,7 +130,7 @@ class AdductionSlideTracker(StrokeTracker):
         self._reset(wide)
         self._since = deque(after[still[-1]:])  # from the latest frame the foot was still out
         if not in_position:
-            events.append(RepRejected(end.t, "no knee bent: not the side-lunge position"))
+            events.append(RepRejected(end.t, "no knee bent, so not the side-lunge position"))
             return
         rep = RepWindow(
             index=len(self.state.reps) + 1,

@@ -162,10 +162,13 @@ class RepCompleted:
 
 @dataclass(frozen=True)
 class RepRejected:
-    """Movement that looked like a rep but was not one (too short, too shallow, person lost)."""
+    """Movement that looked like a rep but was not one (too short, too shallow, person lost).
+    `told`: the report says it was not counted and why (a count of 0 for 4 slides is explained);
+    not for flickers of the signal too quick to be any movement the person made."""
 
     t_s: float
     reason: str
+    told: bool = True
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ class SideStepTracker(StrokeTracker):
         aloft = all(f.lift[lead] >= 1.0 for f in step if f.sep >= wide.sep - self.p.onset)  # NaN: not aloft
         closed_by_lead = abs(close.x[lead] - wide.x[lead]) > abs(close.x[lead.other] - wide.x[lead.other])
         if aloft and closed_by_lead:
-            events.append(RepRejected(close.t, "the leading foot never touched down: a leg swung out and back, not a step"))
+            events.append(RepRejected(close.t, "the leading foot never touched down (a leg swung out and back, not a step)"))
         else:
             self._count(events, push, wide, close, lead, step)
         after = [f for f in self._since if f.i >= close.i]
