@@ -3,8 +3,8 @@
 Rules on what the body does, measured in one walk over the whole clip (report pass), not a
 learned model; each reads the signals of the trackers it would name. In this order:
 - Hopping: the whole body leaving the floor again and again (the pelvis and both ankles above
-  standing, then a landing). Fewer landings are a jump or two (a countermovement jump, jump
-  squats): unsure, since the squat counter would take their countermovements for squats.
+  standing, then a landing). Fewer landings, one of them after a high flight, are a jump: unsure
+  (the squat counter would take its countermovement for a squat).
 - Lying (trunk near horizontal): on the side, side-lying hip work; on the back, heel slides
   (`knee-rom`) when the knee-rom counter finds its reps.
 - Seated knee range of motion (`knee-rom`): a thigh level in the image nearly all along, the
@@ -25,7 +25,7 @@ learned model; each reads the signals of the trackers it would name. In this ord
 - Otherwise the reps found by the squat counter (both legs shortening in the image) are
   compared at their bottoms: knees at the same height over still feet is a squat; one knee near
   the floor is a lunge; one leg bent with the other straight, both feet on one floor, a side
-  lunge.
+  lunge. Reps with one or two landings after a low flight among them may be jump squats: unsure.
 The rep exercises are named on three events or more that make up most of what the clip shows.
 Anything else, or evidence split between answers, is "unsure": a wrong name would count the
 wrong reps, an honest "unsure" asks the user. Step-ups and step-downs are never named.
@@ -66,11 +66,17 @@ MIN_HOPS = 3
 # at a step-down's or step-up's, whose straight leg also reads as a side lunge's, by 0.11-0.26.
 FEET_LEVEL = 0.06
 HOP_SHARE = 0.8  # and those landings at least this share of the bends the squat counter finds
-# One or two such landings are a jump or two, whose countermovements the squat counter takes for
-# squats: unsure. The real countermovement jump flies 0.30, the real jump squats (20 fps, the top
-# of a low flight often between frames) 0.018 and 0.024, 10 cm synthetic hops 0.07-0.08. No clip
-# the rules below name right reads a flight of FLIGHT_RISE: the highest are 0.019 (a synthetic
-# lunge at yaw 30) and 0.016 (real pistol squats), both unsure on their own rules.
+# Fewer landings, one of them after a flight of JUMP_RISE body lengths or more, are a jump, which
+# the squat counter takes for a squat (the countermovement): unsure. The real countermovement
+# jump flies 0.30 (the broad jump toward the camera: unknown, an ankle unseen), 10 cm synthetic
+# hops 0.07-0.08; the highest flights read without one 0.19 (a real single-leg squat, where the
+# model loses the feet) and 0.10 (a synthetic step-up).
+JUMP_RISE = 0.2
+# Lower flights are not told from a standing height misread (a plateau of the pelvis and ankles,
+# an arm taken for a leg, a cut between two shots reads 0.04-0.13), so one or two of them only
+# stop the rep exercises below from being named: reps with a landing among them may be jump
+# squats (the real ones, at 20 fps, fly 0.018 and 0.024: the top of a low flight falls between
+# frames). The rep exercises named right read no flight over 0.007.
 FLIGHT_RISE = 0.02
 FLIGHT_LOOK_S = 0.25
 # The rep exercises below are named only on this many of their reps, which must also be at least
@@ -451,7 +457,7 @@ def detect_exercise(frames: ReportFrames, flights: ReportFrames | None = None) -
         return Detection(UNSURE, 0.0, ["too few frames with a person"])
     heights = flight_heights(flights) if flights is not None else np.zeros(0)
     with np.errstate(invalid="ignore"):
-        hops = int(np.sum(heights >= FLIGHT_RISE))
+        hops, jumps = int(np.sum(heights >= FLIGHT_RISE)), int(np.sum(heights >= JUMP_RISE))
     if hops >= MIN_HOPS:
         bends = len(ev.squat.state.reps)
         share = hops / max(hops, bends)
@@ -459,7 +465,7 @@ def detect_exercise(frames: ReportFrames, flights: ReportFrames | None = None) -
         if share >= HOP_SHARE:
             return Detection("hop", round(share, 2), reasons)
         return Detection(UNSURE, round(share, 2), reasons + ["hops and other bends: say which exercise"])
-    if hops:
+    if jumps:
         return Detection(UNSURE, 0.5, [f"{hops} landing{'s' * (hops != 1)} after the whole body left the floor, the "
                                        f"highest flight {np.nanmax(heights):.2f} body lengths: a jump, not a squat",
                                        f"fewer than {MIN_HOPS} landings to call it hopping: say which exercise"])  # fmt: skip
@@ -495,4 +501,8 @@ def detect_exercise(frames: ReportFrames, flights: ReportFrames | None = None) -
     reasons = [f"{shapes.count(best)} of {len(shapes)} reps look like a {best}"]
     if best == "unclear" or share < MIN_CONFIDENCE or (best in ("squat", "side-lunge") and raised > 0.3):
         return Detection(UNSURE, round(share, 2), reasons + ["the reps do not agree on one exercise"])
+    if hops:
+        return Detection(UNSURE, 0.5, reasons + [f"{hops} landing{'s' * (hops != 1)} after the whole body left the floor (the "
+                                                 f"highest flight {np.nanmax(heights):.3f} body lengths): jumps among the reps, "
+                                                 "say which exercise"])  # fmt: skip
     return Detection(best, round(share, 2), reasons)

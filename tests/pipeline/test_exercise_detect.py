@@ -100,3 +100,35 @@ def test_auto_tells_lateral_bounds_from_single_leg_squats_by_the_travel(travel_p
     Travelling on one leg is neither."""
     result = _single_leg_bends(travel_px, change_legs)
     assert result.detection is not None and result.detection.name == named, result.detection
+
+
+def _squats_with_flights(flights: list[tuple[float, float]]):
+    """Four squats (bends of both knees, feet planted) and, at each (time s, height px), the whole
+    body thrown up that high and back down over 0.25 s: a jump squat's flight after its bend."""
+    from tests.trackers.test_trackers_exercises import FPS, bumps
+
+    t = np.arange(0, 1.5 + 4 * 3.0 + 1.0, 1 / FPS)
+    bend = bumps(t, 4, 5.0, 80.0)
+
+    def fly(i: int, f) -> None:
+        for at, height in flights:
+            phase = (i / FPS - at) / 0.25
+            if 0 < phase < 1:
+                f.image_xy[:, 1] -= height * 4 * phase * (1 - phase)
+
+    return run_legs("auto", bend, bend, edit=fly)
+
+
+def test_auto_names_squats_but_not_squats_with_jumps():
+    """A jump squat's low flights (a few cm) are too few to call it hopping, but its bends look
+    like squats: one or two landings after the whole body left the floor make it unsure."""
+    plain = _squats_with_flights([])
+    assert plain.detection is not None and plain.detection.name == "squat", plain.detection
+    body_px = float(np.nanmedian(plain.frames.metrics(0, 30).body_px))
+    for flights in ([(3.6, 0.05 * body_px)], [(3.6, 0.05 * body_px), (6.6, 0.05 * body_px)]):
+        jumped = _squats_with_flights(flights)
+        assert jumped.detection is not None and jumped.detection.name == "unsure", jumped.detection
+        assert "jumps among the reps" in jumped.detection.reasons[-1], jumped.detection
+    # a flight of a third of that (a misread, not a jump of 3.5 cm or more) names the squats
+    low = _squats_with_flights([(3.6, 0.015 * body_px)])
+    assert low.detection is not None and low.detection.name == "squat", low.detection
