@@ -590,7 +590,7 @@ def live(
         doc["session"] = _record_for_patient(out_dir, patient, None, pain_before, pain_after, [], say)
     say.document(doc)
     if result.stopped_by == "source lost":
-        raise _fail(f"{result.outcome.result.warnings[-1] if result.outcome.result.warnings else 'the camera was lost'}; what was measured is saved in {out_dir}", 1)
+        raise _fail(f"{result.outcome.lost or 'the camera was lost'}; what was measured is saved in {out_dir}", 1)
     _exit_for_stop(result.outcome.stopped_by, f": what was measured is saved in {out_dir}")
 
 

@@ -185,7 +185,9 @@ def summarize(
         standing.append(StandingInputs.of(m))
         pose[w.lo : w.hi], view_codes[w.lo : w.hi] = m.pose, m.view
         yaw[w.lo : w.hi], heights[w.lo : w.hi] = m.yaw_deg, w.height_px
-    rejected += [e for e in tracker.finish() if isinstance(e, RepRejected)]
+    ended = [e for e in tracker.finish() if isinstance(e, RepRejected)]
+    if not partial:  # a run cut short says so itself (partial_reason), so its rep under way is not listed
+        rejected += ended
 
     reps = tracker.state.reps
     standing_inputs = StandingInputs.concat(standing)
@@ -273,8 +275,8 @@ def summarize(
 
 def _not_counted(rejected: list[RepRejected]) -> list[str]:
     """One line per reason a movement that looked like a rep was not counted, with how many."""
-    told = Counter(r.reason for r in rejected if r.told)
-    return [f"{n} movement{'s' if n != 1 else ''} not counted: {reason}" for reason, n in told.items()]
+    reported = Counter(r.reason for r in rejected if r.reported)
+    return [f"{n} movement{'s' if n != 1 else ''} not counted: {reason}" for reason, n in reported.items()]
 
 
 def _majority_view(codes: np.ndarray) -> View:

@@ -61,6 +61,7 @@ class Outcome:
     wall_s: float
     files: dict[str, Path] = field(default_factory=dict)
     stopped_by: str | None = None  # "user", "interrupt", "terminated", "source lost"
+    lost: str | None = None  # how the source stopped delivering frames, when it did
 
 
 def other_video_in(out_dir: Path, sha256: str | None, name: str) -> str | None:
@@ -203,6 +204,7 @@ def _run(
     }
     started = time.perf_counter()
     stopped_by: str | None = None
+    lost: str | None = None
     warnings: list[str] = []
     with _estimator(source, model, workers, folder) as estimator:
         if warm_start:
@@ -237,8 +239,8 @@ def _run(
                 raise
             stopped_by = "terminated" if isinstance(exc, Terminated) else "interrupt"
         except SourceLostError as exc:
-            stopped_by = "source lost"
-            warnings.append(str(exc))
+            stopped_by, lost = "source lost", str(exc)
+            warnings.append(lost)
         finally:
             with deferred():
                 source.close()
@@ -275,4 +277,5 @@ def _run(
         wall_s=time.perf_counter() - started,
         files=files,
         stopped_by=stopped_by,
+        lost=lost,
     )

@@ -163,12 +163,13 @@ class RepCompleted:
 @dataclass(frozen=True)
 class RepRejected:
     """Movement that looked like a rep but was not one (too short, too shallow, person lost).
-    `told`: the report says it was not counted and why (a count of 0 for 4 slides is explained);
-    not for flickers of the signal too quick to be any movement the person made."""
+    `reported`: the report lists it as not counted, with the reason, so that a count short of
+    what the person did is explained; not for the rep counter's filters of flickers and shifts
+    of weight (too quick, too shallow against the other reps), which most clips have."""
 
     t_s: float
     reason: str
-    told: bool = True
+    reported: bool = True
 
 
 @dataclass(frozen=True)

@@ -199,7 +199,7 @@ class RepCounter:
     def _counted(self, start: Sample, bottom: Sample, rep_range: float, end: Sample, t: float, events: list) -> CountedRep | None:
         """The finished rep, or None (with a RepRejected event) when too quick or a half rep."""
         if end[1] - start[1] < self.p.min_duration_s:
-            events.append(RepRejected(t, "too quick to be a rep", told=False))
+            events.append(RepRejected(t, "too quick to be a rep", reported=False))
             self.rep_index -= 1
             return None
         # The typical range is the lower median of recent movements, rejected ones included: one
@@ -209,7 +209,7 @@ class RepCounter:
         typical = recent[(len(recent) - 1) // 2] if recent else None
         self._recent_ranges.append(rep_range)
         if typical is not None and rep_range < self.p.min_relative_range * typical:
-            events.append(RepRejected(t, "a half rep, much shallower than the previous reps"))
+            events.append(RepRejected(t, "a half rep, much shallower than the previous reps", reported=False))
             self.rep_index -= 1
             return None
         return CountedRep(start, bottom, end)
@@ -257,7 +257,7 @@ class RepCounter:
         if self._start is not None:
             self.rep_index -= 1
             self._abort()
-            return [RepRejected(self._last_t or 0.0, "the recording ended during a rep")], None
+            return [RepRejected(self._last_t or 0.0, "the recording ended before the movement finished")], None
         return [], None
 
     @property

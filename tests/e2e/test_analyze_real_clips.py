@@ -47,7 +47,7 @@ def test_a_rep_cut_off_by_the_end_is_reported_as_not_counted(analyzed, media_dir
     """squat_front_10: nine full reps and a tenth cut off during the ascent (its label)."""
     s = load_summary(analyzed(media_dir / "squat_front_10.mp4"))
     assert s["rep_count"] == manifest["squat_front_10.mp4"]["rep_count"] == 9
-    assert "1 movement not counted: the recording ended during a rep" in s["warnings"], s["warnings"]
+    assert "1 movement not counted: the recording ended before the movement finished" in s["warnings"], s["warnings"]
 
 
 def test_side_view_counts_reps_but_refuses_to_score_valgus(analyzed, media_dir, manifest):

@@ -61,6 +61,9 @@ def test_half_reps_and_fidgets_are_not_counted():
     assert results[-1].state.reps_done == 3
     rejected = [e for r in results for e in r.events if isinstance(e, RepRejected)]
     assert any("half rep" in e.reason for e in rejected)
+    # the counter's filters of half reps and fidgets are not listed as movements not counted
+    result = summarize(pipe.recording, "squat", Config(), INFO)
+    assert not any("not counted" in w for w in result.warnings), result.warnings
 
 
 def test_rep_in_progress_when_person_leaves_is_not_counted():
@@ -77,7 +80,12 @@ def test_recording_ending_mid_rep_does_not_count_it():
     t = t[t < 2.8]
     pipe, results = run(squat_flexion(t, 1))
     assert results[-1].state.reps_done == 0
-    assert summarize(pipe.recording, "squat", Config(), INFO, partial=True).reps == []
+    cut_short = summarize(pipe.recording, "squat", Config(), INFO, partial=True)
+    assert cut_short.reps == []
+    # a run cut short says so itself; a recording that simply ends lists the rep under way
+    assert not any("not counted" in w for w in cut_short.warnings), cut_short.warnings
+    ended = summarize(pipe.recording, "squat", Config(), INFO)
+    assert "1 movement not counted: the recording ended before the movement finished" in ended.warnings, ended.warnings
 
 
 def test_unknown_exercise_is_an_input_error():

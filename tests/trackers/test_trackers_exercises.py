@@ -173,6 +173,17 @@ def test_single_leg_fidgets_and_half_reps_are_not_counted():
     assert len(result.reps) == 3
 
 
+def test_a_rep_under_way_when_the_recording_ends_is_listed_as_not_counted():
+    t = np.arange(0, 1.5 + 3 * 3.0 + 1.0, 1 / FPS)
+    bend = bumps(t, 3, 5.0, 80.0)
+    cut = t < 1.5 + 2 * 3.0 + 1.0  # the third rep stops at its bottom
+    result = run_legs("squat", bend[cut], bend[cut])
+    assert len(result.reps) == 2
+    assert result.warnings[-1] == "1 movement not counted: the recording ended before the movement finished", result.warnings
+    whole = run_legs("squat", bend, bend)
+    assert len(whole.reps) == 3 and not any("not counted" in w for w in whole.warnings), whole.warnings
+
+
 @pytest.mark.parametrize("case", ["front view", "straight foot nearer the camera", "standing ankle unseen"])
 @pytest.mark.parametrize("lunging", [Side.LEFT, Side.RIGHT])
 def test_side_lunge_from_a_raised_knee_counts_the_lunges_only(lunging, case):
