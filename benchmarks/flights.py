@@ -1,7 +1,8 @@
 """How high the whole body flew before each landing the hop tracker finds, per clip, beside the
-name `--exercise auto` gives: the margin of auto's hop and jump rules (`FLIGHT_RISE`, `MIN_HOPS`
-in formcheck/pipeline/exercise_detect.py). Clips not labelled as jumps come first, highest flight
-first: any of them at FLIGHT_RISE or above would be called a jump.
+name `--exercise auto` gives: the margin of auto's hop and jump rules (`FLIGHT_RISE`, `JUMP_RISE`,
+`MIN_HOPS` in formcheck/pipeline/exercise_detect.py). Clips not labelled as jumps come first,
+highest flight first: one or two flights at FLIGHT_RISE or above keep auto from naming a squat,
+lunge or side lunge, three or more go to the hop rule.
 
     FORMCHECK_MODEL=/work/shared/models/pose_landmarker_full.task \\
         python -m benchmarks.flights --synth /tmp/std --variants /tmp/variants --media ../shared/media \\
@@ -44,7 +45,7 @@ def main() -> None:
         named = analyse(d, "auto", clip, config).detection.name
         rows.append((exercise == "hop", -top, group, clip, exercise, known, named))
     print(f"Flights before each landing, standing body lengths (FLIGHT_RISE {FLIGHT_RISE}):\n")
-    print("| set | clip | exercise | landings | flights at FLIGHT_RISE or above | highest | auto |")
+    print("| set | clip | exercise | landings with a flight read | flights at FLIGHT_RISE or above | highest | auto |")
     print("|---|---|---|---|---|---|---|")
     for _, neg_top, group, clip, exercise, known, named in sorted(rows):
         top = f"{-neg_top:.3f}" if np.isfinite(neg_top) else "-"
