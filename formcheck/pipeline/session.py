@@ -250,7 +250,7 @@ def summarize(
         warnings.append("could not tell which exercise this is (" + "; ".join(detection.reasons) + "): run again with --exercise")
     elif not reps and not partial:
         warnings.append(f"no {exercise} reps were found")
-    warnings += _not_counted(rejected)
+    warnings += _not_counted(rejected, everything=not reps)
 
     return SessionResult(
         exercise=exercise,
@@ -273,9 +273,10 @@ def summarize(
     )
 
 
-def _not_counted(rejected: list[RepRejected]) -> list[str]:
-    """One line per reason a movement that looked like a rep was not counted, with how many."""
-    reported = Counter(r.reason for r in rejected if r.reported)
+def _not_counted(rejected: list[RepRejected], everything: bool) -> list[str]:
+    """One line per reason a movement that looked like a rep was not counted, with how many;
+    `everything`: the counter's filters too (no rep was counted: each is a candidate)."""
+    reported = Counter(r.reason for r in rejected if r.reported or everything)
     return [f"{n} movement{'s' if n != 1 else ''} not counted: {reason}" for reason, n in reported.items()]
 
 

@@ -165,7 +165,8 @@ class RepRejected:
     """Movement that looked like a rep but was not one (too short, too shallow, person lost).
     `reported`: the report lists it as not counted, with the reason, so that a count short of
     what the person did is explained; not for the rep counter's filters of flickers and shifts
-    of weight (too quick, too shallow against the other reps), which most clips have."""
+    of weight (too quick, too shallow against the other reps), which most clips have, unless no
+    rep was counted."""
 
     t_s: float
     reason: str

@@ -42,6 +42,8 @@ def test_rep_levels_and_timing_change_the_count(tmp_path):
     slower = _config(tmp_path, "[trackers]\nmin_rep_s = 2.5\n")  # each rep takes about 2 s
     result = summarize(pipe.recording, "squat", slower, INFO)
     assert result.reps == [] and all("too quick" in r.reason for r in result.rejected)
+    # with no rep counted, the filters that took them are listed too
+    assert "3 movements not counted: too quick to be a rep" in result.warnings, result.warnings
 
 
 def test_balance_settings_change_the_hold(tmp_path):
