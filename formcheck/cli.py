@@ -736,7 +736,7 @@ def report(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on; anything but loopback needs --set-password first.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port.")] = 8765,
+    port: Annotated[int, typer.Option("--port", help="Port (0: any free one, announced on the first line).")] = 8765,
     set_password: Annotated[bool, typer.Option("--set-password", help="Set the therapist password (asked twice, stored hashed) and exit.")] = False,
     max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest video upload accepted.")] = 500,
     model: ModelOpt = None,

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -76,6 +79,25 @@ def live_on_clip(clip: Path, exercise: str, model: Path, tmp_path: Path) -> tupl
                    model, env_extra={"FORMCHECK_HOME": str(tmp_path / "home")})  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return out, json.loads((out / "live.json").read_text())["cues"]
+
+
+def announced_port(proc: subprocess.Popen, timeout: float = 60) -> int:
+    """The port a `formcheck serve --port 0` subprocess (stdout piped) announces: the system picks
+    it as the server binds, so no other process can take it between choosing and binding."""
+    fd = proc.stdout.fileno()  # type: ignore[union-attr]
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        if not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            raise AssertionError(f"formcheck serve ended before announcing its address (exit {proc.wait(10)}): {seen!r}")
+        seen += chunk
+        found = re.search(rb"formcheck dashboard on http://[^/\s]+:(\d+)/", seen)
+        if found:
+            return int(found.group(1))
+    raise AssertionError(f"formcheck serve did not announce its address within {timeout:.0f} s: {seen!r}")
 
 
 class AnalyzedClips:

@@ -24,7 +24,7 @@ import pytest
 
 from formcheck.clinic.store import Store
 from formcheck.web.app import create_app
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, announced_port
 from tests.clinic.test_store import make_out_dir
 
 CLIP = min(SAMPLES.glob("*.mp4"), key=lambda p: p.stat().st_size)  # the smallest sample clip
@@ -320,19 +320,18 @@ class Dashboard:
         self.port = 0
 
     def start(self, timeout: float = 60) -> None:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
         env = dict(os.environ, FORMCHECK_DB=str(self.db), FORMCHECK_MODEL=str(Path(self.model_path).resolve()))
         env.pop("FORMCHECK_DEBUG", None)
         self._err = self.log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "formcheck", "serve", "--port", str(self.port), *self.serve_args], env=env,
-            stdout=subprocess.DEVNULL, stderr=self._err,
+            [sys.executable, "-m", "formcheck", "serve", "--port", "0", *self.serve_args], env=env,
+            stdout=subprocess.PIPE, stderr=self._err,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a Ctrl-C reaches it however pytest runs
         )  # fmt: skip
+        try:
+            self.port = announced_port(self.proc, timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.stderr()}") from None
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLES, run_cli
+from tests.conftest import SAMPLES, announced_port, run_cli
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -101,19 +100,12 @@ def test_report_html_pdf_csv_show_the_trend(patient_db: dict) -> None:
         subprocess.run(["pdftoppm", "-png", "-r", "50", str(root / "report.pdf"), str(out / "report-pdf")], check=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(patient_db: dict):
-    port = _free_port()
     env = dict(os.environ, FORMCHECK_MODEL=str(patient_db["model"]), **patient_db["env"])
-    proc = subprocess.Popen([sys.executable, "-m", "formcheck", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "formcheck", "serve", "--port", "0"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{announced_port(proc)}"
     deadline = time.monotonic() + 60
     while True:
         try:
