@@ -38,11 +38,11 @@ def main() -> None:
     rows = []
     for group, clip, exercise, _, _, video in cases(a.synth, a.media, extra, a.variants):
         d = landmarks(video, a.cache / group)
-        rec = replayed(d, exercise, config).recording
-        heights = flight_heights(ReportFrames(rec, config.thresholds.frontal_max_yaw_deg, despike=False))
+        pipe = replayed(d, "auto", config)  # one replay: the flights and auto's name both read its recording
+        heights = flight_heights(ReportFrames(pipe.recording, config.thresholds.frontal_max_yaw_deg, despike=False))
         known = heights[np.isfinite(heights)]
         top = float(known.max()) if known.size else float("-inf")
-        named = analyse(d, "auto", clip, config).detection.name
+        named = analyse(d, "auto", clip, config, pipe).detection.name
         rows.append((exercise == "hop", -top, group, clip, exercise, known, named))
     print(f"Flights before each landing, standing body lengths (FLIGHT_RISE {FLIGHT_RISE}):\n")
     print("| set | clip | exercise | landings with a flight read | flights at FLIGHT_RISE or above | highest | auto |")

@@ -75,10 +75,11 @@ def replayed(d: dict, exercise: str, config: Config | None = None, keep: np.ndar
     return pipe
 
 
-def analyse(d: dict, exercise: str, name: str, config: Config | None = None):
+def analyse(d: dict, exercise: str, name: str, config: Config | None = None, pipe: Pipeline | None = None):
+    """The report pass over `replayed(d, exercise, config)`, or over `pipe` if it was replayed already."""
     config = config or Config()
     t = d["t"]
-    pipe = replayed(d, exercise, config)
+    pipe = pipe or replayed(d, exercise, config)
     fps = float(1 / np.median(np.diff(t)))
     return summarize(pipe.recording, exercise, config, SourceInfo("file", name, fps, len(t), 640, 480, None))
 
